@@ -1,0 +1,371 @@
+// TOML loading (toml++), flattening to dotted keys, typed validation.
+#include "config.hpp"
+
+#include <toml++/toml.h>
+#include <unistd.h>
+
+#include <set>
+#include <sstream>
+
+namespace sluice {
+namespace {
+
+struct flat_value {
+    toml::node_type type;
+    std::string text;                   // string values
+    std::int64_t integer = 0;
+    double floating = 0;
+    bool boolean = false;
+    std::vector<flat_value> items;      // arrays
+    std::string where;                  // "file:line" or "--set"
+};
+
+flat_value to_flat(const toml::node& n, const std::string& where) {
+    flat_value v;
+    v.type = n.type();
+    v.where = where;
+    if (auto s = n.as_string()) v.text = s->get();
+    else if (auto i = n.as_integer()) v.integer = i->get();
+    else if (auto f = n.as_floating_point()) v.floating = f->get();
+    else if (auto b = n.as_boolean()) v.boolean = b->get();
+    else if (auto a = n.as_array())
+        for (const auto& item : *a) v.items.push_back(to_flat(item, where));
+    return v;
+}
+
+std::string where_of(const toml::node& n, const std::string& file) {
+    const auto& src = n.source();
+    if (file.empty()) return "--set";
+    return file + ":" + std::to_string(src.begin.line);
+}
+
+void flatten(const toml::table& t, const std::string& prefix, const std::string& file,
+             std::map<std::string, flat_value>& out) {
+    for (const auto& [k, node] : t) {
+        const std::string key = prefix.empty() ? std::string(k.str()) : prefix + "." + std::string(k.str());
+        if (auto sub = node.as_table()) flatten(*sub, key, file, out);
+        else out[key] = to_flat(node, where_of(node, file));
+    }
+}
+
+const char* type_name(toml::node_type t) {
+    switch (t) {
+        case toml::node_type::string: return "a string";
+        case toml::node_type::integer: return "an integer";
+        case toml::node_type::floating_point: return "a number";
+        case toml::node_type::boolean: return "a boolean";
+        case toml::node_type::array: return "an array";
+        case toml::node_type::table: return "a table";
+        default: return "a date/time";
+    }
+}
+
+// Typed access that remembers which keys were read, so leftovers are unknown.
+class reader {
+public:
+    explicit reader(std::map<std::string, flat_value> values) : values_(std::move(values)) {}
+
+    [[noreturn]] void fail(const std::string& key, const std::string& problem) const {
+        auto it = values_.find(key);
+        std::string where = it != values_.end() ? " (" + it->second.where + ")" : "";
+        throw config_error("config: " + key + ": " + problem + where);
+    }
+    const flat_value* find(const std::string& key) {
+        auto it = values_.find(key);
+        if (it == values_.end()) return nullptr;
+        used_.insert(key);
+        return &it->second;
+    }
+    void str(const std::string& key, std::string& out) {
+        if (auto v = find(key)) {
+            if (v->type != toml::node_type::string) fail(key, std::string("expected a string, got ") + type_name(v->type));
+            out = v->text;
+        }
+    }
+    template <typename Int>
+    void integer(const std::string& key, Int& out, std::int64_t lo, std::int64_t hi) {
+        if (auto v = find(key)) {
+            if (v->type != toml::node_type::integer) fail(key, std::string("expected an integer, got ") + type_name(v->type));
+            if (v->integer < lo || v->integer > hi)
+                fail(key, "must be between " + std::to_string(lo) + " and " + std::to_string(hi) +
+                              " (got " + std::to_string(v->integer) + ")");
+            out = static_cast<Int>(v->integer);
+        }
+    }
+    void number(const std::string& key, double& out, double lo, double hi) {
+        if (auto v = find(key)) {
+            double d;
+            if (v->type == toml::node_type::integer) d = double(v->integer);
+            else if (v->type == toml::node_type::floating_point) d = v->floating;
+            else fail(key, std::string("expected a number, got ") + type_name(v->type));
+            if (!(d >= lo && d <= hi)) {
+                std::ostringstream os;
+                os << "must be between " << lo << " and " << hi << " (got " << d << ")";
+                fail(key, os.str());
+            }
+            out = d;
+        }
+    }
+    void boolean(const std::string& key, bool& out) {
+        if (auto v = find(key)) {
+            if (v->type != toml::node_type::boolean) fail(key, std::string("expected a boolean, got ") + type_name(v->type));
+            out = v->boolean;
+        }
+    }
+    void strings(const std::string& key, std::vector<std::string>& out) {
+        if (auto v = find(key)) {
+            if (v->type != toml::node_type::array) fail(key, std::string("expected an array of strings, got ") + type_name(v->type));
+            out.clear();
+            for (const auto& i : v->items) {
+                if (i.type != toml::node_type::string) fail(key, "expected an array of strings");
+                out.push_back(i.text);
+            }
+        }
+    }
+    void ints(const std::string& key, std::vector<int>& out) {
+        if (auto v = find(key)) {
+            if (v->type != toml::node_type::array) fail(key, std::string("expected an array of integers, got ") + type_name(v->type));
+            out.clear();
+            for (const auto& i : v->items) {
+                if (i.type != toml::node_type::integer) fail(key, "expected an array of integers");
+                out.push_back(static_cast<int>(i.integer));
+            }
+        }
+    }
+    // Keys under prefix (without the prefix), not yet read.
+    std::vector<std::string> keys_under(const std::string& prefix) const {
+        std::vector<std::string> r;
+        for (const auto& [k, v] : values_)
+            if (k.size() > prefix.size() && k.compare(0, prefix.size(), prefix) == 0) r.push_back(k.substr(prefix.size()));
+        return r;
+    }
+    std::string scalar_text(const std::string& key) {
+        const flat_value* v = find(key);
+        switch (v->type) {
+            case toml::node_type::string: return v->text;
+            case toml::node_type::integer: return std::to_string(v->integer);
+            case toml::node_type::boolean: return v->boolean ? "true" : "false";
+            case toml::node_type::floating_point: {
+                std::ostringstream os;
+                os.imbue(std::locale::classic());
+                os << v->floating;
+                return os.str();
+            }
+            default: fail(key, "expected a string, number or boolean");
+        }
+    }
+    void reject_unused() const {
+        for (const auto& [k, v] : values_)
+            if (!used_.count(k)) throw config_error("config: unknown key '" + k + "' (" + v.where + ")");
+    }
+
+private:
+    std::map<std::string, flat_value> values_;
+    std::set<std::string> used_;
+};
+
+}  // namespace
+
+const std::vector<std::string>& settings::roles() {
+    static const std::vector<std::string> r = {"source", "enrichment", "notification",
+                                               "analytics", "commit", "stats"};
+    return r;
+}
+const std::vector<std::string>& settings::sink_names() {
+    static const std::vector<std::string> s = {"enrichment", "notification", "analytics"};
+    return s;
+}
+const std::vector<std::string>& settings::default_topics() {
+    static const std::vector<std::string> t = {
+        "portfolio.articles", "portfolio.projects", "portfolio.analytics",
+        "portfolio.notifications", "user.created", "task.updated", "task.completed"};
+    return t;
+}
+
+std::map<std::string, int> settings::broker_topics() const {
+    std::map<std::string, int> t = {
+        {"portfolio.articles", 3},      {"portfolio.projects", 3}, {"portfolio.analytics", 6},
+        {"portfolio.notifications", 3}, {"user.created", 3},       {"task.updated", 3},
+        {"task.completed", 3}};
+    for (const auto& name : topics)
+        if (!t.count(name)) t[name] = 3;
+    for (const auto& [name, parts] : embedded_topics) t[name] = parts;
+    std::map<std::string, int> all = t;
+    for (const auto& [name, parts] : t) all[name + dlq_suffix] = parts;
+    for (const auto& [sink, out] : outputs)
+        if (out.type == output_spec::kind::kafka && !all.count(out.target)) all[out.target] = 3;
+    return all;
+}
+
+output_spec parse_output(const std::string& key, const std::string& text) {
+    output_spec o;
+    if (text == "none") return o;
+    if (text.rfind("kafka:", 0) == 0 && text.size() > 6) {
+        o.type = output_spec::kind::kafka;
+        o.target = text.substr(6);
+        return o;
+    }
+    if (text.rfind("file:", 0) == 0 && text.size() > 5) {
+        o.type = output_spec::kind::file;
+        o.target = text.substr(5);
+        return o;
+    }
+    throw config_error("config: " + key + ": expected kafka:TOPIC, file:PATH or none (got '" + text + "')");
+}
+
+settings load_settings(const std::string& path, const std::vector<std::string>& overrides) {
+    std::map<std::string, flat_value> values;
+    if (!path.empty()) {
+        if (access(path.c_str(), R_OK) != 0)
+            throw config_error("config: cannot read file '" + path + "'");
+        try {
+            toml::table t = toml::parse_file(path);
+            flatten(t, "", path, values);
+        } catch (const toml::parse_error& e) {
+            throw config_error("config: " + path + ":" + std::to_string(e.source().begin.line) +
+                               ": " + std::string(e.description()));
+        }
+    }
+    for (const auto& o : overrides) {
+        const auto eq = o.find('=');
+        if (eq == std::string::npos || eq == 0)
+            throw config_error("config: --set '" + o + "': expected key=value");
+        const std::string key = o.substr(0, eq);
+        const std::string raw = o.substr(eq + 1);
+        std::map<std::string, flat_value> one;
+        try {
+            toml::table t = toml::parse("v = " + raw);
+            flatten(t, "", "", one);
+        } catch (const toml::parse_error&) {
+            one.clear();
+            toml::table t;
+            t.insert("v", raw);  // a bare word: take it as a string
+            flatten(t, "", "", one);
+        }
+        for (auto& [k, v] : one) {
+            const std::string full = k == "v" ? key : key + k.substr(1);
+            for (auto it = values.begin(); it != values.end();)  // replace a whole subtree
+                it = it->first.rfind(full + ".", 0) == 0 ? values.erase(it) : std::next(it);
+            values[full] = v;
+        }
+    }
+
+    reader r(std::move(values));
+    settings s;
+    s.topics = settings::default_topics();
+    for (const auto& n : settings::sink_names()) s.outputs[n] = {};
+    s.outputs["enrichment"] = {output_spec::kind::kafka, "enriched.events"};
+    s.outputs["notification"] = {output_spec::kind::kafka, "notifications.outbox"};
+    s.outputs["analytics"] = {output_spec::kind::kafka, "analytics.rollups"};
+
+    r.str("kafka.bootstrap.servers", s.bootstrap_servers);
+    if (s.bootstrap_servers.empty()) r.fail("kafka.bootstrap.servers", "must not be empty");
+    r.str("kafka.group.id", s.group_id);
+    if (s.group_id.empty()) r.fail("kafka.group.id", "must not be empty");
+    r.strings("kafka.topics", s.topics);
+    if (s.topics.empty()) r.fail("kafka.topics", "must name at least one topic");
+    r.str("kafka.dlq.suffix", s.dlq_suffix);
+    if (s.dlq_suffix.empty()) r.fail("kafka.dlq.suffix", "must not be empty");
+    for (const auto& k : r.keys_under("kafka.properties."))
+        s.kafka_properties[k] = r.scalar_text("kafka.properties." + k);
+
+    r.integer("embedded.brokers", s.embedded_brokers, 1, 16);
+    for (const auto& k : r.keys_under("embedded.topics.")) {
+        int p = 0;
+        r.integer("embedded.topics." + k, p, 1, 10000);
+        s.embedded_topics[k] = p;
+    }
+
+    r.integer("pipeline.ring.size", s.ring_size, 1, 1 << 22);
+    r.integer("pipeline.max.payload.bytes", s.max_payload_bytes, 64, 64 << 20);
+    r.integer("pipeline.pause.after.ms", s.pause_after_ms, 0, 600000);
+    r.integer("pipeline.revoke.drain.timeout.ms", s.revoke_drain_timeout_ms, 0, 3600000);
+
+    r.integer("commit.max.events", s.commit_max_events, 1, 100000000);
+    r.integer("commit.interval.ms", s.commit_interval_ms, 1, 3600000);
+
+    r.str("stats.socket", s.stats_socket);
+    r.str("stats.http", s.stats_http);
+    std::int64_t mode = s.stats_socket_mode;
+    if (auto v = r.find("stats.socket.mode")) {
+        if (v->type == toml::node_type::string) {
+            try {
+                mode = std::stol(v->text, nullptr, 8);
+            } catch (...) {
+                r.fail("stats.socket.mode", "expected an octal mode such as \"0600\"");
+            }
+        } else if (v->type == toml::node_type::integer) {
+            mode = v->integer;
+        } else {
+            r.fail("stats.socket.mode", "expected an octal mode such as \"0600\"");
+        }
+        if (mode < 0 || mode > 0777) r.fail("stats.socket.mode", "must be between 0000 and 0777");
+    }
+    s.stats_socket_mode = static_cast<std::uint32_t>(mode);
+    r.integer("stats.max.clients", s.stats_max_clients, 1, 4096);
+    if (!s.stats_http.empty()) {
+        const auto colon = s.stats_http.rfind(':');
+        const std::string host = colon == std::string::npos ? "" : s.stats_http.substr(0, colon);
+        if (host != "127.0.0.1" && host != "localhost" && host != "::1" && host != "[::1]")
+            r.fail("stats.http", "must be a loopback host:port such as 127.0.0.1:9464");
+    }
+
+    const long ncpu = sysconf(_SC_NPROCESSORS_CONF);
+    for (const auto& role : settings::roles()) {
+        thread_settings t;
+        // Default: park. Never spin by default: on 2 cores the roles outnumber them.
+        const std::string p = "threads." + role + ".";
+        r.ints(p + "cpus", t.cpus);
+        for (int c : t.cpus)
+            if (c < 0 || c >= ncpu)
+                r.fail(p + "cpus", "CPU " + std::to_string(c) + " does not exist (this machine has " +
+                                       std::to_string(ncpu) + ")");
+        std::string wait = "park";
+        r.str(p + "wait", wait);
+        try {
+            t.wait = parse_wait_kind(wait);
+        } catch (const std::invalid_argument& e) {
+            r.fail(p + "wait", e.what());
+        }
+        r.integer(p + "spin", t.spin, 0, 100000000);
+        s.threads[role] = t;
+    }
+    for (const auto& k : r.keys_under("threads.")) {
+        const std::string role = k.substr(0, k.find('.'));
+        if (!s.threads.count(role))
+            r.fail("threads." + k, "unknown thread role '" + role +
+                                       "' (roles: source, enrichment, notification, analytics, commit, stats)");
+    }
+
+    for (const auto& n : settings::sink_names()) {
+        std::string text;
+        r.str("sinks." + n + ".output", text);
+        if (!text.empty()) s.outputs[n] = parse_output("sinks." + n + ".output", text);
+    }
+    r.str("sinks.enrichment.directory.topic", s.directory_topic);
+    r.str("sinks.enrichment.directory.bootstrap.file", s.directory_bootstrap_file);
+    r.integer("sinks.enrichment.directory.sync.timeout.ms", s.directory_sync_timeout_ms, 0, 3600000);
+    r.integer("sinks.notification.dedup.capacity", s.dedup_capacity, 1, 1 << 26);
+    r.integer("sinks.notification.retry.max.attempts", s.retry_max_attempts, 1, 100);
+    r.integer("sinks.notification.retry.backoff.ms", s.retry_backoff_ms, 1, 600000);
+    r.integer("sinks.notification.retry.backoff.max.ms", s.retry_backoff_max_ms, 1, 3600000);
+    r.integer("sinks.analytics.window.ms", s.window_ms, 1, 86400000);
+    r.integer("sinks.analytics.top.k", s.top_k, 1, 1000);
+
+    s.routing = {};
+    for (const auto& k : r.keys_under("routing.")) {
+        std::vector<std::string> v;
+        r.strings("routing." + k, v);
+        s.routing[k] = v;
+    }
+
+    r.number("loadgen.rate", s.loadgen_rate, 0, 1e9);
+    r.integer("loadgen.count", s.loadgen_count, 0, std::int64_t(1) << 50);
+    r.number("run.duration.s", s.duration_s, 0, 1e9);
+    r.boolean("run.progress", s.progress);
+
+    r.reject_unused();
+    return s;
+}
+
+}  // namespace sluice

@@ -1,0 +1,91 @@
+// Configuration: TOML file plus --set overrides, flattened to dotted keys and validated.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "wait_strategy.hpp"
+
+namespace sluice {
+
+// Thrown for any configuration problem; what() is one line naming the key.
+struct config_error : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+struct thread_settings {
+    std::vector<int> cpus;  // empty: not pinned
+    wait_kind wait = wait_kind::park;
+    std::uint32_t spin = 2000;  // idle rounds spun before parking (spin-then-park)
+};
+
+struct output_spec {
+    enum class kind { none, kafka, file } type = kind::none;
+    std::string target;  // topic or path
+};
+
+struct settings {
+    // kafka
+    std::string bootstrap_servers = "embedded";
+    std::string group_id = "sluice";
+    std::vector<std::string> topics;
+    std::map<std::string, std::string> kafka_properties;  // passed to librdkafka as given
+    std::string dlq_suffix = ".dlq";
+    // embedded broker
+    int embedded_brokers = 1;
+    std::map<std::string, int> embedded_topics;  // name -> partitions, besides defaults
+    // pipeline
+    std::size_t ring_size = 4096;
+    std::size_t max_payload_bytes = 1 << 20;
+    std::uint32_t pause_after_ms = 50;
+    std::uint32_t revoke_drain_timeout_ms = 30000;
+    // commit
+    std::uint32_t commit_max_events = 10000;
+    std::uint32_t commit_interval_ms = 200;
+    // stats
+    std::string stats_socket = "/tmp/sluice.sock";
+    std::string stats_http;  // host:port on loopback, empty = none
+    std::uint32_t stats_socket_mode = 0600;
+    std::uint32_t stats_max_clients = 64;
+    // threads, by role: source, enrichment, notification, analytics, commit, stats
+    std::map<std::string, thread_settings> threads;
+    // sinks
+    std::map<std::string, output_spec> outputs;  // enrichment, notification, analytics
+    std::string directory_topic = "user.created";
+    std::string directory_bootstrap_file;  // JSON lines of user.created events, optional
+    std::uint32_t directory_sync_timeout_ms = 30000;
+    std::size_t dedup_capacity = 1 << 16;
+    std::uint32_t retry_max_attempts = 5;
+    std::uint32_t retry_backoff_ms = 50;
+    std::uint32_t retry_backoff_max_ms = 5000;
+    std::uint64_t window_ms = 10000;
+    std::size_t top_k = 10;
+    // routing: event type -> sink names ("default" for the rest)
+    std::map<std::string, std::vector<std::string>> routing;
+    // built-in load (demo)
+    double loadgen_rate = 0;  // events/s; 0 = off
+    std::uint64_t loadgen_count = 0;  // 0 = until stopped
+    // run
+    double duration_s = 0;  // 0 = until SIGINT/SIGTERM
+    bool progress = true;
+
+    static const std::vector<std::string>& roles();
+    static const std::vector<std::string>& sink_names();
+    static const std::vector<std::string>& default_topics();
+    // Default topics with partitions, output topics, and their .dlq companions.
+    std::map<std::string, int> broker_topics() const;
+};
+
+// Loads path (may be empty: defaults only), applies overrides "key=value"
+// (value is a TOML value; a bare word is taken as a string), validates
+// everything and rejects unknown keys. Throws config_error.
+settings load_settings(const std::string& path, const std::vector<std::string>& overrides);
+
+// Parses "kafka:TOPIC", "file:PATH" or "none". Throws config_error naming key.
+output_spec parse_output(const std::string& key, const std::string& text);
+
+}  // namespace sluice

@@ -1,0 +1,306 @@
+// simdjson on-demand decoding of both envelope styles, with a reason for every rejection.
+#include "decoder.hpp"
+
+#include <simdjson.h>
+
+#include <charconv>
+#include <cstring>
+
+#include "timestamp.hpp"
+
+namespace sluice {
+
+namespace od = simdjson::ondemand;
+using simdjson::error_code;
+
+static_assert(json_padding == simdjson::SIMDJSON_PADDING, "event_slot padding must match simdjson");
+
+std::string decode_result::describe() const {
+    const std::string f = field ? field : "";
+    switch (status) {
+        case decode_status::ok: return "ok";
+        case decode_status::tombstone: return "tombstone: null message value";
+        case decode_status::empty_payload: return "empty payload";
+        case decode_status::oversize:
+            return "payload too large: " + std::to_string(size) + " bytes (max " +
+                   std::to_string(limit) + ")";
+        case decode_status::invalid_json:
+            return std::string("invalid JSON: ") +
+                   simdjson::error_message(static_cast<error_code>(json_error));
+        case decode_status::not_an_object: return "not a JSON object";
+        case decode_status::unknown_envelope:
+            return "unknown envelope: neither event_type nor eventType present";
+        case decode_status::missing_field: return "missing field: " + f;
+        case decode_status::wrong_type:
+            return "wrong type: " + f + " (" +
+                   simdjson::error_message(static_cast<error_code>(json_error)) + ")";
+        case decode_status::number_out_of_range:
+            return "number out of range: " + f + " must be a 64-bit integer";
+        case decode_status::too_deep:
+            return "nesting too deep: more than " + std::to_string(limit) + " levels";
+        case decode_status::bad_timestamp: return "bad timestamp: " + f + " is not ISO 8601";
+        case decode_status::duplicate_key: return "duplicate key: " + f;
+        case decode_status::too_many_types: return "too many distinct event types";
+    }
+    return "unknown decode failure";
+}
+
+struct decoder::impl {
+    od::parser parser;
+    std::size_t max_depth;
+};
+
+namespace {
+
+// Bits for duplicate detection of the keys we read.
+enum key_bit : std::uint32_t {
+    k_event_id = 1u << 0, k_event_type = 1u << 1, k_timestamp = 1u << 2, k_source = 1u << 3,
+    k_version = 1u << 4, k_data = 1u << 5, k_event_type_b = 1u << 6, k_user_id = 1u << 7,
+    k_task_id = 1u << 8, k_team_id = 1u << 9, k_actor_id = 1u << 10, k_creator_id = 1u << 11,
+    k_assignee_id = 1u << 12, k_payload = 1u << 13,
+};
+
+struct arena_writer {
+    char* base;
+    std::size_t cap;
+    std::size_t used = 0;
+
+    bool put(std::string_view s, str_ref& out) noexcept {
+        if (used + s.size() > cap) return false;
+        std::memcpy(base + used, s.data(), s.size());
+        out = {static_cast<std::uint32_t>(used), static_cast<std::uint32_t>(s.size())};
+        used += s.size();
+        return true;
+    }
+    bool put_int(std::int64_t v, str_ref& out) noexcept {
+        char tmp[24];
+        auto [end, ec] = std::to_chars(tmp, tmp + sizeof tmp, v);
+        return put({tmp, static_cast<std::size_t>(end - tmp)}, out);
+    }
+};
+
+struct decode_ctx {
+    arena_writer arena;
+    decode_result result;
+    std::size_t max_depth;
+    std::uint32_t seen = 0;
+
+    bool fail(decode_status s, const char* f, error_code e = simdjson::SUCCESS) noexcept {
+        if (s == decode_status::too_deep) result.limit = max_depth;
+        result.status = s;
+        result.field = f;
+        result.json_error = e;
+        return false;
+    }
+    bool mark(std::uint32_t bit, const char* name) noexcept {
+        if (seen & bit) return fail(decode_status::duplicate_key, name);
+        seen |= bit;
+        return true;
+    }
+    bool string_field(od::value v, const char* name, str_ref& out) noexcept {
+        std::string_view s;
+        if (auto e = v.get_string().get(s)) return fail(decode_status::wrong_type, name, e);
+        if (!arena.put(s, out)) return fail(decode_status::oversize, name);
+        return true;
+    }
+    // Ids may be JSON numbers (task style) or strings (portfolio style).
+    bool id_field(od::value v, const char* name, str_ref& out, bool allow_null = false) noexcept {
+        od::json_type t;
+        if (auto e = v.type().get(t)) return fail(decode_status::invalid_json, name, e);
+        if (t == od::json_type::null) {
+            if (allow_null) {
+                out = {};
+                return true;
+            }
+            return fail(decode_status::wrong_type, name, simdjson::INCORRECT_TYPE);
+        }
+        if (t == od::json_type::string) return string_field(v, name, out);
+        std::int64_t n;
+        if (auto e = v.get_int64().get(n)) {
+            if (t == od::json_type::number) return fail(decode_status::number_out_of_range, name, e);
+            return fail(decode_status::wrong_type, name, e);
+        }
+        return arena.put_int(n, out) || fail(decode_status::oversize, name);
+    }
+    bool timestamp_field(od::value v, const char* name, std::int64_t& out) noexcept {
+        std::string_view s;
+        if (auto e = v.get_string().get(s)) return fail(decode_status::wrong_type, name, e);
+        auto ns = parse_iso8601_ns(s);
+        if (!ns) return fail(decode_status::bad_timestamp, name);
+        out = *ns;
+        return true;
+    }
+};
+
+// Values we do not read would be skipped without a depth check; walk them
+// with a bound instead so hostile nesting is rejected (and validated).
+bool check_nesting(od::value v, decode_ctx& c, std::size_t depth_left) noexcept {
+    od::json_type t;
+    if (auto e = v.type().get(t)) return c.fail(decode_status::invalid_json, "", e);
+    if (t != od::json_type::object && t != od::json_type::array) return true;
+    if (depth_left == 0) return c.fail(decode_status::too_deep, "");
+    if (t == od::json_type::object) {
+        od::object obj;
+        if (auto e = v.get_object().get(obj)) return c.fail(decode_status::invalid_json, "", e);
+        for (auto fr : obj) {
+            od::field f;
+            if (auto e = std::move(fr).get(f)) return c.fail(decode_status::invalid_json, "", e);
+            if (!check_nesting(f.value(), c, depth_left - 1)) return false;
+        }
+    } else {
+        od::array arr;
+        if (auto e = v.get_array().get(arr)) return c.fail(decode_status::invalid_json, "", e);
+        for (auto er : arr) {
+            od::value ev;
+            if (auto e = std::move(er).get(ev)) return c.fail(decode_status::invalid_json, "", e);
+            if (!check_nesting(ev, c, depth_left - 1)) return false;
+        }
+    }
+    return true;
+}
+
+// data{} of the portfolio envelope: fields we understand, the rest skipped.
+bool decode_portfolio_data(od::value v, decode_ctx& c, event& ev) noexcept {
+    od::object obj;
+    if (auto e = v.get_object().get(obj)) return c.fail(decode_status::wrong_type, "data", e);
+    for (auto fr : obj) {
+        od::field f;
+        if (auto e = std::move(fr).get(f)) return c.fail(decode_status::invalid_json, "data", e);
+        std::string_view k;
+        if (auto e = f.unescaped_key().get(k)) return c.fail(decode_status::invalid_json, "data", e);
+        od::value fv = f.value();
+        bool ok = true;
+        if (k == "article_id" || k == "project_id") ok = c.id_field(fv, "data.entity_id", ev.entity_id);
+        else if (k == "path" && ev.entity_id.empty()) ok = c.string_field(fv, "data.path", ev.entity_id);
+        else if (k == "author_id") ok = c.id_field(fv, "data.author_id", ev.author_id, true);
+        else if (k == "user_id") ok = c.id_field(fv, "data.user_id", ev.user_id, true);
+        else if (k == "title" || k == "name" || k == "subject") ok = c.string_field(fv, "data.title", ev.title);
+        else if (k == "to" || k == "recipient" || k == "recipient_id") ok = c.id_field(fv, "data.recipient", ev.recipient);
+        else if (k == "email") ok = c.string_field(fv, "data.email", ev.email);
+        else ok = check_nesting(fv, c, c.max_depth - 2);
+        if (!ok) return false;
+    }
+    return true;
+}
+
+// payload{} of the task envelope.
+bool decode_task_payload(od::value v, decode_ctx& c, event& ev) noexcept {
+    od::object obj;
+    if (auto e = v.get_object().get(obj)) return c.fail(decode_status::wrong_type, "payload", e);
+    for (auto fr : obj) {
+        od::field f;
+        if (auto e = std::move(fr).get(f)) return c.fail(decode_status::invalid_json, "payload", e);
+        std::string_view k;
+        if (auto e = f.unescaped_key().get(k)) return c.fail(decode_status::invalid_json, "payload", e);
+        od::value fv = f.value();
+        bool ok = true;
+        if (k == "email") ok = c.string_field(fv, "payload.email", ev.email);
+        else if (k == "username") ok = c.string_field(fv, "payload.username", ev.username);
+        else if (k == "title") ok = c.string_field(fv, "payload.title", ev.title);
+        else if (k == "completed") {
+            bool b;
+            if (auto e = fv.get_bool().get(b)) return c.fail(decode_status::wrong_type, "payload.completed", e);
+            ev.completed = b;
+        } else ok = check_nesting(fv, c, c.max_depth - 2);
+        if (!ok) return false;
+    }
+    return true;
+}
+
+}  // namespace
+
+decoder::decoder(type_registry& types, std::size_t max_payload, std::size_t max_depth)
+    : impl_(new impl{od::parser(), max_depth}), types_(types), max_payload_(max_payload) {
+    // Reserve once for the largest payload so decode() never allocates.
+    if (impl_->parser.allocate(max_payload + 1, max_depth) != simdjson::SUCCESS)
+        throw std::runtime_error("simdjson: cannot allocate parser for max payload " +
+                                 std::to_string(max_payload));
+}
+
+decoder::~decoder() = default;
+
+decode_result decoder::decode(event_slot& slot, bool tombstone) noexcept {
+    decode_ctx c{arena_writer{slot.arena(), slot.arena_capacity()}, {}, impl_->max_depth, 0};
+    event& ev = slot.ev;
+    ev = event{};
+    const std::size_t len = slot.payload_len();
+    if (tombstone) return c.fail(decode_status::tombstone, ""), c.result;
+    if (len == 0) return c.fail(decode_status::empty_payload, ""), c.result;
+    if (len > max_payload_) {
+        c.result.status = decode_status::oversize;
+        c.result.size = len;
+        c.result.limit = max_payload_;
+        return c.result;
+    }
+
+    od::document doc;
+    if (auto e = impl_->parser.iterate(slot.payload(), len, len + json_padding).get(doc))
+        return c.fail(decode_status::invalid_json, "", e), c.result;
+    od::object obj;
+    if (auto e = doc.get_object().get(obj)) {
+        if (e == simdjson::INCORRECT_TYPE) return c.fail(decode_status::not_an_object, ""), c.result;
+        return c.fail(decode_status::invalid_json, "", e), c.result;
+    }
+
+    str_ref type_name;
+    bool have_ts = false;
+    for (auto fr : obj) {
+        od::field f;
+        if (auto e = std::move(fr).get(f)) return c.fail(decode_status::invalid_json, "", e), c.result;
+        std::string_view k;
+        if (auto e = f.unescaped_key().get(k)) return c.fail(decode_status::invalid_json, "", e), c.result;
+        od::value v = f.value();
+        bool ok = true;
+        if (k == "event_id") ok = c.mark(k_event_id, "event_id") && c.id_field(v, "event_id", ev.event_id);
+        else if (k == "event_type") {
+            ok = c.mark(k_event_type, "event_type") && c.string_field(v, "event_type", type_name);
+            ev.style = envelope::portfolio;
+        } else if (k == "eventType") {
+            ok = c.mark(k_event_type_b, "eventType") && c.string_field(v, "eventType", type_name);
+            ev.style = envelope::task;
+        } else if (k == "timestamp") {
+            ok = c.mark(k_timestamp, "timestamp") && c.timestamp_field(v, "timestamp", ev.timestamp_ns);
+            have_ts = ok;
+        } else if (k == "source") ok = c.mark(k_source, "source") && c.string_field(v, "source", ev.source);
+        else if (k == "version") ok = c.mark(k_version, "version") && c.string_field(v, "version", ev.version);
+        else if (k == "data") ok = c.mark(k_data, "data") && decode_portfolio_data(v, c, ev);
+        else if (k == "payload") ok = c.mark(k_payload, "payload") && decode_task_payload(v, c, ev);
+        else if (k == "userId") ok = c.mark(k_user_id, "userId") && c.id_field(v, "userId", ev.user_id);
+        else if (k == "taskId") ok = c.mark(k_task_id, "taskId") && c.id_field(v, "taskId", ev.entity_id);
+        else if (k == "teamId") ok = c.mark(k_team_id, "teamId") && c.id_field(v, "teamId", ev.team_id, true);
+        else if (k == "actorId") ok = c.mark(k_actor_id, "actorId") && c.id_field(v, "actorId", ev.actor_id);
+        else if (k == "creatorId") ok = c.mark(k_creator_id, "creatorId") && c.id_field(v, "creatorId", ev.creator_id);
+        else if (k == "assigneeId") ok = c.mark(k_assignee_id, "assigneeId") && c.id_field(v, "assigneeId", ev.assignee_id, true);
+        else ok = check_nesting(v, c, c.max_depth - 1);
+        if (!ok) return c.result;
+    }
+
+    const bool portfolio = c.seen & k_event_type;
+    const bool task = c.seen & k_event_type_b;
+    if (portfolio == task) {
+        if (portfolio) return c.fail(decode_status::duplicate_key, "event_type/eventType"), c.result;
+        return c.fail(decode_status::unknown_envelope, ""), c.result;
+    }
+    if (type_name.empty()) return c.fail(decode_status::missing_field, portfolio ? "event_type" : "eventType"), c.result;
+    if (!have_ts) return c.fail(decode_status::missing_field, "timestamp"), c.result;
+    if (portfolio) {
+        if (ev.event_id.empty()) return c.fail(decode_status::missing_field, "event_id"), c.result;
+        if (!(c.seen & k_data)) return c.fail(decode_status::missing_field, "data"), c.result;
+    }
+    const std::string_view tname = slot.str(type_name);
+    if (task) {
+        if (tname == "user.created") {
+            if (ev.user_id.empty()) return c.fail(decode_status::missing_field, "userId"), c.result;
+            if (ev.email.empty()) return c.fail(decode_status::missing_field, "payload.email"), c.result;
+        } else if (tname.starts_with("task.")) {
+            if (ev.entity_id.empty()) return c.fail(decode_status::missing_field, "taskId"), c.result;
+            if (ev.creator_id.empty()) return c.fail(decode_status::missing_field, "creatorId"), c.result;
+            if (ev.actor_id.empty()) return c.fail(decode_status::missing_field, "actorId"), c.result;
+        }
+    }
+    ev.type = types_.intern(tname);
+    if (ev.type == type_registry::none) return c.fail(decode_status::too_many_types, ""), c.result;
+    return c.result;
+}
+
+}  // namespace sluice

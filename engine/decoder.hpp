@@ -1,0 +1,66 @@
+// Decodes one JSON payload, either envelope style, into an event (simdjson on-demand).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "event.hpp"
+#include "event_slot.hpp"
+#include "type_registry.hpp"
+
+namespace sluice {
+
+enum class decode_status : std::uint8_t {
+    ok,
+    tombstone,
+    empty_payload,
+    oversize,
+    invalid_json,
+    not_an_object,
+    unknown_envelope,
+    missing_field,
+    wrong_type,
+    number_out_of_range,
+    too_deep,
+    bad_timestamp,
+    duplicate_key,
+    too_many_types,
+};
+
+struct decode_result {
+    decode_status status = decode_status::ok;
+    const char* field = "";   // static string naming the field, when relevant
+    int json_error = 0;       // simdjson::error_code, for invalid_json / wrong_type
+    std::size_t size = 0;     // payload size, for oversize
+    std::size_t limit = 0;
+
+    explicit operator bool() const noexcept { return status == decode_status::ok; }
+    // The dead-letter failure_reason, e.g. "missing field: event_id". Off the hot path.
+    std::string describe() const;
+};
+
+// Design: one decoder per decoding thread (it owns a reused simdjson parser);
+// decode() is noexcept and allocates nothing once the parser has grown.
+class decoder {
+public:
+    decoder(type_registry& types, std::size_t max_payload, std::size_t max_depth = 64);
+    ~decoder();
+    decoder(const decoder&) = delete;
+    decoder& operator=(const decoder&) = delete;
+
+    // Decodes slot.payload() (padded by event_slot::assign) into slot.ev, writing
+    // unescaped strings to slot.arena(). A null payload is a tombstone.
+    decode_result decode(event_slot& slot, bool tombstone = false) noexcept;
+
+    std::size_t max_payload() const noexcept { return max_payload_; }
+
+private:
+    struct impl;
+    std::unique_ptr<impl> impl_;
+    type_registry& types_;
+    std::size_t max_payload_;
+};
+
+}  // namespace sluice

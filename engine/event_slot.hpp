@@ -1,0 +1,62 @@
+// One in-flight event: its padded payload copy, decoded form and bookkeeping.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <string_view>
+
+#include "event.hpp"
+
+namespace sluice {
+
+inline constexpr std::size_t json_padding = 64;  // SIMDJSON_PADDING in simdjson 3.0.1
+
+// Design: the source thread fills a slot whose pending count is 0, sets pending
+// to the number of sinks it routes to, then hands the slot's index to those
+// sinks. Sinks only read it; each calls release once when done. The thread
+// whose release brings pending to 0 reports the completion (partition, seq),
+// after which the source may refill the slot.
+struct event_slot {
+    std::atomic<std::uint32_t> pending{0};
+    std::uint32_t partition = 0;       // commit tracker's partition index
+    std::uint64_t seq = 0;             // per-partition dispatch sequence
+    std::int64_t offset = 0;           // Kafka offset
+    std::int64_t kafka_ts_ns = 0;      // broker/producer timestamp, for end-to-end latency
+    std::int64_t dispatched_ns = 0;    // monotonic, for queue-wait latency
+    std::uint8_t routed = 0;           // sink mask
+    event ev;
+
+    char* payload() noexcept { return buffer_.get(); }
+    const char* payload() const noexcept { return buffer_.get(); }
+    std::uint32_t payload_len() const noexcept { return len_; }
+    std::size_t payload_capacity() const noexcept { return cap_; }  // excluding padding
+    char* arena() noexcept { return arena_.get(); }
+    std::size_t arena_capacity() const noexcept { return cap_ + 32; }
+
+    std::string_view str(str_ref r) const noexcept { return {arena_.get() + r.off, r.len}; }
+
+    // Source thread: copy a payload in, growing the buffers only when a larger
+    // payload than ever before arrives (no allocation in steady state).
+    void assign(const void* data, std::size_t len) {
+        if (len > cap_ || !buffer_) {
+            std::size_t cap = cap_ ? cap_ : 512;
+            while (cap < len) cap *= 2;
+            buffer_.reset(new char[cap + json_padding]);
+            arena_.reset(new char[cap + 32]);
+            cap_ = cap;
+        }
+        if (len) std::memcpy(buffer_.get(), data, len);
+        std::memset(buffer_.get() + len, 0, json_padding);
+        len_ = static_cast<std::uint32_t>(len);
+    }
+
+private:
+    std::unique_ptr<char[]> buffer_;
+    std::unique_ptr<char[]> arena_;
+    std::size_t cap_ = 0;
+    std::uint32_t len_ = 0;
+};
+
+}  // namespace sluice

@@ -1,0 +1,46 @@
+// Snapshot and percentile logic of histogram.
+#include "histogram.hpp"
+
+#include <cmath>
+
+namespace sluice {
+
+static_assert(histogram::bucket_slots == 27389);
+
+histogram::histogram() : counts_(new std::atomic<std::uint64_t>[bucket_slots]) {
+    for (std::size_t i = 0; i < bucket_slots; ++i) counts_[i].store(0, std::memory_order_relaxed);
+}
+
+histogram::snapshot_t histogram::snapshot() const {
+    snapshot_t s;
+    s.counts.resize(bucket_slots);
+    std::uint64_t total = 0;
+    for (std::size_t i = 0; i < bucket_slots; ++i) {
+        s.counts[i] = counts_[i].load(std::memory_order_relaxed);
+        total += s.counts[i];
+    }
+    // The per-bucket sum is the consistent total for percentile ranks.
+    s.total = total;
+    s.sum = sum_.load(std::memory_order_relaxed);
+    s.max = max_.load(std::memory_order_relaxed);
+    s.out_of_range = out_of_range_.load(std::memory_order_relaxed);
+    return s;
+}
+
+std::uint64_t histogram::snapshot_t::percentile(double p) const noexcept {
+    if (total == 0) return 0;
+    if (p >= 100.0) return max;
+    std::uint64_t rank = static_cast<std::uint64_t>(std::ceil(p / 100.0 * double(total)));
+    if (rank == 0) rank = 1;
+    std::uint64_t seen = 0;
+    for (std::size_t i = 0; i < counts.size(); ++i) {
+        seen += counts[i];
+        if (seen >= rank) {
+            const std::uint64_t v = highest_of(i);
+            return v < max ? v : max;
+        }
+    }
+    return max;
+}
+
+}  // namespace sluice

@@ -1,0 +1,82 @@
+// Config loading: defaults, overrides, and one clear error line per mistake.
+#include "config.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <fstream>
+
+using namespace sluice;
+
+namespace {
+std::string write_file(const std::string& text) {
+    char name[] = "/tmp/sluice_config_XXXXXX";
+    int fd = mkstemp(name);
+    close(fd);
+    std::ofstream(name) << text;
+    return name;
+}
+std::string error_of(const std::string& text, std::vector<std::string> sets = {}) {
+    const auto path = write_file(text);
+    try {
+        load_settings(path, sets);
+    } catch (const config_error& e) {
+        std::remove(path.c_str());
+        return e.what();
+    }
+    std::remove(path.c_str());
+    return "";
+}
+}  // namespace
+
+TEST(Config, DefaultsWithoutAFile) {
+    auto s = load_settings("", {});
+    EXPECT_EQ(s.bootstrap_servers, "embedded");
+    EXPECT_EQ(s.topics.size(), 7u);
+    EXPECT_EQ(s.outputs["enrichment"].target, "enriched.events");
+    EXPECT_EQ(s.threads["source"].wait, wait_kind::park);
+    EXPECT_EQ(s.stats_socket_mode, 0600u);
+}
+
+TEST(Config, FileAndSetOverrides) {
+    const auto path = write_file(R"(
+[kafka]
+bootstrap.servers = "localhost:9092"
+topics = ["a"]
+[kafka.properties]
+"fetch.wait.max.ms" = 5
+[sinks.analytics]
+output = "file:/tmp/x.jsonl"
+[routing]
+"page.view" = ["notification"]
+)");
+    auto s = load_settings(path, {"kafka.topics=[\"b\",\"c\"]", "kafka.group.id=g2",
+                                  "commit.max.events=7", "threads.source.wait=\"spin\""});
+    std::remove(path.c_str());
+    EXPECT_EQ(s.bootstrap_servers, "localhost:9092");
+    EXPECT_EQ(s.topics, (std::vector<std::string>{"b", "c"}));
+    EXPECT_EQ(s.group_id, "g2");
+    EXPECT_EQ(s.commit_max_events, 7u);
+    EXPECT_EQ(s.kafka_properties["fetch.wait.max.ms"], "5");
+    EXPECT_EQ(s.outputs["analytics"].type, output_spec::kind::file);
+    EXPECT_EQ(s.routing["page.view"], std::vector<std::string>{"notification"});
+    EXPECT_EQ(s.threads["source"].wait, wait_kind::spin);
+}
+
+TEST(Config, ErrorsNameTheKey) {
+    EXPECT_NE(error_of("[kafka]\ngrup.id = \"x\"\n").find("config: unknown key 'kafka.grup.id'"), std::string::npos);
+    EXPECT_NE(error_of("[commit]\nmax.events = \"ten\"\n").find("config: commit.max.events: expected an integer, got a string"), std::string::npos);
+    EXPECT_NE(error_of("[pipeline]\nring.size = 0\n").find("config: pipeline.ring.size: must be between 1 and 4194304 (got 0)"), std::string::npos);
+    EXPECT_NE(error_of("[threads.source]\ncpus = [4096]\n").find("config: threads.source.cpus: CPU 4096 does not exist"), std::string::npos);
+    EXPECT_NE(error_of("[threads.source]\nwait = \"nap\"\n").find("config: threads.source.wait: must be one of spin, spin-then-park, park (got 'nap')"), std::string::npos);
+    EXPECT_NE(error_of("[sinks.enrichment]\noutput = \"s3:bucket\"\n").find("config: sinks.enrichment.output: expected kafka:TOPIC, file:PATH or none"), std::string::npos);
+    EXPECT_NE(error_of("[stats]\nhttp = \"0.0.0.0:80\"\n").find("config: stats.http: must be a loopback host:port"), std::string::npos);
+    EXPECT_NE(error_of("[kafka\n").find("config: /tmp/sluice_config_"), std::string::npos);
+    EXPECT_NE(error_of("", {"nonsense"}).find("config: --set 'nonsense': expected key=value"), std::string::npos);
+    try {
+        load_settings("/nonexistent/sluice.toml", {});
+        FAIL();
+    } catch (const config_error& e) {
+        EXPECT_STREQ(e.what(), "config: cannot read file '/nonexistent/sluice.toml'");
+    }
+}

@@ -1,0 +1,111 @@
+// Decoder: both envelope styles, and a distinct reason for every kind of bad input.
+#include "decoder.hpp"
+
+#include <gtest/gtest.h>
+
+#include "timestamp.hpp"
+
+using namespace sluice;
+
+namespace {
+struct fixture {
+    type_registry types;
+    decoder dec{types, 4096};
+    event_slot slot;
+    decode_result run(std::string_view json) {
+        slot.assign(json.data(), json.size());
+        return dec.decode(slot);
+    }
+    std::string reason(std::string_view json) { return run(json).describe(); }
+};
+}  // namespace
+
+TEST(Decoder, PortfolioEnvelope) {
+    fixture f;
+    auto r = f.run(R"({"event_id":"e-1","event_type":"article.created","timestamp":"2024-01-01T00:00:00Z",
+        "source":"backend","version":"1.0","data":{"article_id":"a-9","title":"Hello \"x\"",
+        "slug":"hello","author_id":"42","created_at":"2024-01-01T00:00:00Z"}})");
+    ASSERT_TRUE(r) << r.describe();
+    const event& e = f.slot.ev;
+    EXPECT_EQ(e.style, envelope::portfolio);
+    EXPECT_EQ(f.types.name(e.type), "article.created");
+    EXPECT_EQ(f.slot.str(e.event_id), "e-1");
+    EXPECT_EQ(f.slot.str(e.entity_id), "a-9");
+    EXPECT_EQ(f.slot.str(e.author_id), "42");
+    EXPECT_EQ(f.slot.str(e.title), "Hello \"x\"");
+    EXPECT_EQ(f.slot.str(e.source), "backend");
+    EXPECT_EQ(e.timestamp_ns, 1704067200LL * 1000000000LL);
+}
+
+TEST(Decoder, TaskEnvelopeWithNumericIdsAndNullAssignee) {
+    fixture f;
+    auto r = f.run(R"({"eventType":"task.updated","taskId":1,"teamId":3,"actorId":1,"creatorId":1,
+        "assigneeId":null,"timestamp":"2025-08-25T22:41:54.574Z","payload":{"title":"T","completed":false}})");
+    ASSERT_TRUE(r) << r.describe();
+    const event& e = f.slot.ev;
+    EXPECT_EQ(e.style, envelope::task);
+    EXPECT_EQ(f.types.name(e.type), "task.updated");
+    EXPECT_EQ(f.slot.str(e.entity_id), "1");
+    EXPECT_EQ(f.slot.str(e.creator_id), "1");
+    EXPECT_TRUE(e.assignee_id.empty());
+    EXPECT_EQ(e.timestamp_ns, *parse_iso8601_ns("2025-08-25T22:41:54.574Z"));
+}
+
+TEST(Decoder, UserCreated) {
+    fixture f;
+    auto r = f.run(R"({"eventType":"user.created","userId":7,"timestamp":"2025-08-25T22:30:57.123Z",
+        "payload":{"email":"user@example.com","username":"newuser"}})");
+    ASSERT_TRUE(r) << r.describe();
+    EXPECT_EQ(f.slot.str(f.slot.ev.user_id), "7");
+    EXPECT_EQ(f.slot.str(f.slot.ev.email), "user@example.com");
+    EXPECT_EQ(f.slot.str(f.slot.ev.username), "newuser");
+}
+
+TEST(Decoder, EveryBadInputHasItsOwnReason) {
+    fixture f;
+    const std::string ok_tail = R"(,"timestamp":"2024-01-01T00:00:00Z","data":{}})";
+    EXPECT_EQ(f.reason(""), "empty payload");
+    f.slot.assign("", 0);
+    EXPECT_EQ(f.dec.decode(f.slot, true).describe(), "tombstone: null message value");
+    EXPECT_EQ(f.reason(R"({"event_id":"a","event_type":"x")"), "invalid JSON: JSON document ended early in the middle of an object or array.");
+    EXPECT_EQ(f.reason("[1,2]"), "not a JSON object");
+    EXPECT_EQ(f.reason(R"({"a":1})"), "unknown envelope: neither event_type nor eventType present");
+    EXPECT_EQ(f.reason(R"({"event_type":"x")" + ok_tail), "missing field: event_id");
+    EXPECT_EQ(f.reason(R"({"event_id":"a","event_type":"x","data":{}})"), "missing field: timestamp");
+    EXPECT_EQ(f.reason(R"({"event_id":"a","event_type":7)" + ok_tail), "wrong type: event_type (The JSON element does not have the requested type.)");
+    EXPECT_EQ(f.reason(R"({"event_id":"a","event_type":"x","timestamp":"yesterday","data":{}})"), "bad timestamp: timestamp is not ISO 8601");
+    EXPECT_EQ(f.reason(R"({"event_id":"a","event_id":"b","event_type":"x")" + ok_tail), "duplicate key: event_id");
+    EXPECT_EQ(f.reason(R"({"event_id":"a","event_type":"x")" + ok_tail + "garbage"), "invalid JSON: JSON document ended early in the middle of an object or array.");
+    EXPECT_EQ(f.reason(R"({"event_id":"a","event_type":"x")" + ok_tail + " 12"), "invalid JSON: JSON document ended early in the middle of an object or array.");
+    EXPECT_EQ(f.reason(R"({"eventType":"task.updated","taskId":99999999999999999999999,"actorId":1,"creatorId":1,"timestamp":"2024-01-01T00:00:00Z"})"),
+              "number out of range: taskId must be a 64-bit integer");
+    EXPECT_EQ(f.reason(R"({"eventType":"task.updated","taskId":1,"actorId":1,"timestamp":"2024-01-01T00:00:00Z"})"), "missing field: creatorId");
+    EXPECT_EQ(f.reason(R"({"eventType":"user.created","userId":1,"timestamp":"2024-01-01T00:00:00Z","payload":{}})"), "missing field: payload.email");
+    EXPECT_EQ(f.reason("{\"event_id\":\"\xff\xfe\",\"event_type\":\"x\"" + ok_tail), "invalid JSON: The input is not valid UTF-8");
+    std::string big(5000, ' ');
+    EXPECT_EQ(f.reason(big), "payload too large: 5000 bytes (max 4096)");
+}
+
+TEST(Decoder, DeepNestingIsRejectedNotCrashed) {
+    fixture f;
+    std::string deep = R"({"event_id":"a","event_type":"x","timestamp":"2024-01-01T00:00:00Z","data":{"n":)";
+    for (int i = 0; i < 1000; ++i) deep += "[";
+    for (int i = 0; i < 1000; ++i) deep += "]";
+    deep += "}}";
+    auto r = f.run(deep);
+    EXPECT_FALSE(r);
+    EXPECT_EQ(r.describe(), "nesting too deep: more than 64 levels");
+}
+
+TEST(Timestamp, ZonesFractionsAndRejects) {
+    EXPECT_EQ(*parse_iso8601_ns("1970-01-01T00:00:00Z"), 0);
+    EXPECT_EQ(*parse_iso8601_ns("1970-01-01T01:00:00+01:00"), 0);
+    EXPECT_EQ(*parse_iso8601_ns("1970-01-01T00:00:00.000000001"), 1);
+    EXPECT_EQ(*parse_iso8601_ns("2024-02-29T12:00:00-0130"), *parse_iso8601_ns("2024-02-29T13:30:00Z"));
+    for (auto bad : {"2023-02-29T00:00:00Z", "2024-13-01T00:00:00Z", "2024-01-01T24:00:00Z",
+                     "2024-01-01", "2024-01-01T00:00:00.Z", "2024-01-01T00:00:00+5", "x"})
+        EXPECT_FALSE(parse_iso8601_ns(bad)) << bad;
+    char buf[32];
+    EXPECT_EQ(std::string(buf, format_iso8601_ms(*parse_iso8601_ns("2025-08-25T22:30:57.123Z"), buf)),
+              "2025-08-25T22:30:57.123Z");
+}

@@ -1,0 +1,50 @@
+// Routing table: defaults, overrides, unknown types and bad sink names.
+#include "routing.hpp"
+
+#include <gtest/gtest.h>
+
+using namespace sluice;
+
+static const std::vector<std::string> sinks = {"enrichment", "notification", "analytics"};
+
+TEST(Routing, DefaultRulesFollowTheSeedSystems) {
+    type_registry types;
+    routing_table t(sinks, routing_table::default_rules(), types);
+    EXPECT_EQ(t.route(types.find("task.updated")), 0b111);
+    EXPECT_EQ(t.route(types.find("user.created")), 0b110);
+    EXPECT_EQ(t.route(types.find("article.created")), 0b101);
+    EXPECT_EQ(t.route(types.find("page.view")), 0b100);
+    EXPECT_EQ(t.route(types.find("email.send")), 0b110);
+    const type_id fresh = types.intern("invoice.paid");
+    EXPECT_EQ(t.route(fresh), 0b100);  // default rule
+}
+
+TEST(Routing, OverridesAndUnknownSinks) {
+    type_registry types;
+    auto rules = routing_table::default_rules();
+    rules["page.view"] = {};
+    rules["default"] = {"notification"};
+    routing_table t(sinks, rules, types);
+    EXPECT_EQ(t.route(types.find("page.view")), 0);
+    EXPECT_EQ(t.route(types.intern("other")), 0b010);
+    rules["page.view"] = {"archive"};
+    try {
+        routing_table bad(sinks, rules, types);
+        FAIL();
+    } catch (const std::invalid_argument& e) {
+        EXPECT_STREQ(e.what(), "routing.page.view: unknown sink 'archive' (sinks are enrichment, notification, analytics)");
+    }
+}
+
+TEST(TypeRegistry, InternIsStableAndBounded) {
+    type_registry types;
+    const auto n = types.count();
+    const auto a = types.intern("x.y");
+    EXPECT_EQ(types.intern("x.y"), a);
+    EXPECT_EQ(types.name(a), "x.y");
+    EXPECT_EQ(types.count(), n + 1);
+    for (int i = 0; i < 300; ++i) types.intern("t" + std::to_string(i));
+    EXPECT_EQ(types.count(), type_registry::max_types);
+    EXPECT_EQ(types.intern("one.too.many"), type_registry::none);
+    EXPECT_EQ(types.intern(std::string(100, 'a')), type_registry::none);
+}
