@@ -268,6 +268,8 @@ settings load_settings(const std::string& path, const std::vector<std::string>& 
     if (s.dlq_suffix.empty()) r.fail("kafka.dlq.suffix", "must not be empty");
     for (const auto& k : r.keys_under("kafka.properties."))
         s.kafka_properties[k] = r.scalar_text("kafka.properties." + k);
+    for (const auto& k : r.keys_under("kafka.producer.properties."))
+        s.producer_properties[k] = r.scalar_text("kafka.producer.properties." + k);
 
     r.integer("embedded.brokers", s.embedded_brokers, 1, 16);
     for (const auto& k : r.keys_under("embedded.topics.")) {

@@ -33,7 +33,8 @@ struct settings {
     std::string bootstrap_servers = "embedded";
     std::string group_id = "sluice";
     std::vector<std::string> topics;
-    std::map<std::string, std::string> kafka_properties;  // passed to librdkafka as given
+    std::map<std::string, std::string> kafka_properties;  // consumers, passed to librdkafka as given
+    std::map<std::string, std::string> producer_properties;  // output and dead-letter producers
     std::string dlq_suffix = ".dlq";
     // embedded broker
     int embedded_brokers = 1;

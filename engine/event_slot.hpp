@@ -22,6 +22,7 @@ struct event_slot {
     std::atomic<std::uint32_t> pending{0};
     std::uint32_t partition = 0;       // commit tracker's partition index
     std::uint64_t seq = 0;             // per-partition dispatch sequence
+    std::uint32_t epoch = 0;           // the partition's assignment epoch at dispatch
     std::int64_t offset = 0;           // Kafka offset
     std::int64_t kafka_ts_ns = 0;      // broker/producer timestamp, for end-to-end latency
     std::int64_t dispatched_ns = 0;    // monotonic, for queue-wait latency
@@ -36,20 +37,24 @@ struct event_slot {
     std::size_t arena_capacity() const noexcept { return cap_ + 32; }
 
     std::string_view str(str_ref r) const noexcept { return {arena_.get() + r.off, r.len}; }
+    // The Kafka message key, stored after the padded payload.
+    std::string_view key() const noexcept { return {buffer_.get() + len_ + json_padding, key_len_}; }
 
-    // Source thread: copy a payload in, growing the buffers only when a larger
-    // payload than ever before arrives (no allocation in steady state).
-    void assign(const void* data, std::size_t len) {
-        if (len > cap_ || !buffer_) {
+    // Source thread: copy a payload (and key) in, growing the buffers only when
+    // a larger message than ever before arrives (no allocation in steady state).
+    void assign(const void* data, std::size_t len, const void* key = nullptr, std::size_t key_len = 0) {
+        if (len + key_len > cap_ || !buffer_) {
             std::size_t cap = cap_ ? cap_ : 512;
-            while (cap < len) cap *= 2;
+            while (cap < len + key_len) cap *= 2;
             buffer_.reset(new char[cap + json_padding]);
             arena_.reset(new char[cap + 32]);
             cap_ = cap;
         }
         if (len) std::memcpy(buffer_.get(), data, len);
         std::memset(buffer_.get() + len, 0, json_padding);
+        if (key_len) std::memcpy(buffer_.get() + len + json_padding, key, key_len);
         len_ = static_cast<std::uint32_t>(len);
+        key_len_ = static_cast<std::uint32_t>(key_len);
     }
 
 private:
@@ -57,6 +62,7 @@ private:
     std::unique_ptr<char[]> arena_;
     std::size_t cap_ = 0;
     std::uint32_t len_ = 0;
+    std::uint32_t key_len_ = 0;
 };
 
 }  // namespace sluice

@@ -27,10 +27,10 @@ std::string_view to_string(wait_kind kind) noexcept {
     return "?";
 }
 
-void waiter::sleep_on_futex(std::uint32_t gen) noexcept {
+void waiter::sleep_on_futex(std::uint32_t gen, std::chrono::microseconds park_for) noexcept {
     timespec ts{};
-    ts.tv_sec = static_cast<time_t>(max_park_.count() / 1'000'000);
-    ts.tv_nsec = static_cast<long>((max_park_.count() % 1'000'000) * 1000);
+    ts.tv_sec = static_cast<time_t>(park_for.count() / 1'000'000);
+    ts.tv_nsec = static_cast<long>((park_for.count() % 1'000'000) * 1000);
     // Returns early on wake, signal or if generation_ moved on; all are fine.
     syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&generation_), FUTEX_WAIT_PRIVATE, gen,
             &ts, nullptr, 0);

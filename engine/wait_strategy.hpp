@@ -29,6 +29,11 @@ public:
     // sleep is never lost.
     template <typename HasWork>
     void idle(HasWork&& has_work) noexcept {
+        idle(has_work, max_park_);
+    }
+    // As above, sleeping at most park_for (for callers with timers due sooner).
+    template <typename HasWork>
+    void idle(HasWork&& has_work, std::chrono::microseconds park_for) noexcept {
         ++idle_rounds_;
         if (kind_ == wait_kind::spin ||
             (kind_ == wait_kind::spin_then_park && idle_rounds_ < spins_)) {
@@ -39,7 +44,7 @@ public:
         // the check and the futex call makes the futex return at once.
         const std::uint32_t gen = generation_.load(std::memory_order_acquire);
         sleeping_.store(1, std::memory_order_seq_cst);
-        if (!has_work()) sleep_on_futex(gen);
+        if (!has_work()) sleep_on_futex(gen, park_for);
         sleeping_.store(0, std::memory_order_relaxed);
         idle_rounds_ = 0;
     }
@@ -62,7 +67,7 @@ public:
 
 private:
     static void cpu_relax() noexcept { __builtin_ia32_pause(); }
-    void sleep_on_futex(std::uint32_t gen) noexcept;
+    void sleep_on_futex(std::uint32_t gen, std::chrono::microseconds park_for) noexcept;
 
     const wait_kind kind_;
     const std::uint32_t spins_;

@@ -1,0 +1,47 @@
+// The subcommands of the sluice binary.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace sluice {
+
+struct run_options {
+    std::string config;
+    std::vector<std::string> sets;
+    double duration_s = -1;  // <0: from config
+};
+int run_command(const run_options& o);
+
+struct broker_options {
+    int brokers = 1;
+    std::string topics;  // name:partitions,...
+    bool defaults = true;
+};
+int broker_command(const broker_options& o);
+
+struct loadgen_options {
+    std::string bootstrap;
+    double rate = 1000;
+    std::uint64_t count = 0;
+    double duration_s = 0;
+    std::uint64_t seed = 1;
+    std::string topic_prefix;
+};
+int loadgen_command(const loadgen_options& o);
+
+struct stats_options {
+    std::string socket = "/tmp/sluice.sock";
+    bool watch = false;
+    double interval_s = 1;
+    std::string raw;  // send this command and print the answer as is
+};
+int stats_command(const stats_options& o);
+
+// Shared: wait for SIGINT/SIGTERM (blocked in all threads) up to timeout_ms;
+// true if one arrived.
+bool wait_for_shutdown_signal(int timeout_ms);
+
+}  // namespace sluice

@@ -1,0 +1,68 @@
+// sluice: command line entry point (CLI11) for run, broker, loadgen and stats.
+#include <CLI/CLI.hpp>
+#include <mimalloc-new-delete.h>
+
+#include <cstdio>
+#include <exception>
+
+#include "commands.hpp"
+#include "threads.hpp"
+
+int main(int argc, char** argv) {
+    CLI::App app{"sluice: a low-latency Kafka pipeline appliance"};
+    app.require_subcommand(1);
+
+    sluice::run_options run;
+    auto* run_cmd = app.add_subcommand("run", "run the pipeline");
+    run_cmd->add_option("--config,-c", run.config, "TOML configuration file")->check(CLI::ExistingFile);
+    run_cmd->add_option("--set,-s", run.sets, "override a config key: key=TOML-value (repeatable)");
+    run_cmd->add_option("--duration,-d", run.duration_s, "stop after SECONDS (default: until SIGINT/SIGTERM)")
+        ->check(CLI::NonNegativeNumber);
+
+    sluice::broker_options broker;
+    auto* broker_cmd = app.add_subcommand("broker", "run the embedded Kafka broker (librdkafka mock cluster)");
+    broker_cmd->add_option("--brokers", broker.brokers, "number of brokers")->check(CLI::Range(1, 16));
+    broker_cmd->add_option("--topics", broker.topics, "extra or overriding topics: name:partitions,...");
+    broker_cmd->add_flag("!--no-default-topics", broker.defaults, "create only the --topics given");
+
+    sluice::loadgen_options load;
+    auto* load_cmd = app.add_subcommand("loadgen", "produce realistic seed events at a constant rate");
+    load_cmd->add_option("--bootstrap,-b", load.bootstrap, "Kafka bootstrap servers")->required();
+    load_cmd->add_option("--rate,-r", load.rate, "events per second, 0 = as fast as possible")->check(CLI::NonNegativeNumber);
+    auto* count_opt = load_cmd->add_option("--count,-n", load.count, "number of events");
+    auto* dur_opt = load_cmd->add_option("--duration,-d", load.duration_s, "seconds to run")->check(CLI::PositiveNumber);
+    count_opt->excludes(dur_opt);
+    load_cmd->add_option("--seed", load.seed, "random seed (ids and mix are deterministic per seed)");
+
+    sluice::stats_options stats;
+    auto* stats_cmd = app.add_subcommand("stats", "show the stats of a running sluice");
+    stats_cmd->add_option("--socket", stats.socket, "stats socket path");
+    stats_cmd->add_flag("--watch,-w", stats.watch, "refresh every interval until Ctrl-C");
+    stats_cmd->add_option("--interval", stats.interval_s, "seconds between refreshes")->check(CLI::PositiveNumber);
+    stats_cmd->add_option("--raw", stats.raw, "send one protocol command (stats, metrics, hist NAME, help) and print the answer");
+
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        return app.exit(e);
+    }
+    // Signals are taken by sigwait on the main thread only; every thread
+    // started from here on (librdkafka's too) inherits the mask.
+    sluice::block_shutdown_signals();
+    try {
+        if (*run_cmd) return sluice::run_command(run);
+        if (*broker_cmd) return sluice::broker_command(broker);
+        if (*load_cmd) {
+            if (!*count_opt && !*dur_opt) {
+                std::fprintf(stderr, "sluice loadgen: one of --count or --duration is required\n%s", load_cmd->help().c_str());
+                return 2;
+            }
+            return sluice::loadgen_command(load);
+        }
+        if (*stats_cmd) return sluice::stats_command(stats);
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "sluice: %s\n", e.what());
+        return 1;
+    }
+    return 0;
+}

@@ -1,0 +1,177 @@
+// `sluice stats`: asks the stats socket and prints a readable table.
+#include <simdjson.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <stdexcept>
+#include <string>
+#include <system_error>
+
+#include "commands.hpp"
+
+namespace sluice {
+
+namespace {
+
+class stats_client {
+public:
+    explicit stats_client(const std::string& path) {
+        fd_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        sockaddr_un addr{};
+        addr.sun_family = AF_UNIX;
+        if (path.size() >= sizeof addr.sun_path) throw std::runtime_error("socket path too long: " + path);
+        std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+        if (::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) < 0) {
+            const int e = errno;
+            ::close(fd_);
+            throw std::system_error(e, std::generic_category(), "cannot connect to stats socket " + path + " (is sluice running?)");
+        }
+    }
+    ~stats_client() { ::close(fd_); }
+
+    // Sends one command and reads its answer up to the terminating blank line.
+    std::string ask(const std::string& command) {
+        const std::string line = command + "\n";
+        if (::send(fd_, line.data(), line.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(line.size()))
+            throw std::runtime_error("stats socket: send failed");
+        for (;;) {
+            const auto end = buffer_.find("\n\n");
+            if (end != std::string::npos) {
+                std::string answer = buffer_.substr(0, end);
+                buffer_.erase(0, end + 2);
+                return answer;
+            }
+            char buf[65536];
+            const ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
+            if (n <= 0) throw std::runtime_error("stats socket closed the connection");
+            buffer_.append(buf, static_cast<std::size_t>(n));
+        }
+    }
+
+private:
+    int fd_;
+    std::string buffer_;
+};
+
+std::string human_ns(std::uint64_t ns) {
+    char buf[32];
+    if (ns < 1'000) std::snprintf(buf, sizeof buf, "%lluns", static_cast<unsigned long long>(ns));
+    else if (ns < 1'000'000) std::snprintf(buf, sizeof buf, "%.1fus", double(ns) / 1e3);
+    else if (ns < 1'000'000'000) std::snprintf(buf, sizeof buf, "%.2fms", double(ns) / 1e6);
+    else std::snprintf(buf, sizeof buf, "%.2fs", double(ns) / 1e9);
+    return buf;
+}
+
+std::uint64_t u(simdjson::dom::element e, const char* key) {
+    std::uint64_t v = 0;
+    if (e[key].get(v)) {
+        std::int64_t s = 0;
+        if (!e[key].get(s)) return static_cast<std::uint64_t>(s < 0 ? 0 : s);
+    }
+    return v;
+}
+std::uint64_t u(simdjson::simdjson_result<simdjson::dom::element> e, const char* key) {
+    simdjson::dom::element el;
+    return e.get(el) ? 0 : u(el, key);
+}
+
+void print_table(const std::string& json, double rate) {
+    simdjson::dom::parser parser;
+    simdjson::dom::element doc;
+    if (parser.parse(json).get(doc)) throw std::runtime_error("stats socket answered something that is not JSON");
+    double uptime = 0;
+    if (doc["uptime_s"].get(uptime)) uptime = 0;
+    auto src = doc["source"];
+    std::printf("sluice  uptime %.1fs\n", uptime);
+    std::printf("consumed %llu", static_cast<unsigned long long>(u(src, "consumed")));
+    if (rate >= 0) std::printf(" (%.0f events/s)", rate);
+    else if (uptime > 0) std::printf(" (%.0f events/s average)", double(u(src, "consumed")) / uptime);
+    std::printf("  decoded %llu  dead-lettered %llu  pauses %llu  rebalances %llu\n",
+                static_cast<unsigned long long>(u(src, "decoded")),
+                static_cast<unsigned long long>(u(src, "dead_lettered")),
+                static_cast<unsigned long long>(u(src, "pauses")),
+                static_cast<unsigned long long>(u(src, "rebalances")));
+    auto totals = doc["totals"];
+    std::printf("lag %llu  replay exposure %llu events  commits %llu (failed %llu)\n\n",
+                static_cast<unsigned long long>(u(totals, "lag")),
+                static_cast<unsigned long long>(u(totals, "replay_exposure")),
+                static_cast<unsigned long long>(u(doc["commit"], "commits")),
+                static_cast<unsigned long long>(u(doc["commit"], "failures")));
+    std::printf("%-26s %10s %10s %10s %10s %10s\n", "stage", "count", "p50", "p99", "p99.9", "max");
+    simdjson::dom::object lat;
+    if (!doc["latency_ns"].get(lat)) {
+        for (auto [name, h] : lat)
+            std::printf("%-26.*s %10llu %10s %10s %10s %10s\n", static_cast<int>(name.size()), name.data(),
+                        static_cast<unsigned long long>(u(h, "count")), human_ns(u(h, "p50")).c_str(),
+                        human_ns(u(h, "p99")).c_str(), human_ns(u(h, "p999")).c_str(), human_ns(u(h, "max")).c_str());
+    }
+    std::printf("\n%-14s %11s %8s %8s %8s %8s %8s %6s\n", "sink", "processed", "failed", "retried", "dlq", "dedup",
+                "partial", "ring");
+    simdjson::dom::object sinks;
+    if (!doc["sinks"].get(sinks)) {
+        for (auto [name, s] : sinks)
+            std::printf("%-14.*s %11llu %8llu %8llu %8llu %8llu %8llu %6llu\n", static_cast<int>(name.size()), name.data(),
+                        static_cast<unsigned long long>(u(s, "processed")), static_cast<unsigned long long>(u(s, "failed")),
+                        static_cast<unsigned long long>(u(s, "retried")),
+                        static_cast<unsigned long long>(u(s, "dead_lettered")),
+                        static_cast<unsigned long long>(u(s, "deduplicated")),
+                        static_cast<unsigned long long>(u(s, "partial")),
+                        static_cast<unsigned long long>(u(s, "ring_depth")));
+    }
+    std::printf("\n%-28s %10s %12s %12s %8s %9s\n", "partition", "consumed", "committed", "end", "lag", "exposure");
+    simdjson::dom::array parts;
+    if (!doc["partitions"].get(parts)) {
+        for (auto p : parts) {
+            bool assigned = false;
+            if (p["assigned"].get(assigned)) assigned = false;
+            if (!assigned) continue;
+            std::string_view topic;
+            if (p["topic"].get(topic)) topic = "?";
+            std::int64_t part = 0, committed = 0, hw = 0, lag = 0;
+            if (p["partition"].get(part)) part = -1;
+            if (p["committed_offset"].get(committed)) committed = -1;
+            if (p["high_watermark"].get(hw)) hw = -1;
+            if (p["lag"].get(lag)) lag = -1;
+            const std::string label = std::string(topic) + "[" + std::to_string(part) + "]";
+            std::printf("%-28s %10llu %12lld %12lld %8lld %9llu\n", label.c_str(),
+                        static_cast<unsigned long long>(u(p, "consumed")), static_cast<long long>(committed),
+                        static_cast<long long>(hw), static_cast<long long>(lag),
+                        static_cast<unsigned long long>(u(p["replay_exposure"], "events")));
+        }
+    }
+}
+
+}  // namespace
+
+int stats_command(const stats_options& o) {
+    stats_client client(o.socket);
+    if (!o.raw.empty()) {
+        std::printf("%s\n", client.ask(o.raw).c_str());
+        return 0;
+    }
+    if (!o.watch) {
+        print_table(client.ask("stats"), -1);
+        return 0;
+    }
+    std::uint64_t last = 0;
+    bool first = true;
+    for (;;) {
+        const std::string json = client.ask("stats");
+        simdjson::dom::parser parser;
+        simdjson::dom::element doc;
+        std::uint64_t consumed = 0;
+        if (!parser.parse(json).get(doc)) consumed = u(doc["source"], "consumed");
+        std::printf("\033[H\033[2J");
+        print_table(json, first ? -1 : double(consumed - last) / o.interval_s);
+        std::fflush(stdout);
+        last = consumed;
+        first = false;
+        if (wait_for_shutdown_signal(static_cast<int>(o.interval_s * 1000))) return 0;
+    }
+}
+
+}  // namespace sluice

@@ -1,0 +1,81 @@
+// Per-event bookkeeping of a sink's output records: retries, then dead letter.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "flow.hpp"
+#include "output.hpp"
+#include "sink.hpp"
+
+namespace sluice {
+
+struct retry_policy {
+    std::uint32_t max_attempts = 5;
+    std::uint32_t backoff_ms = 50;
+    std::uint32_t backoff_max_ms = 5000;
+};
+
+// Design: owned by one sink thread. A sink calls begin(slot), emit() zero or
+// more records, then end(slot). The slot is finished (ctx.done) when every
+// record is durable, or dead-lettered when one exhausted its attempts, with
+// exponential backoff between attempts. Records not tied to an event (window
+// rollups) use emit_unbound() and are retried the same way, then counted lost.
+class delivery_tracker final : public delivery_handler {
+public:
+    delivery_tracker(flow& f, sink_context& ctx, const output_spec& spec, const std::string& bootstrap,
+                     const std::map<std::string, std::string>& producer_props, retry_policy policy,
+                     std::string sink_name);
+
+    void begin(std::uint32_t slot_index) noexcept { current_ = slot_index; emitted_ = 0; }
+    void emit(std::string_view key, std::string_view record);
+    void end(event_slot& slot);
+    void emit_unbound(std::string_view key, std::string_view record);
+
+    void flush() { out_->flush(); }
+    bool poll(std::int64_t now_ns);
+    bool idle() const noexcept { return outstanding_total_ == 0 && retries_.empty() && out_->in_flight() == 0; }
+    std::uint64_t unbound_lost() const noexcept { return unbound_lost_; }
+    std::string describe() const { return out_->describe(); }
+
+    void delivered(std::uint64_t token, std::string_view key, std::string_view record,
+                   const char* error) noexcept override;
+
+private:
+    struct per_slot {
+        std::uint16_t outstanding = 0;
+        std::uint16_t max_attempts_seen = 0;
+        bool ended = true;
+        bool failed = false;
+        const char* error = nullptr;
+    };
+    struct retry {
+        std::int64_t due_ns;
+        std::uint64_t token;
+        std::uint32_t attempt;
+        std::string key, record;
+    };
+    void finish_if_complete(std::uint32_t slot_index);
+    std::int64_t backoff_ns(std::uint32_t attempt) const noexcept;
+
+    flow& flow_;
+    sink_context& ctx_;
+    retry_policy policy_;
+    std::string sink_name_;
+    std::unique_ptr<output> out_;
+    std::vector<per_slot> slots_;
+    std::vector<retry> retries_;
+    // Records resent and awaiting their report: token, (record, attempt number).
+    std::vector<std::pair<std::uint64_t, std::pair<std::string, std::uint32_t>>> in_retry_;
+    std::uint32_t current_ = 0;
+    std::uint32_t emitted_ = 0;
+    std::uint64_t outstanding_total_ = 0;
+    std::uint64_t unbound_seq_ = 0;
+    std::uint64_t unbound_lost_ = 0;
+    std::int64_t now_ns_ = 0;
+};
+
+}  // namespace sluice

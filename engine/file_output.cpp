@@ -1,0 +1,126 @@
+// Sink records appended to a file through io_uring, one write in flight at a time.
+#include <fcntl.h>
+#include <liburing.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <stdexcept>
+#include <string>
+#include <system_error>
+#include <vector>
+
+#include "output.hpp"
+
+namespace sluice {
+namespace {
+
+// Records are batched into one buffer and appended with a single write; a
+// record counts as delivered when the write holding it completed in full.
+// Double-buffered: the next batch fills while the previous write is in flight,
+// and writes never overlap, so the file keeps record order.
+class file_output final : public output {
+public:
+    file_output(const std::string& path, delivery_handler& h) : path_(path), handler_(h) {
+        fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+        if (fd_ < 0) throw std::system_error(errno, std::generic_category(), "cannot open output file " + path);
+        if (int rc = io_uring_queue_init(8, &ring_, 0); rc < 0) {
+            ::close(fd_);
+            throw std::system_error(-rc, std::generic_category(), "io_uring_queue_init");
+        }
+        filling_.data.reserve(1 << 16);
+        writing_.data.reserve(1 << 16);
+    }
+    ~file_output() override {
+        while (writing_active_ || !filling_.tokens.empty()) {
+            flush();
+            wait_one();
+        }
+        io_uring_queue_exit(&ring_);
+        ::close(fd_);
+    }
+
+    void write(std::string_view key, std::string_view record, std::uint64_t token) override {
+        filling_.data.append(record);
+        filling_.data.push_back('\n');
+        filling_.tokens.push_back(token);
+    }
+
+    void flush() override {
+        if (writing_active_ || filling_.tokens.empty()) return;
+        std::swap(filling_, writing_);
+        filling_.data.clear();
+        filling_.tokens.clear();
+        written_ = 0;
+        submit();
+    }
+
+    bool poll() override {
+        io_uring_cqe* cqe = nullptr;
+        if (!writing_active_ || io_uring_peek_cqe(&ring_, &cqe) != 0 || !cqe) return false;
+        complete(cqe);
+        flush();
+        return true;
+    }
+
+    std::size_t in_flight() const noexcept override {
+        return filling_.tokens.size() + (writing_active_ ? writing_.tokens.size() : 0);
+    }
+    std::string describe() const override { return "file:" + path_; }
+
+private:
+    struct batch {
+        std::string data;
+        std::vector<std::uint64_t> tokens;
+    };
+
+    void submit() {
+        io_uring_sqe* sqe = io_uring_get_sqe(&ring_);
+        // offset -1: append at the file position (O_APPEND).
+        io_uring_prep_write(sqe, fd_, writing_.data.data() + written_,
+                            static_cast<unsigned>(writing_.data.size() - written_), -1);
+        io_uring_submit(&ring_);
+        writing_active_ = true;
+    }
+
+    void wait_one() {
+        if (!writing_active_) return;
+        io_uring_cqe* cqe = nullptr;
+        if (io_uring_wait_cqe(&ring_, &cqe) == 0 && cqe) complete(cqe);
+    }
+
+    void complete(io_uring_cqe* cqe) {
+        const int res = cqe->res;
+        io_uring_cqe_seen(&ring_, cqe);
+        writing_active_ = false;
+        if (res > 0 && written_ + static_cast<std::size_t>(res) < writing_.data.size()) {
+            written_ += static_cast<std::size_t>(res);  // short write: append the rest
+            submit();
+            return;
+        }
+        const char* error = res < 0 ? std::strerror(-res) : nullptr;
+        std::size_t pos = 0;
+        for (std::uint64_t token : writing_.tokens) {
+            const std::size_t end = writing_.data.find('\n', pos);
+            handler_.delivered(token, {}, std::string_view(writing_.data).substr(pos, end - pos), error);
+            pos = end + 1;
+        }
+        writing_.tokens.clear();
+    }
+
+    std::string path_;
+    delivery_handler& handler_;
+    int fd_ = -1;
+    io_uring ring_{};
+    batch filling_, writing_;
+    std::size_t written_ = 0;
+    bool writing_active_ = false;
+};
+
+}  // namespace
+
+std::unique_ptr<output> make_file_output(const std::string& path, delivery_handler& handler) {
+    return std::make_unique<file_output>(path, handler);
+}
+
+}  // namespace sluice

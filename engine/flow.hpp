@@ -1,0 +1,44 @@
+// The shared structures between the source, the sinks and the commit thread.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "ack_channel.hpp"
+#include "event_slot.hpp"
+#include "metrics.hpp"
+#include "spsc_ring.hpp"
+#include "config.hpp"
+#include "wait_strategy.hpp"
+
+namespace sluice {
+
+// Source -> commit thread, in dispatch order.
+struct flow_record {
+    enum class kind : std::uint8_t { dispatch, done_now, assign, revoke } type;
+    std::uint32_t partition;
+    std::uint64_t seq;     // dispatch/done_now: per-partition seq; assign: epoch
+    std::int64_t offset;
+    std::uint32_t epoch = 0;  // dispatch/done_now: the assignment epoch
+};
+
+// Design: built by the pipeline on the control thread before any role starts;
+// afterwards every member is used as its comment says.
+struct flow {
+    // waits: one per sink, then the commit thread, then the source.
+    flow(std::size_t slots, std::size_t sinks, const std::vector<thread_settings>& waits);
+
+    std::vector<event_slot> pool;                       // source fills, sinks read
+    std::vector<std::unique_ptr<spsc_ring<std::uint32_t>>> sink_rings;  // source -> sink i
+    std::vector<std::unique_ptr<waiter>> sink_waiters;  // sink i sleeps here
+    spsc_ring<flow_record> to_commit;                   // source -> commit thread
+    waiter commit_waiter;
+    waiter source_waiter;
+    std::atomic<bool> stop_source{false};
+    std::atomic<bool> stop_sinks{false};
+    std::atomic<bool> stop_commit{false};
+};
+
+}  // namespace sluice

@@ -1,0 +1,85 @@
+// Appends JSON to a reused std::string (no allocation once it has grown).
+#pragma once
+
+#include <charconv>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace sluice {
+
+class json_writer {
+public:
+    explicit json_writer(std::string& out) : out_(out) {}
+
+    json_writer& begin_object() { sep(); out_.push_back('{'); first_ = true; return *this; }
+    json_writer& end_object() { out_.push_back('}'); first_ = false; return *this; }
+    json_writer& begin_array() { sep(); out_.push_back('['); first_ = true; return *this; }
+    json_writer& end_array() { out_.push_back(']'); first_ = false; return *this; }
+    json_writer& key(std::string_view k) {
+        sep();
+        string_body(k);
+        out_.push_back(':');
+        first_ = true;  // the value follows without a comma
+        return *this;
+    }
+    json_writer& value(std::string_view s) { sep(); string_body(s); return *this; }
+    json_writer& value(const char* s) { return value(std::string_view(s)); }
+    json_writer& value(std::int64_t v) { sep(); number(v); return *this; }
+    json_writer& value(std::uint64_t v) { sep(); number(v); return *this; }
+    json_writer& value(int v) { return value(static_cast<std::int64_t>(v)); }
+    json_writer& value(unsigned v) { return value(static_cast<std::uint64_t>(v)); }
+    json_writer& value(double v) {
+        sep();
+        char buf[32];
+        auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::fixed, 3);
+        out_.append(buf, static_cast<std::size_t>(end - buf));
+        return *this;
+    }
+    json_writer& value(bool v) { sep(); out_.append(v ? "true" : "false"); return *this; }
+    json_writer& null() { sep(); out_.append("null"); return *this; }
+    // A value that is already JSON.
+    json_writer& raw(std::string_view json) { sep(); out_.append(json); return *this; }
+
+    template <typename T>
+    json_writer& field(std::string_view k, T v) { return key(k).value(v); }
+
+private:
+    void sep() {
+        if (!first_) out_.push_back(',');
+        first_ = false;
+    }
+    template <typename N>
+    void number(N v) {
+        char buf[24];
+        auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
+        out_.append(buf, static_cast<std::size_t>(end - buf));
+    }
+    void string_body(std::string_view s) {
+        out_.push_back('"');
+        for (char c : s) {
+            switch (c) {
+                case '"': out_.append("\\\""); break;
+                case '\\': out_.append("\\\\"); break;
+                case '\n': out_.append("\\n"); break;
+                case '\r': out_.append("\\r"); break;
+                case '\t': out_.append("\\t"); break;
+                default:
+                    if (static_cast<unsigned char>(c) < 0x20) {
+                        static const char hex[] = "0123456789abcdef";
+                        out_.append("\\u00");
+                        out_.push_back(hex[(c >> 4) & 0xf]);
+                        out_.push_back(hex[c & 0xf]);
+                    } else {
+                        out_.push_back(c);
+                    }
+            }
+        }
+        out_.push_back('"');
+    }
+
+    std::string& out_;
+    bool first_ = true;
+};
+
+}  // namespace sluice

@@ -1,0 +1,71 @@
+// Checked librdkafka configuration and the tuned defaults.
+#include "kafka_handles.hpp"
+
+#include <stdexcept>
+
+#include "embedded_broker.hpp"
+
+namespace sluice {
+
+kafka_config::kafka_config() : conf_(rd_kafka_conf_new()) {}
+kafka_config::~kafka_config() {
+    if (conf_) rd_kafka_conf_destroy(conf_);
+}
+
+kafka_config& kafka_config::set(const std::string& name, const std::string& value) {
+    char err[512];
+    if (rd_kafka_conf_set(conf_, name.c_str(), value.c_str(), err, sizeof err) != RD_KAFKA_CONF_OK)
+        throw std::runtime_error("kafka property " + name + "=" + value + ": " + err);
+    return *this;
+}
+
+kafka_config& kafka_config::set_all(const std::map<std::string, std::string>& props) {
+    for (const auto& [k, v] : props) set(k, v);
+    return *this;
+}
+
+kafka_handle kafka_config::make(rd_kafka_type_t type) {
+    char err[512];
+    rd_kafka_t* rk = rd_kafka_new(type, conf_, err, sizeof err);
+    if (!rk) throw std::runtime_error(std::string("librdkafka: cannot create client: ") + err);
+    conf_ = nullptr;  // owned by rk now
+    return kafka_handle(rk);
+}
+
+std::map<std::string, std::string> consumer_defaults() {
+    return {
+        {"enable.auto.commit", "false"},
+        {"enable.auto.offset.store", "false"},
+        {"auto.offset.reset", "earliest"},
+        {"fetch.wait.max.ms", "10"},
+        // The prefetch limits are checked against one shared consumer queue in
+        // 2.0.2; hitting them parks the fetcher for a hard-coded second.
+        {"queued.min.messages", "1000000"},
+        {"queued.max.messages.kbytes", "1048576"},
+        {"socket.nagle.disable", "true"},
+        {"fetch.error.backoff.ms", "50"},
+        {"partition.assignment.strategy", "cooperative-sticky"},
+        {"statistics.interval.ms", "0"},
+    };
+}
+
+std::map<std::string, std::string> producer_defaults() {
+    return {
+        {"linger.ms", "1"},
+        {"socket.nagle.disable", "true"},
+        {"enable.idempotence", "false"},
+        {"acks", "all"},
+        {"message.timeout.ms", "30000"},
+        {"queue.buffering.max.messages", "1000000"},
+        {"queue.buffering.max.kbytes", "1048576"},
+    };
+}
+
+std::string resolve_bootstrap(const std::string& configured) {
+    if (configured != "embedded") return configured;
+    const std::string b = embedded_broker::current_bootstraps();
+    if (b.empty()) throw std::runtime_error("kafka.bootstrap.servers is \"embedded\" but no embedded broker runs");
+    return b;
+}
+
+}  // namespace sluice

@@ -1,0 +1,376 @@
+// Consumer-group source: poll, decode, route, dispatch; rebalances with drain and sync commit.
+#include "kafka_source.hpp"
+
+#include <cstdio>
+#include <cstring>
+#include <stdexcept>
+#include <thread>
+
+#include "clock.hpp"
+
+namespace sluice {
+
+namespace {
+constexpr std::size_t poll_batch = 256;
+}
+
+kafka_source::kafka_source(const settings& cfg, const std::string& bootstrap, flow& f,
+                           pipeline_metrics& m, type_registry& types, const routing_table& routes,
+                           dead_letter_producer& dlq)
+    : cfg_(cfg), flow_(f), metrics_(m), routes_(routes), dlq_(dlq),
+      decoder_(types, cfg.max_payload_bytes), next_seq_(max_partitions, 0) {
+    kafka_config conf;
+    conf.set_all(consumer_defaults());
+    conf.set("bootstrap.servers", bootstrap);
+    conf.set("group.id", cfg.group_id);
+    conf.set_all(cfg.kafka_properties);
+    rd_kafka_conf_set_opaque(conf.get(), this);
+    rd_kafka_conf_set_rebalance_cb(conf.get(), &kafka_source::on_rebalance);
+    rk_ = conf.make(RD_KAFKA_CONSUMER);
+    rd_kafka_poll_set_consumer(rk_.get());
+    queue_.reset(rd_kafka_queue_get_consumer(rk_.get()));
+
+    rd_kafka_topic_partition_list_t* subs = rd_kafka_topic_partition_list_new(static_cast<int>(cfg.topics.size()));
+    for (const auto& t : cfg.topics) rd_kafka_topic_partition_list_add(subs, t.c_str(), RD_KAFKA_PARTITION_UA);
+    const rd_kafka_resp_err_t err = rd_kafka_subscribe(rk_.get(), subs);
+    rd_kafka_topic_partition_list_destroy(subs);
+    if (err) throw std::runtime_error(std::string("subscribe: ") + rd_kafka_err2str(err));
+    held_.reserve(poll_batch * 4);
+}
+
+kafka_source::~kafka_source() {
+    for (std::size_t i = held_head_; i < held_.size(); ++i) rd_kafka_message_destroy(held_[i]);
+}
+
+void kafka_source::push_record(const flow_record& r) {
+    while (!flow_.to_commit.try_push(r)) {
+        flow_.commit_waiter.wake();
+        std::this_thread::yield();
+    }
+    ++pending_notify_;
+}
+
+std::uint32_t kafka_source::partition_index(const char* topic, std::int32_t partition) {
+    auto key = std::make_pair(std::string(topic), partition);
+    auto it = index_.find(key);
+    if (it != index_.end()) return it->second;
+    const std::uint32_t idx = metrics_.partition_count.load(std::memory_order_relaxed);
+    if (idx >= max_partitions) throw std::runtime_error("more than 4096 partitions assigned over the process lifetime");
+    partition_view& v = metrics_.partitions[idx];
+    v.topic = topic;
+    v.partition = partition;
+    v.known.store(true, std::memory_order_release);
+    // release: the view's topic is written before readers see the new count.
+    metrics_.partition_count.store(idx + 1, std::memory_order_release);
+    index_.emplace(std::move(key), idx);
+    return idx;
+}
+
+std::uint32_t kafka_source::partition_index(rd_kafka_topic_t* rkt, std::int32_t partition) {
+    for (auto& t : topics_) {
+        if (t.rkt == rkt && partition >= 0 && static_cast<std::size_t>(partition) < t.by_partition.size() &&
+            t.by_partition[static_cast<std::size_t>(partition)] != UINT32_MAX)
+            return t.by_partition[static_cast<std::size_t>(partition)];
+    }
+    // Miss (first message of a partition): resolve by name and cache.
+    const std::uint32_t idx = partition_index(rd_kafka_topic_name(rkt), partition);
+    topic_cache* tc = nullptr;
+    for (auto& t : topics_)
+        if (t.rkt == rkt) tc = &t;
+    if (!tc) {
+        topics_.push_back({rkt, {}});
+        tc = &topics_.back();
+    }
+    if (tc->by_partition.size() <= static_cast<std::size_t>(partition))
+        tc->by_partition.resize(static_cast<std::size_t>(partition) + 1, UINT32_MAX);
+    tc->by_partition[static_cast<std::size_t>(partition)] = idx;
+    return idx;
+}
+
+void kafka_source::on_rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
+                                rd_kafka_topic_partition_list_t* parts, void* opaque) {
+    auto* self = static_cast<kafka_source*>(opaque);
+    self->metrics_.source.rebalances.add();
+    const bool cooperative = std::strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;
+    if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+        self->assign(parts);
+        rd_kafka_error_t* e = nullptr;
+        if (cooperative) e = rd_kafka_incremental_assign(rk, parts);
+        else rd_kafka_assign(rk, parts);
+        if (e) {
+            std::fprintf(stderr, "sluice: incremental assign failed: %s\n", rd_kafka_error_string(e));
+            rd_kafka_error_destroy(e);
+        }
+    } else {
+        self->revoke(parts, rd_kafka_assignment_lost(rk));
+        if (cooperative) {
+            if (rd_kafka_error_t* e = rd_kafka_incremental_unassign(rk, parts)) rd_kafka_error_destroy(e);
+        } else {
+            rd_kafka_assign(rk, nullptr);
+        }
+    }
+}
+
+void kafka_source::assign(rd_kafka_topic_partition_list_t* parts) {
+    for (int i = 0; i < parts->cnt; ++i) {
+        const auto& tp = parts->elems[i];
+        const std::uint32_t idx = partition_index(tp.topic, tp.partition);
+        partition_view& v = metrics_.partitions[idx];
+        const std::uint64_t epoch = v.assign_epoch.load(std::memory_order_relaxed) + 1;
+        v.assign_epoch.store(epoch, std::memory_order_relaxed);
+        v.dispatched.store(0, std::memory_order_relaxed);
+        v.assigned.store(true, std::memory_order_release);
+        next_seq_[idx] = 0;
+        push_record({flow_record::kind::assign, idx, epoch, 0});
+        metrics_.source.assigned_partitions.add();
+    }
+    flow_.commit_waiter.notify();
+}
+
+void kafka_source::revoke(rd_kafka_topic_partition_list_t* parts, bool lost) {
+    std::vector<std::uint32_t> idxs;
+    for (int i = 0; i < parts->cnt; ++i) idxs.push_back(partition_index(parts->elems[i].topic, parts->elems[i].partition));
+
+    // Held messages of revoked partitions were never dispatched: drop them;
+    // the next owner reads them again from the committed offset.
+    std::size_t keep = held_head_;
+    for (std::size_t i = held_head_; i < held_.size(); ++i) {
+        rd_kafka_message_t* m = held_[i];
+        bool revoked = false;
+        for (int j = 0; j < parts->cnt; ++j)
+            revoked |= m->partition == parts->elems[j].partition &&
+                       std::strcmp(rd_kafka_topic_name(m->rkt), parts->elems[j].topic) == 0;
+        if (revoked) rd_kafka_message_destroy(m);
+        else held_[keep++] = m;
+    }
+    held_.resize(keep);
+
+    // Drain: every dispatched event of these partitions finishes in all its
+    // sinks (the sinks and the commit thread keep running meanwhile).
+    flow_.commit_waiter.notify();
+    const std::int64_t deadline = mono_ns() + std::int64_t(cfg_.revoke_drain_timeout_ms) * 1'000'000;
+    for (std::uint32_t idx : idxs) {
+        partition_view& v = metrics_.partitions[idx];
+        while (!(v.done_epoch.load(std::memory_order_acquire) == v.assign_epoch.load(std::memory_order_relaxed) &&
+                 v.done.load(std::memory_order_acquire) == next_seq_[idx])) {
+            if (mono_ns() > deadline) {
+                std::fprintf(stderr, "sluice: revoke of %s[%d]: %llu events still in flight after %u ms; committing what is done\n",
+                             v.topic.c_str(), v.partition,
+                             static_cast<unsigned long long>(next_seq_[idx] - v.done.load()), cfg_.revoke_drain_timeout_ms);
+                break;
+            }
+            flow_.commit_waiter.notify();
+            std::this_thread::sleep_for(std::chrono::microseconds(200));
+        }
+    }
+
+    // Synchronous commit of the watermark of each revoked partition.
+    if (!lost) {
+        partition_list list(rd_kafka_topic_partition_list_new(static_cast<int>(idxs.size())));
+        for (std::uint32_t idx : idxs) {
+            partition_view& v = metrics_.partitions[idx];
+            const std::int64_t off = v.commit_offset.load(std::memory_order_acquire);
+            if (v.done_epoch.load(std::memory_order_acquire) == v.assign_epoch.load() && off >= 0 &&
+                off > v.committed_offset.load(std::memory_order_relaxed))
+                rd_kafka_topic_partition_list_add(list.get(), v.topic.c_str(), v.partition)->offset = off;
+        }
+        if (list->cnt > 0) {
+            const std::int64_t t0 = mono_ns();
+            const rd_kafka_resp_err_t err = rd_kafka_commit(rk_.get(), list.get(), 0);
+            if (err) {
+                std::fprintf(stderr, "sluice: synchronous commit on revoke failed: %s\n", rd_kafka_err2str(err));
+                metrics_.commit.commit_failures.add();
+            } else {
+                metrics_.commit.commits.add();
+                for (int i = 0; i < list->cnt; ++i)
+                    if (!list->elems[i].err)
+                        metrics_.partitions[partition_index(list->elems[i].topic, list->elems[i].partition)]
+                            .committed_offset.store(list->elems[i].offset, std::memory_order_relaxed);
+            }
+            (void)t0;
+        }
+    }
+    for (std::uint32_t idx : idxs) {
+        metrics_.partitions[idx].assigned.store(false, std::memory_order_release);
+        push_record({flow_record::kind::revoke, idx, 0, 0});
+    }
+    flow_.commit_waiter.notify();
+}
+
+void kafka_source::pause_all() {
+    rd_kafka_topic_partition_list_t* parts = nullptr;
+    if (rd_kafka_assignment(rk_.get(), &parts) == 0 && parts) {
+        rd_kafka_pause_partitions(rk_.get(), parts);
+        rd_kafka_topic_partition_list_destroy(parts);
+    }
+    paused_ = true;
+    metrics_.source.pauses.add();
+}
+
+void kafka_source::resume_all() {
+    rd_kafka_topic_partition_list_t* parts = nullptr;
+    if (rd_kafka_assignment(rk_.get(), &parts) == 0 && parts) {
+        rd_kafka_resume_partitions(rk_.get(), parts);
+        rd_kafka_topic_partition_list_destroy(parts);
+    }
+    paused_ = false;
+    metrics_.source.resumes.add();
+}
+
+bool kafka_source::dispatch(rd_kafka_message_t* m) {
+    const std::size_t n = flow_.pool.size();
+    const std::uint32_t slot_index = static_cast<std::uint32_t>(next_slot_ % n);
+    event_slot& slot = flow_.pool[slot_index];
+    // acquire: pairs with the releasing thread's acq_rel decrement.
+    if (slot.pending.load(std::memory_order_acquire) != 0) return false;
+
+    const std::int64_t t0 = mono_ns();
+    if (first_event_ns_.load(std::memory_order_relaxed) == 0) first_event_ns_.store(t0, std::memory_order_relaxed);
+    const std::uint32_t pidx = partition_index(m->rkt, m->partition);
+    const bool tombstone = m->payload == nullptr;
+    slot.assign(m->payload, tombstone ? 0 : m->len, m->key, m->key ? m->key_len : 0);
+    slot.partition = pidx;
+    slot.seq = next_seq_[pidx]++;
+    slot.epoch = static_cast<std::uint32_t>(metrics_.partitions[pidx].assign_epoch.load(std::memory_order_relaxed));
+    slot.offset = m->offset;
+    rd_kafka_timestamp_type_t tstype;
+    const std::int64_t ts_ms = rd_kafka_message_timestamp(m, &tstype);
+    slot.kafka_ts_ns = ts_ms > 0 ? ts_ms * 1'000'000 : 0;
+    metrics_.source.consumed.add();
+    metrics_.source.bytes.add(m->len);
+    partition_view& view = metrics_.partitions[pidx];
+    view.consumed.store(view.consumed.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+    view.dispatched.store(slot.seq + 1, std::memory_order_relaxed);
+
+    decode_result r;
+    if (!tombstone && m->len > cfg_.max_payload_bytes) {
+        r.status = decode_status::oversize;
+        r.size = m->len;
+        r.limit = cfg_.max_payload_bytes;
+    } else {
+        r = decoder_.decode(slot, tombstone);
+    }
+    push_record({flow_record::kind::dispatch, pidx, slot.seq, slot.offset, slot.epoch});
+    if (!r) {
+        // The original bytes go to the dead-letter topic; the offset advances
+        // once the broker confirmed that write.
+        slot.routed = 0;
+        slot.pending.store(1, std::memory_order_relaxed);
+        metrics_.source.dead_lettered.add();
+        dlq_.send(slot, rd_kafka_topic_name(m->rkt), m->partition, slot.key(), r.describe(), 1);
+    } else {
+        metrics_.source.decoded.add();
+        const sink_mask mask = routes_.route(slot.ev.type);
+        slot.routed = mask;
+        const std::uint32_t shares = static_cast<std::uint32_t>(__builtin_popcount(mask));
+        if (shares == 0) {
+            push_record({flow_record::kind::done_now, pidx, slot.seq, slot.offset, slot.epoch});
+        } else {
+            slot.pending.store(shares, std::memory_order_relaxed);
+            slot.dispatched_ns = mono_ns();
+            for (std::size_t s = 0; s < flow_.sink_rings.size(); ++s) {
+                if (!(mask & (1u << s))) continue;
+                // Cannot fail: a ring holds as many indexes as there are slots.
+                [[maybe_unused]] const bool ok = flow_.sink_rings[s]->try_push(slot_index);
+            }
+            metrics_.source.decode.record(static_cast<std::uint64_t>(slot.dispatched_ns - t0));
+        }
+    }
+    rd_kafka_message_destroy(m);
+    ++next_slot_;
+    return true;
+}
+
+void kafka_source::handle(rd_kafka_message_t* m) {
+    if (m->err) {
+        if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+            metrics_.source.consume_errors.add();
+            if (metrics_.source.consume_errors.get() <= 20 || metrics_.source.consume_errors.get() % 1000 == 0)
+                std::fprintf(stderr, "sluice: consumer: %s\n", rd_kafka_message_errstr(m));
+        }
+        rd_kafka_message_destroy(m);
+        return;
+    }
+    if (held_head_ == held_.size() && dispatch(m)) return;
+    held_.push_back(m);  // wait for a free slot, in order
+}
+
+void kafka_source::wait_for_slot() {
+    const std::int64_t since = mono_ns();
+    const std::size_t n = flow_.pool.size();
+    while (held_head_ < held_.size()) {
+        if (dispatch(held_[held_head_])) {
+            ++held_head_;
+            continue;
+        }
+        if (pending_notify_) {
+            for (auto& w : flow_.sink_waiters) w->notify();
+            flow_.commit_waiter.notify();
+            pending_notify_ = 0;
+        }
+        event_slot& slot = flow_.pool[next_slot_ % n];
+        flow_.source_waiter.idle([&] { return slot.pending.load(std::memory_order_acquire) == 0; },
+                                 std::chrono::microseconds(500));
+        const std::int64_t now = mono_ns();
+        if (!paused_ && now - since > std::int64_t(cfg_.pause_after_ms) * 1'000'000) pause_all();
+        if (paused_ || now - since > 100'000'000) {
+            // Keep serving rebalances and the poll interval while we wait.
+            if (rd_kafka_message_t* m = rd_kafka_consumer_poll(rk_.get(), 0)) {
+                if (m->err) handle(m);
+                else held_.push_back(m);
+            }
+        }
+        if (flow_.stop_source.load(std::memory_order_relaxed)) break;
+    }
+    metrics_.source.blocked_ns.add(static_cast<std::uint64_t>(mono_ns() - since));
+    if (held_head_ == held_.size()) {
+        held_.clear();
+        held_head_ = 0;
+    }
+}
+
+void kafka_source::run() {
+    rd_kafka_message_t* batch[poll_batch];
+    const bool spin = cfg_.threads.at("source").wait == wait_kind::spin;
+    const std::size_t n = flow_.pool.size();
+    while (!flow_.stop_source.load(std::memory_order_relaxed)) {
+        if (held_head_ < held_.size()) wait_for_slot();
+        if (paused_) {
+            // Resume once half the pool ahead is free again.
+            if (flow_.pool[next_slot_ % n].pending.load(std::memory_order_acquire) == 0 &&
+                flow_.pool[(next_slot_ + n / 2) % n].pending.load(std::memory_order_acquire) == 0)
+                resume_all();
+            else {
+                flow_.source_waiter.idle([] { return false; }, std::chrono::microseconds(500));
+                if (rd_kafka_message_t* m = rd_kafka_consumer_poll(rk_.get(), 0)) handle(m);
+                continue;
+            }
+        }
+        // Whatever is ready, without waiting for a full batch...
+        ssize_t got = rd_kafka_consume_batch_queue(queue_.get(), 0, batch, poll_batch);
+        if (got <= 0) {
+            // ...then block for the next message (returns as soon as one arrives).
+            rd_kafka_message_t* m = rd_kafka_consumer_poll(rk_.get(), spin ? 0 : 100);
+            if (m) {
+                batch[0] = m;
+                got = 1;
+            } else {
+                got = 0;
+            }
+        }
+        for (ssize_t i = 0; i < got; ++i) handle(batch[i]);
+        if (pending_notify_) {
+            for (auto& w : flow_.sink_waiters) w->notify();
+            flow_.commit_waiter.notify();
+            pending_notify_ = 0;
+        }
+    }
+    // Held but undispatched messages are simply not processed: not committed either.
+    for (std::size_t i = held_head_; i < held_.size(); ++i) rd_kafka_message_destroy(held_[i]);
+    held_.clear();
+    held_head_ = 0;
+    // Close: the revoke callback drains in-flight events and commits synchronously.
+    rd_kafka_consumer_close(rk_.get());
+}
+
+}  // namespace sluice

@@ -1,0 +1,45 @@
+// Where a sink's records go: a Kafka topic, an io_uring file appender, or nowhere.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "config.hpp"
+
+namespace sluice {
+
+// Called on the sink thread (from poll(), or from write() for immediate
+// outcomes) once per record: error is nullptr when the record is durable.
+struct delivery_handler {
+    virtual ~delivery_handler() = default;
+    virtual void delivered(std::uint64_t token, std::string_view key, std::string_view record,
+                           const char* error) noexcept = 0;
+};
+
+// Design: owned and used by one sink thread only.
+class output {
+public:
+    virtual ~output() = default;
+    // Queues a record; its outcome arrives through the handler exactly once.
+    virtual void write(std::string_view key, std::string_view record, std::uint64_t token) = 0;
+    // End of a batch of writes: submit what was batched.
+    virtual void flush() {}
+    // Serves completions; returns true if any arrived.
+    virtual bool poll() = 0;
+    virtual std::size_t in_flight() const noexcept = 0;
+    virtual std::string describe() const = 0;
+};
+
+std::unique_ptr<output> make_output(const output_spec& spec, const std::string& bootstrap,
+                                    const std::map<std::string, std::string>& producer_props,
+                                    delivery_handler& handler);
+
+std::unique_ptr<output> make_file_output(const std::string& path, delivery_handler& handler);
+std::unique_ptr<output> make_kafka_output(const std::string& topic, const std::string& bootstrap,
+                                          const std::map<std::string, std::string>& producer_props,
+                                          delivery_handler& handler);
+
+}  // namespace sluice

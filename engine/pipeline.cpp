@@ -1,0 +1,91 @@
+// Construction order and graceful shutdown of the whole pipeline.
+#include "pipeline.hpp"
+
+#include "clock.hpp"
+#include "threads.hpp"
+
+namespace sluice {
+
+pipeline::pipeline(const settings& cfg, const sink_factory& make_sink) : cfg_(cfg) {
+    if (cfg_.bootstrap_servers == "embedded") {
+        broker_ = std::make_unique<embedded_broker>(cfg_.embedded_brokers, cfg_.broker_topics());
+        bootstrap_ = broker_->bootstraps();
+    } else {
+        bootstrap_ = cfg_.bootstrap_servers;
+    }
+    metrics_ = std::make_unique<pipeline_metrics>();
+    metrics_->sink_names = settings::sink_names();
+    types_ = std::make_unique<type_registry>();
+    auto rules = routing_table::default_rules();
+    for (const auto& [type, sinks] : cfg_.routing) rules[type] = sinks;
+    routes_ = std::make_unique<routing_table>(metrics_->sink_names, rules, *types_);
+
+    const std::size_t nsinks = metrics_->sink_names.size();
+    std::vector<thread_settings> waits;
+    for (const auto& name : metrics_->sink_names) waits.push_back(cfg_.threads.at(name));
+    waits.push_back(cfg_.threads.at("commit"));
+    waits.push_back(cfg_.threads.at("source"));
+    flow_ = std::make_unique<flow>(cfg_.ring_size, nsinks, waits);
+
+    dlq_ = std::make_unique<dead_letter_producer>(bootstrap_, cfg_.dlq_suffix, cfg_.producer_properties, metrics_->commit);
+    const std::size_t ack_capacity = flow_->pool.size() * 2;
+    for (std::size_t i = 0; i < nsinks; ++i)
+        channels_.push_back(std::make_unique<ack_channel>(ack_capacity, metrics_->releases[i], flow_->commit_waiter,
+                                                          flow_->source_waiter));
+    commit_channel_ = std::make_unique<ack_channel>(ack_capacity, metrics_->releases[max_sinks], flow_->commit_waiter,
+                                                    flow_->source_waiter);
+    for (std::size_t i = 0; i < nsinks; ++i) {
+        contexts_.push_back(std::make_unique<sink_context>(sink_context{
+            *channels_[i], metrics_->sinks[i], *types_, *dlq_, metrics_->partitions.get()}));
+        sinks_.push_back(make_sink(metrics_->sink_names[i], cfg_, bootstrap_, *flow_, *contexts_[i]));
+        runners_.push_back(std::make_unique<sink_runner>(*flow_, i, *sinks_[i], *contexts_[i]));
+    }
+    source_ = std::make_unique<kafka_source>(cfg_, bootstrap_, *flow_, *metrics_, *types_, *routes_, *dlq_);
+    std::vector<ack_channel*> chans;
+    for (auto& c : channels_) chans.push_back(c.get());
+    committer_ = std::make_unique<committer>(cfg_, *flow_, *metrics_, source_->consumer(), *dlq_, chans, *commit_channel_);
+    std::vector<const sink*> sink_ptrs;
+    for (auto& s : sinks_) sink_ptrs.push_back(s.get());
+    report_ = std::make_unique<stats_report>(*metrics_, flow_.get(), sink_ptrs);
+    stats_limits limits;
+    limits.max_clients = cfg_.stats_max_clients;
+    server_ = std::make_unique<stats_server>(*report_, cfg_.stats_socket, cfg_.stats_socket_mode, cfg_.stats_http, limits);
+}
+
+pipeline::~pipeline() {
+    if (running_) stop();
+}
+
+void pipeline::start() {
+    metrics_->started_wall_ns.store(wall_ns(), std::memory_order_relaxed);
+    commit_thread_ = start_role_thread("commit", cfg_.threads.at("commit").cpus, [this] { committer_->run(); });
+    for (std::size_t i = 0; i < runners_.size(); ++i) {
+        const std::string& name = metrics_->sink_names[i];
+        sink_threads_.push_back(start_role_thread("sink-" + name.substr(0, 10), cfg_.threads.at(name).cpus,
+                                                  [r = runners_[i].get()] { r->run(); }));
+    }
+    stats_thread_ = start_role_thread("stats", cfg_.threads.at("stats").cpus, [this] { server_->run(stop_stats_); });
+    source_thread_ = start_role_thread("source", cfg_.threads.at("source").cpus, [this] { source_->run(); });
+    running_ = true;
+}
+
+void pipeline::stop() {
+    if (!running_) return;
+    running_ = false;
+    // 1. The source stops consuming and closes: its revoke drains in-flight
+    //    events through the still-running sinks and commits synchronously.
+    flow_->stop_source.store(true, std::memory_order_release);
+    source_thread_.join();
+    // 2. Sinks finish what is left (nothing, normally) and their deliveries.
+    flow_->stop_sinks.store(true, std::memory_order_release);
+    for (auto& w : flow_->sink_waiters) w->wake();
+    for (auto& t : sink_threads_) t.join();
+    // 3. The commit thread settles dead letters and outstanding results.
+    flow_->stop_commit.store(true, std::memory_order_release);
+    flow_->commit_waiter.wake();
+    commit_thread_.join();
+    stop_stats_.store(true, std::memory_order_release);
+    stats_thread_.join();
+}
+
+}  // namespace sluice

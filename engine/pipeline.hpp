@@ -1,0 +1,73 @@
+// Wires the roles together: embedded broker, source, sinks, commit thread, stats server.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "committer.hpp"
+#include "config.hpp"
+#include "dead_letter.hpp"
+#include "embedded_broker.hpp"
+#include "flow.hpp"
+#include "kafka_source.hpp"
+#include "metrics.hpp"
+#include "routing.hpp"
+#include "sink.hpp"
+#include "sink_runner.hpp"
+#include "stats_report.hpp"
+#include "stats_server.hpp"
+
+namespace sluice {
+
+// Builds a sink by name ("enrichment", "notification", "analytics").
+using sink_factory = std::function<std::unique_ptr<sink>(const std::string& name, const settings& cfg,
+                                                         const std::string& bootstrap, flow& f,
+                                                         sink_context& ctx)>;
+
+// Design: constructed, started and stopped on the control (main) thread.
+// Construction does everything that can fail with a clear error (broker,
+// sockets, directory bootstrap, subscription) before any thread starts.
+class pipeline {
+public:
+    pipeline(const settings& cfg, const sink_factory& make_sink);
+    ~pipeline();
+
+    void start();
+    // Graceful: stop consuming, drain the rings, final synchronous commit.
+    void stop();
+
+    const std::string& bootstrap() const noexcept { return bootstrap_; }
+    pipeline_metrics& metrics() noexcept { return *metrics_; }
+    const stats_report& report() const noexcept { return *report_; }
+    const type_registry& types() const noexcept { return *types_; }
+    kafka_source& source() noexcept { return *source_; }
+
+private:
+    settings cfg_;
+    std::unique_ptr<embedded_broker> broker_;
+    std::string bootstrap_;
+    std::unique_ptr<pipeline_metrics> metrics_;
+    std::unique_ptr<type_registry> types_;
+    std::unique_ptr<routing_table> routes_;
+    std::unique_ptr<flow> flow_;
+    std::unique_ptr<dead_letter_producer> dlq_;
+    std::vector<std::unique_ptr<ack_channel>> channels_;
+    std::unique_ptr<ack_channel> commit_channel_;
+    std::vector<std::unique_ptr<sink_context>> contexts_;
+    std::vector<std::unique_ptr<sink>> sinks_;
+    std::vector<std::unique_ptr<sink_runner>> runners_;
+    std::unique_ptr<kafka_source> source_;
+    std::unique_ptr<committer> committer_;
+    std::unique_ptr<stats_report> report_;
+    std::unique_ptr<stats_server> server_;
+    std::atomic<bool> stop_stats_{false};
+    std::thread source_thread_, commit_thread_, stats_thread_;
+    std::vector<std::thread> sink_threads_;
+    bool running_ = false;
+};
+
+}  // namespace sluice

@@ -1,0 +1,57 @@
+// The interface between the engine and a sink's domain logic.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "ack_channel.hpp"
+#include "dead_letter.hpp"
+#include "event_slot.hpp"
+#include "metrics.hpp"
+#include "type_registry.hpp"
+
+namespace sluice {
+
+// What the engine hands a sink: the way to finish an event, its counters,
+// and the dead-letter producer. All of it is used on the sink's thread.
+struct sink_context {
+    ack_channel& releases;
+    sink_metrics& metrics;
+    const type_registry& types;
+    dead_letter_producer& dead_letters;
+    // Topic name of a commit-tracker partition index (stable for the process).
+    const partition_view* partitions;
+
+    void done(event_slot& slot) noexcept {
+        metrics.processed.add();
+        releases.release(slot);
+    }
+    // The event failed for good in this sink: write it to the dead-letter
+    // topic; the slot is released when that write is confirmed.
+    void dead_letter(event_slot& slot, std::string_view reason, std::uint32_t attempts) {
+        metrics.dead_lettered.add();
+        const partition_view& p = partitions[slot.partition];
+        dead_letters.send(slot, p.topic, p.partition, slot.key(), reason, attempts);
+    }
+};
+
+// Design: every method runs on the sink's own thread. process() must lead to
+// exactly one ctx.done() or ctx.dead_letter() for the slot, now or from a
+// later poll() (when an output confirms delivery).
+class sink {
+public:
+    virtual ~sink() = default;
+    virtual std::string_view name() const noexcept = 0;
+    virtual void process(event_slot& slot, std::uint32_t slot_index) = 0;
+    // End of a batch of process() calls: flush batched output.
+    virtual void end_of_batch() {}
+    // Deliveries, retries, timers. Returns true if it did any work.
+    virtual bool poll(std::int64_t now_ns) { return false; }
+    // Nothing pending: every processed slot has been finished.
+    virtual bool idle() const noexcept { return true; }
+    // Live values for the stats socket as a JSON object (thread-safe snapshot).
+    virtual std::string live_json() const { return "{}"; }
+};
+
+}  // namespace sluice

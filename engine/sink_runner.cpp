@@ -1,0 +1,35 @@
+// Sink thread loop.
+#include "sink_runner.hpp"
+
+#include "clock.hpp"
+
+namespace sluice {
+
+void sink_runner::run() {
+    spsc_ring<std::uint32_t>& ring = *flow_.sink_rings[index_];
+    waiter& w = *flow_.sink_waiters[index_];
+    std::uint32_t batch[64];
+    for (;;) {
+        const std::size_t n = ring.pop_batch(batch, 64);
+        for (std::size_t i = 0; i < n; ++i) {
+            event_slot& slot = flow_.pool[batch[i]];
+            const std::int64_t t0 = mono_ns();
+            ctx_.metrics.queue_wait.record(static_cast<std::uint64_t>(std::max<std::int64_t>(t0 - slot.dispatched_ns, 0)));
+            sink_.process(slot, batch[i]);
+            ctx_.metrics.process.record(static_cast<std::uint64_t>(mono_ns() - t0));
+        }
+        if (n) sink_.end_of_batch();
+        const bool polled = sink_.poll(mono_ns());
+        ctx_.releases.flush();
+        if (n || polled) {
+            w.reset();
+            continue;
+        }
+        if (flow_.stop_sinks.load(std::memory_order_acquire) && ring.empty_approx() && sink_.idle()) return;
+        // With deliveries outstanding, wake soon to serve their reports.
+        w.idle([&] { return !ring.empty_approx(); },
+               sink_.idle() ? std::chrono::microseconds(100'000) : std::chrono::microseconds(1000));
+    }
+}
+
+}  // namespace sluice

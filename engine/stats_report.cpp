@@ -1,0 +1,292 @@
+// JSON, Prometheus text and percentile tables from the live metrics.
+#include "stats_report.hpp"
+
+#include <charconv>
+#include <cstdio>
+
+#include "clock.hpp"
+#include "json_writer.hpp"
+
+namespace sluice {
+
+namespace {
+
+histogram::snapshot_t merged_snapshot(const std::vector<const histogram*>& hs) {
+    histogram::snapshot_t s;
+    s.counts.assign(histogram::bucket_slots, 0);
+    for (const histogram* h : hs) {
+        const auto one = h->snapshot();
+        for (std::size_t i = 0; i < one.counts.size(); ++i) s.counts[i] += one.counts[i];
+        s.total += one.total;
+        s.sum += one.sum;
+        s.max = std::max(s.max, one.max);
+        s.out_of_range += one.out_of_range;
+    }
+    return s;
+}
+
+void latency_object(json_writer& w, const histogram::snapshot_t& s) {
+    w.begin_object()
+        .field("count", s.total)
+        .field("mean", static_cast<std::uint64_t>(s.mean()))
+        .field("p50", s.percentile(50))
+        .field("p90", s.percentile(90))
+        .field("p99", s.percentile(99))
+        .field("p999", s.percentile(99.9))
+        .field("max", s.max)
+        .end_object();
+}
+
+std::string num(double v) {
+    char buf[32];
+    auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
+    return std::string(buf, end);
+}
+
+std::string escape_label(std::string_view v) {
+    std::string out;
+    for (char c : v) {
+        if (c == '\\' || c == '"') out.push_back('\\');
+        if (c == '\n') {
+            out.append("\\n");
+            continue;
+        }
+        out.push_back(c);
+    }
+    return out;
+}
+
+}  // namespace
+
+std::vector<std::string> stats_report::histogram_names() const {
+    std::vector<std::string> names = {"decode"};
+    for (const auto& s : m_.sink_names) {
+        names.push_back("queue_wait." + s);
+        names.push_back("process." + s);
+    }
+    names.push_back("end_to_end");
+    names.push_back("commit");
+    return names;
+}
+
+const histogram* stats_report::find(std::string_view name, std::vector<const histogram*>& merged) const {
+    merged.clear();
+    if (name == "decode") return &m_.source.decode;
+    if (name == "commit") return &m_.commit.round_trip;
+    if (name == "end_to_end") {
+        for (std::size_t i = 0; i <= m_.sink_names.size(); ++i)
+            merged.push_back(&m_.releases[i == m_.sink_names.size() ? max_sinks : i].end_to_end);
+        return nullptr;
+    }
+    for (std::size_t i = 0; i < m_.sink_names.size(); ++i) {
+        if (name == "queue_wait." + m_.sink_names[i]) return &m_.sinks[i].queue_wait;
+        if (name == "process." + m_.sink_names[i]) return &m_.sinks[i].process;
+    }
+    return nullptr;
+}
+
+std::string stats_report::stats_json() const {
+    std::string out;
+    out.reserve(8192);
+    json_writer w(out);
+    const std::int64_t started = m_.started_wall_ns.load(std::memory_order_relaxed);
+    w.begin_object().field("uptime_s", started ? double(wall_ns() - started) / 1e9 : 0.0);
+    const source_metrics& s = m_.source;
+    w.key("source").begin_object()
+        .field("consumed", s.consumed.get()).field("bytes", s.bytes.get())
+        .field("decoded", s.decoded.get()).field("dead_lettered", s.dead_lettered.get())
+        .field("consume_errors", s.consume_errors.get()).field("pauses", s.pauses.get())
+        .field("resumes", s.resumes.get()).field("rebalances", s.rebalances.get())
+        .field("blocked_ms", s.blocked_ns.get() / 1'000'000)
+        .end_object();
+    w.key("sinks").begin_object();
+    for (std::size_t i = 0; i < m_.sink_names.size(); ++i) {
+        const sink_metrics& k = m_.sinks[i];
+        w.key(m_.sink_names[i]).begin_object()
+            .field("processed", k.processed.get()).field("failed", k.failed.get())
+            .field("retried", k.retried.get()).field("dead_lettered", k.dead_lettered.get())
+            .field("deduplicated", k.deduplicated.get()).field("partial", k.partial.get())
+            .field("outputs", k.outputs.get());
+        if (flow_) w.field("ring_depth", static_cast<std::uint64_t>(flow_->sink_rings[i]->size_approx()));
+        if (i < sinks_.size() && sinks_[i]) w.key("live").raw(sinks_[i]->live_json());
+        w.end_object();
+    }
+    w.end_object();
+    const commit_metrics& c = m_.commit;
+    w.key("commit").begin_object()
+        .field("commits", c.commits.get()).field("failures", c.commit_failures.get())
+        .field("dlq_delivered", c.dlq_delivered.get()).field("dlq_retries", c.dlq_retries.get())
+        .end_object();
+    w.key("latency_ns").begin_object();
+    std::vector<const histogram*> merged;
+    for (const auto& name : histogram_names()) {
+        const histogram* h = find(name, merged);
+        w.key(name);
+        latency_object(w, h ? h->snapshot() : merged_snapshot(merged));
+    }
+    w.end_object();
+    std::uint64_t total_lag = 0, total_exposure = 0;
+    w.key("partitions").begin_array();
+    const std::uint32_t n = m_.partition_count.load(std::memory_order_acquire);
+    for (std::uint32_t i = 0; i < n; ++i) {
+        const partition_view& p = m_.partitions[i];
+        if (!p.known.load(std::memory_order_acquire)) continue;
+        const bool assigned = p.assigned.load(std::memory_order_relaxed);
+        const std::int64_t committed = p.committed_offset.load(std::memory_order_relaxed);
+        const std::int64_t hw = p.high_watermark.load(std::memory_order_relaxed);
+        const std::int64_t lag = hw >= 0 ? hw - std::max<std::int64_t>(committed, 0) : -1;
+        const std::uint64_t exposure = p.exposure.load(std::memory_order_relaxed);
+        if (assigned && lag > 0) total_lag += static_cast<std::uint64_t>(lag);
+        if (assigned) total_exposure += exposure;
+        w.begin_object()
+            .field("topic", std::string_view(p.topic)).field("partition", p.partition)
+            .field("assigned", assigned)
+            .field("consumed", p.consumed.load(std::memory_order_relaxed))
+            .field("in_flight", p.dispatched.load(std::memory_order_relaxed) - std::min(p.dispatched.load(std::memory_order_relaxed), p.done.load(std::memory_order_relaxed)))
+            .field("commit_offset", p.commit_offset.load(std::memory_order_relaxed))
+            .field("committed_offset", committed)
+            .field("high_watermark", hw)
+            .field("lag", lag);
+        w.key("replay_exposure").begin_object()
+            .field("events", exposure)
+            .field("oldest_age_ms", static_cast<std::uint64_t>(p.exposure_age_ns.load(std::memory_order_relaxed) / 1'000'000))
+            .end_object();
+        w.end_object();
+    }
+    w.end_array();
+    w.key("totals").begin_object().field("lag", total_lag).field("replay_exposure", total_exposure).end_object();
+    w.end_object();
+    return out;
+}
+
+std::string stats_report::prometheus() const {
+    std::string out;
+    out.reserve(16384);
+    auto counter = [&](const char* name, const char* help, std::uint64_t v, const std::string& labels = {}) {
+        out += "# HELP "; out += name; out += ' '; out += help; out += "\n# TYPE "; out += name; out += " counter\n";
+        out += name; out += labels; out += ' '; out += std::to_string(v); out += '\n';
+    };
+    const source_metrics& s = m_.source;
+    counter("sluice_events_consumed_total", "Events read from Kafka.", s.consumed.get());
+    counter("sluice_bytes_consumed_total", "Payload bytes read from Kafka.", s.bytes.get());
+    counter("sluice_events_decoded_total", "Events decoded successfully.", s.decoded.get());
+    counter("sluice_events_dead_lettered_total", "Events sent to the dead-letter topic at decode.", s.dead_lettered.get());
+    counter("sluice_consume_errors_total", "Consumer errors reported by librdkafka.", s.consume_errors.get());
+    counter("sluice_pauses_total", "Times the source paused its partitions (backpressure).", s.pauses.get());
+    counter("sluice_rebalances_total", "Rebalance callbacks.", s.rebalances.get());
+    counter("sluice_commits_total", "Successful offset commits.", m_.commit.commits.get());
+    counter("sluice_commit_failures_total", "Failed offset commits.", m_.commit.commit_failures.get());
+    counter("sluice_dlq_delivered_total", "Dead letters confirmed written.", m_.commit.dlq_delivered.get());
+    const char* sink_counters[][2] = {{"processed", "Events finished by the sink."},
+                                      {"failed", "Events whose output failed for good."},
+                                      {"retried", "Output retries."},
+                                      {"dead_lettered", "Events the sink sent to the dead-letter topic."},
+                                      {"deduplicated", "Duplicate events dropped."},
+                                      {"partial", "Events enriched or notified with unknown user ids."}};
+    for (const auto& [name, help] : sink_counters) {
+        const std::string metric = std::string("sluice_sink_") + name + "_total";
+        out += "# HELP " + metric + " " + help + "\n# TYPE " + metric + " counter\n";
+        for (std::size_t i = 0; i < m_.sink_names.size(); ++i) {
+            const sink_metrics& k = m_.sinks[i];
+            std::uint64_t v = 0;
+            const std::string_view n = name;
+            if (n == "processed") v = k.processed.get();
+            else if (n == "failed") v = k.failed.get();
+            else if (n == "retried") v = k.retried.get();
+            else if (n == "dead_lettered") v = k.dead_lettered.get();
+            else if (n == "deduplicated") v = k.deduplicated.get();
+            else v = k.partial.get();
+            out += metric + "{sink=\"" + escape_label(m_.sink_names[i]) + "\"} " + std::to_string(v) + "\n";
+        }
+    }
+    // Latency histograms in seconds, cumulative buckets ending in +Inf.
+    static const double bounds_ns[] = {1e3, 2e3, 5e3, 1e4, 2e4, 5e4, 1e5, 2e5, 5e5, 1e6, 2e6, 5e6,
+                                       1e7, 2e7, 5e7, 1e8, 2e8, 5e8, 1e9, 5e9, 1e10, 6e10};
+    out += "# HELP sluice_latency_seconds Per-stage latency.\n# TYPE sluice_latency_seconds histogram\n";
+    std::vector<const histogram*> merged;
+    for (const auto& name : histogram_names()) {
+        const histogram* h = find(name, merged);
+        const auto snap = h ? h->snapshot() : merged_snapshot(merged);
+        const std::string label = "stage=\"" + escape_label(name) + "\"";
+        std::size_t idx = 0;
+        std::uint64_t cum = 0;
+        for (double b : bounds_ns) {
+            while (idx < snap.counts.size() && double(histogram::highest_of(idx)) <= b) cum += snap.counts[idx++];
+            out += "sluice_latency_seconds_bucket{" + label + ",le=\"" + num(b / 1e9) + "\"} " + std::to_string(cum) + "\n";
+        }
+        out += "sluice_latency_seconds_bucket{" + label + ",le=\"+Inf\"} " + std::to_string(snap.total) + "\n";
+        out += "sluice_latency_seconds_sum{" + label + "} " + num(double(snap.sum) / 1e9) + "\n";
+        out += "sluice_latency_seconds_count{" + label + "} " + std::to_string(snap.total) + "\n";
+    }
+    const char* gauges[][2] = {{"sluice_partition_lag", "High watermark minus committed offset."},
+                               {"sluice_partition_committed_offset", "Last offset commit confirmed by the broker."},
+                               {"sluice_partition_replay_exposure_events", "Events processed but not yet committed."},
+                               {"sluice_partition_replay_exposure_age_seconds", "Age of the oldest processed, uncommitted event."}};
+    const std::uint32_t n = m_.partition_count.load(std::memory_order_acquire);
+    for (int g = 0; g < 4; ++g) {
+        out += std::string("# HELP ") + gauges[g][0] + " " + gauges[g][1] + "\n# TYPE " + gauges[g][0] + " gauge\n";
+        for (std::uint32_t i = 0; i < n; ++i) {
+            const partition_view& p = m_.partitions[i];
+            if (!p.known.load(std::memory_order_acquire) || !p.assigned.load(std::memory_order_relaxed)) continue;
+            const std::int64_t committed = p.committed_offset.load(std::memory_order_relaxed);
+            const std::int64_t hw = p.high_watermark.load(std::memory_order_relaxed);
+            double v = 0;
+            if (g == 0) v = hw >= 0 ? double(hw - std::max<std::int64_t>(committed, 0)) : 0;
+            else if (g == 1) v = double(committed);
+            else if (g == 2) v = double(p.exposure.load(std::memory_order_relaxed));
+            else v = double(p.exposure_age_ns.load(std::memory_order_relaxed)) / 1e9;
+            out += std::string(gauges[g][0]) + "{topic=\"" + escape_label(p.topic) + "\",partition=\"" +
+                   std::to_string(p.partition) + "\"} " + num(v) + "\n";
+        }
+    }
+    return out;
+}
+
+std::string stats_report::hist(std::string_view name) const {
+    std::vector<const histogram*> merged;
+    const histogram* h = find(name, merged);
+    if (!h && merged.empty()) {
+        std::string names;
+        for (const auto& n : histogram_names()) names += (names.empty() ? "" : ", ") + n;
+        return "error: unknown histogram '" + std::string(name) + "' (known: " + names + ")";
+    }
+    const auto s = h ? h->snapshot() : merged_snapshot(merged);
+    std::string out = "# " + std::string(name) + " latency in ns: count=" + std::to_string(s.total) +
+                      " mean=" + std::to_string(static_cast<std::uint64_t>(s.mean())) +
+                      " max=" + std::to_string(s.max) + "\n# percentile value_ns\n";
+    for (double p : {0.0, 10.0, 25.0, 50.0, 75.0, 90.0, 95.0, 99.0, 99.9, 99.99, 100.0}) {
+        char line[64];
+        std::snprintf(line, sizeof line, "%.2f %llu\n", p, static_cast<unsigned long long>(p == 0.0 ? s.percentile(0.0001) : s.percentile(p)));
+        out += line;
+    }
+    out.pop_back();
+    return out;
+}
+
+std::string stats_report::help() {
+    return "commands (one per line; every answer ends with an empty line):\n"
+           "  stats        all counters, latencies, partitions as one line of JSON\n"
+           "  metrics      Prometheus text exposition\n"
+           "  hist NAME    percentile distribution of one latency histogram\n"
+           "  help         this text\n"
+           "HTTP on the same server: GET /metrics, GET /stats";
+}
+
+std::string stats_report::answer(std::string_view line) const {
+    while (!line.empty() && (line.back() == '\r' || line.back() == ' ' || line.back() == '\t')) line.remove_suffix(1);
+    while (!line.empty() && (line.front() == ' ' || line.front() == '\t')) line.remove_prefix(1);
+    if (line == "stats") return stats_json();
+    if (line == "metrics") return prometheus();
+    if (line == "help") return help();
+    if (line.rfind("hist ", 0) == 0) return hist(line.substr(5));
+    if (line == "hist") {
+        std::string names;
+        for (const auto& n : histogram_names()) names += (names.empty() ? "" : ", ") + n;
+        return "error: hist needs a NAME (known: " + names + ")";
+    }
+    std::string shown;
+    for (char c : line.substr(0, 40)) shown.push_back(c >= 0x20 && c < 0x7f ? c : '?');
+    return "error: unknown command '" + shown + "' (try help)";
+}
+
+}  // namespace sluice

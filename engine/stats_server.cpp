@@ -1,0 +1,309 @@
+// io_uring server for the stats protocol on a Unix socket and, optionally, loopback HTTP.
+#include "stats_server.hpp"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <liburing.h>
+#include <netdb.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <stdexcept>
+#include <system_error>
+#include <unordered_map>
+
+#include "clock.hpp"
+
+namespace sluice {
+
+namespace {
+
+enum op : std::uint64_t { op_accept_unix = 1, op_accept_tcp = 2, op_recv = 3, op_send = 4, op_tick = 5 };
+
+std::uint64_t pack(op o, int fd) noexcept { return (static_cast<std::uint64_t>(o) << 32) | static_cast<std::uint32_t>(fd); }
+op op_of(std::uint64_t ud) noexcept { return static_cast<op>(ud >> 32); }
+int fd_of(std::uint64_t ud) noexcept { return static_cast<int>(ud & 0xffffffffu); }
+
+int listen_unix(const std::string& path, std::uint32_t mode) {
+    sockaddr_un addr{};
+    if (path.size() >= sizeof addr.sun_path) throw std::runtime_error("stats.socket: path too long: " + path);
+    const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) throw std::system_error(errno, std::generic_category(), "stats socket");
+    addr.sun_family = AF_UNIX;
+    std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+    ::unlink(path.c_str());  // a stale socket from an earlier run
+    // Create it with the final mode: no window in which it is more open.
+    const mode_t old = ::umask(static_cast<mode_t>(~mode & 0777));
+    const int rc = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+    ::umask(old);
+    if (rc < 0 || ::chmod(path.c_str(), mode) < 0 || ::listen(fd, 128) < 0) {
+        const int e = errno;
+        ::close(fd);
+        throw std::system_error(e, std::generic_category(), "stats socket " + path);
+    }
+    return fd;
+}
+
+int listen_tcp(const std::string& hostport) {
+    const auto colon = hostport.rfind(':');
+    std::string host = hostport.substr(0, colon);
+    const std::string port = hostport.substr(colon + 1);
+    if (host.size() > 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
+    addrinfo hints{}, *res = nullptr;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_NUMERICSERV;
+    if (int rc = ::getaddrinfo(host.c_str(), port.c_str(), &hints, &res); rc != 0)
+        throw std::runtime_error("stats.http " + hostport + ": " + gai_strerror(rc));
+    const int fd = ::socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    const int one = 1;
+    ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (fd < 0 || ::bind(fd, res->ai_addr, res->ai_addrlen) < 0 || ::listen(fd, 128) < 0) {
+        const int e = errno;
+        ::freeaddrinfo(res);
+        if (fd >= 0) ::close(fd);
+        throw std::system_error(e, std::generic_category(), "stats.http " + hostport);
+    }
+    ::freeaddrinfo(res);
+    return fd;
+}
+
+}  // namespace
+
+struct stats_server::impl {
+    struct conn {
+        bool http = false;
+        bool closing = false;     // close once the send completes
+        bool recv_armed = false;
+        bool send_armed = false;
+        std::string in;           // bytes of the line being read
+        std::string out;          // queued answer bytes
+        std::size_t sent = 0;     // of the answer being sent
+        std::string sending;
+        std::int64_t last_activity_ns = 0;
+        char buf[4096];
+    };
+
+    io_uring ring{};
+    int unix_fd = -1, tcp_fd = -1;
+    std::unordered_map<int, conn> conns;
+    __kernel_timespec tick{0, 200'000'000};
+    std::uint64_t rejected = 0;
+};
+
+stats_server::stats_server(const stats_report& report, const std::string& socket_path, std::uint32_t mode,
+                           const std::string& http, const stats_limits& limits)
+    : report_(report), path_(socket_path), limits_(limits), impl_(new impl) {
+    if (int rc = io_uring_queue_init(256, &impl_->ring, 0); rc < 0)
+        throw std::system_error(-rc, std::generic_category(), "io_uring_queue_init for the stats server");
+    try {
+        if (!socket_path.empty()) impl_->unix_fd = listen_unix(socket_path, mode);
+        if (!http.empty()) impl_->tcp_fd = listen_tcp(http);
+    } catch (...) {
+        io_uring_queue_exit(&impl_->ring);
+        throw;
+    }
+}
+
+stats_server::~stats_server() {
+    for (auto& [fd, c] : impl_->conns) ::close(fd);
+    if (impl_->unix_fd >= 0) {
+        ::close(impl_->unix_fd);
+        ::unlink(path_.c_str());
+    }
+    if (impl_->tcp_fd >= 0) ::close(impl_->tcp_fd);
+    io_uring_queue_exit(&impl_->ring);
+}
+
+void stats_server::run(const std::atomic<bool>& stop) {
+    io_uring* ring = &impl_->ring;
+    auto arm_accept = [&](int fd, op o) {
+        io_uring_sqe* sqe = io_uring_get_sqe(ring);
+        io_uring_prep_accept(sqe, fd, nullptr, nullptr, SOCK_CLOEXEC);
+        io_uring_sqe_set_data64(sqe, pack(o, fd));
+    };
+    auto arm_tick = [&] {
+        io_uring_sqe* sqe = io_uring_get_sqe(ring);
+        io_uring_prep_timeout(sqe, &impl_->tick, 0, 0);
+        io_uring_sqe_set_data64(sqe, pack(op_tick, 0));
+    };
+    auto arm_recv = [&](int fd, impl::conn& c) {
+        if (c.recv_armed || c.closing) return;
+        io_uring_sqe* sqe = io_uring_get_sqe(ring);
+        io_uring_prep_recv(sqe, fd, c.buf, sizeof c.buf, 0);
+        io_uring_sqe_set_data64(sqe, pack(op_recv, fd));
+        c.recv_armed = true;
+    };
+    auto arm_send = [&](int fd, impl::conn& c) {
+        if (c.send_armed) return;
+        if (c.sent >= c.sending.size()) {
+            if (c.out.empty()) return;
+            c.sending.swap(c.out);
+            c.out.clear();
+            c.sent = 0;
+        }
+        io_uring_sqe* sqe = io_uring_get_sqe(ring);
+        io_uring_prep_send(sqe, fd, c.sending.data() + c.sent, c.sending.size() - c.sent, MSG_NOSIGNAL);
+        io_uring_sqe_set_data64(sqe, pack(op_send, fd));
+        c.send_armed = true;
+    };
+    auto close_conn = [&](int fd) {
+        auto it = impl_->conns.find(fd);
+        if (it == impl_->conns.end()) return;
+        // With an operation still in flight, shut down so it completes, close later.
+        if (it->second.recv_armed || it->second.send_armed) {
+            it->second.closing = true;
+            ::shutdown(fd, SHUT_RDWR);
+            return;
+        }
+        ::close(fd);
+        impl_->conns.erase(it);
+    };
+    auto respond = [&](int fd, impl::conn& c, std::string_view line) {
+        if (c.http) return;
+        std::string answer = report_.answer(line);
+        answer += "\n\n";
+        if (c.out.size() + answer.size() > limits_.max_output_bytes) {
+            // A client that does not read: drop it rather than grow without bound.
+            close_conn(fd);
+            return;
+        }
+        c.out += answer;
+        arm_send(fd, c);
+    };
+    auto respond_http = [&](int fd, impl::conn& c) {
+        // Request line: GET PATH HTTP/1.x
+        const std::string_view req(c.in);
+        std::string_view path;
+        if (req.rfind("GET ", 0) == 0) {
+            const auto end = req.find(' ', 4);
+            path = req.substr(4, end == std::string_view::npos ? std::string_view::npos : end - 4);
+        }
+        std::string body, status = "200 OK", type = "text/plain; version=0.0.4; charset=utf-8";
+        if (path == "/metrics") body = report_.prometheus();
+        else if (path == "/stats") {
+            body = report_.stats_json();
+            type = "application/json";
+        } else if (path.rfind("/hist/", 0) == 0) body = report_.hist(path.substr(6));
+        else {
+            status = "404 Not Found";
+            body = "not found: use /metrics or /stats\n";
+        }
+        c.out = "HTTP/1.1 " + status + "\r\nContent-Type: " + type + "\r\nContent-Length: " +
+                std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body;
+        c.closing = true;
+        arm_send(fd, c);
+    };
+
+    if (impl_->unix_fd >= 0) arm_accept(impl_->unix_fd, op_accept_unix);
+    if (impl_->tcp_fd >= 0) arm_accept(impl_->tcp_fd, op_accept_tcp);
+    arm_tick();
+    while (!stop.load(std::memory_order_relaxed)) {
+        io_uring_submit_and_wait(ring, 1);
+        io_uring_cqe* cqe;
+        unsigned head, seen = 0;
+        io_uring_for_each_cqe(ring, head, cqe) {
+            ++seen;
+            const std::uint64_t ud = cqe->user_data;
+            const int res = cqe->res;
+            const int fd = fd_of(ud);
+            const std::int64_t now = mono_ns();
+            switch (op_of(ud)) {
+                case op_tick: {
+                    arm_tick();
+                    // Clients that never finish a line are dropped after the idle limit.
+                    std::vector<int> idle;
+                    for (auto& [cfd, c] : impl_->conns)
+                        if (now - c.last_activity_ns > std::int64_t(limits_.idle_timeout_ms) * 1'000'000) idle.push_back(cfd);
+                    for (int cfd : idle) close_conn(cfd);
+                    break;
+                }
+                case op_accept_unix:
+                case op_accept_tcp: {
+                    arm_accept(fd, op_of(ud));
+                    if (res < 0) break;
+                    if (impl_->conns.size() >= limits_.max_clients) {
+                        static const char busy[] = "error: too many clients\n\n";
+                        (void)!::send(res, busy, sizeof busy - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+                        ::close(res);
+                        ++impl_->rejected;
+                        break;
+                    }
+                    impl::conn& c = impl_->conns[res];
+                    c.http = op_of(ud) == op_accept_tcp;
+                    c.last_activity_ns = now;
+                    arm_recv(res, c);
+                    break;
+                }
+                case op_recv: {
+                    auto it = impl_->conns.find(fd);
+                    if (it == impl_->conns.end()) break;
+                    impl::conn& c = it->second;
+                    c.recv_armed = false;
+                    if (res <= 0 || c.closing) {
+                        close_conn(fd);
+                        break;
+                    }
+                    c.last_activity_ns = now;
+                    c.in.append(c.buf, static_cast<std::size_t>(res));
+                    if (c.http) {
+                        if (c.in.find("\r\n\r\n") != std::string::npos || c.in.find("\n\n") != std::string::npos) {
+                            respond_http(fd, c);
+                            break;
+                        }
+                        if (c.in.size() > limits_.max_line_bytes) {
+                            c.out = "HTTP/1.1 431 Request Header Fields Too Large\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+                            c.closing = true;
+                            arm_send(fd, c);
+                            break;
+                        }
+                        arm_recv(fd, c);
+                        break;
+                    }
+                    std::size_t start = 0, nl;
+                    while ((nl = c.in.find('\n', start)) != std::string::npos && !c.closing) {
+                        respond(fd, c, std::string_view(c.in).substr(start, nl - start));
+                        start = nl + 1;
+                        if (impl_->conns.find(fd) == impl_->conns.end()) break;
+                    }
+                    if (impl_->conns.find(fd) == impl_->conns.end()) break;
+                    c.in.erase(0, start);
+                    if (c.in.size() > limits_.max_line_bytes) {
+                        c.in.clear();
+                        c.out += "error: line longer than " + std::to_string(limits_.max_line_bytes) + " bytes\n\n";
+                        c.closing = true;
+                        arm_send(fd, c);
+                        break;
+                    }
+                    arm_recv(fd, c);
+                    break;
+                }
+                case op_send: {
+                    auto it = impl_->conns.find(fd);
+                    if (it == impl_->conns.end()) break;
+                    impl::conn& c = it->second;
+                    c.send_armed = false;
+                    if (res <= 0) {
+                        c.closing = true;
+                        close_conn(fd);
+                        break;
+                    }
+                    c.last_activity_ns = now;
+                    c.sent += static_cast<std::size_t>(res);
+                    if (c.sent < c.sending.size() || !c.out.empty()) {
+                        arm_send(fd, c);
+                    } else if (c.closing) {
+                        close_conn(fd);
+                    }
+                    break;
+                }
+            }
+        }
+        io_uring_cq_advance(ring, seen);
+    }
+}
+
+}  // namespace sluice

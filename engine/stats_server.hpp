@@ -1,0 +1,40 @@
+// The stats server: line protocol on a Unix socket, HTTP on loopback, one io_uring thread.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "stats_report.hpp"
+
+namespace sluice {
+
+// Per-client limits, so abusive clients cost bounded memory and never block
+// the others (or the pipeline, which this thread never touches).
+struct stats_limits {
+    std::size_t max_clients = 64;
+    std::size_t max_line_bytes = 4096;          // longer: error answer, then closed
+    std::size_t max_output_bytes = 4 << 20;     // unread answers beyond this: closed
+    std::uint32_t idle_timeout_ms = 30000;      // no complete request for this long: closed
+};
+
+// Design: the constructor (control thread) binds the sockets, so a bad path or
+// port fails start-up with a clear error; run() is the stats thread.
+class stats_server {
+public:
+    stats_server(const stats_report& report, const std::string& socket_path, std::uint32_t mode,
+                 const std::string& http, const stats_limits& limits);
+    ~stats_server();
+
+    void run(const std::atomic<bool>& stop);
+
+private:
+    struct impl;
+    const stats_report& report_;
+    std::string path_;
+    stats_limits limits_;
+    std::unique_ptr<impl> impl_;
+};
+
+}  // namespace sluice

@@ -1,0 +1,52 @@
+// Analytics: per-type counts, top-K viewed entities and unique users over tumbling windows.
+#pragma once
+
+#include <mutex>
+#include <string>
+
+#include "config.hpp"
+#include "delivery_tracker.hpp"
+#include "sink.hpp"
+#include "window_aggregate.hpp"
+
+namespace sluice {
+
+// Design: process/poll on the analytics thread; live_json from any thread
+// reads a snapshot the analytics thread publishes once a second under a
+// mutex (off the per-event path). Windows follow event time: an event past
+// the open window closes it and emits its rollup; a window also closes when
+// no event arrived for one window length of wall time past its end. Events
+// older than the open window count as late_events in it.
+//
+// Rollups are derived state: an event is acked once counted, so a crash
+// loses the open window's counts (a replay from earlier offsets rebuilds them).
+class analytics_sink final : public sink {
+public:
+    analytics_sink(const settings& cfg, const std::string& bootstrap, flow& f, sink_context& ctx);
+
+    std::string_view name() const noexcept override { return "analytics"; }
+    void process(event_slot& slot, std::uint32_t slot_index) override;
+    void end_of_batch() override { tracker_.flush(); }
+    bool poll(std::int64_t now_ns) override;
+    bool idle() const noexcept override { return tracker_.idle(); }
+    std::string live_json() const override;
+
+
+private:
+    void close_window();
+    void publish_live();
+
+    sink_context& ctx_;
+    delivery_tracker tracker_;
+    window_aggregate window_;
+    std::int64_t window_ns_;
+    std::size_t top_k_;
+    bool open_ = false;
+    std::int64_t last_event_wall_ns_ = 0;
+    std::int64_t last_publish_ns_ = 0;
+    std::uint64_t rollups_ = 0;
+    mutable std::mutex live_mutex_;
+    std::string live_, last_rollup_;
+};
+
+}  // namespace sluice

@@ -1,0 +1,29 @@
+// Remembers the last N event keys (by 64-bit hash) to drop duplicates.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+namespace sluice {
+
+// Design: one owner thread. Fixed memory: a FIFO of the last `capacity`
+// hashes and an open-addressing table over them (load <= 50%), so a lookup is
+// O(1) and nothing allocates after construction. Hash 0 is reserved as empty.
+class dedup_window {
+public:
+    explicit dedup_window(std::size_t capacity);
+
+    // True if h was seen within the window; otherwise remembers it.
+    bool seen_or_insert(std::uint64_t h) noexcept;
+    std::size_t size() const noexcept { return count_; }
+
+private:
+    std::size_t find_slot(std::uint64_t h) const noexcept;
+    void erase(std::uint64_t h) noexcept;
+
+    std::vector<std::uint64_t> fifo_;
+    std::vector<std::uint64_t> table_;
+    std::size_t head_ = 0, count_ = 0, mask_;
+};
+
+}  // namespace sluice

@@ -1,0 +1,111 @@
+// GlobalKTable-style bootstrap and follow of the user.created topic.
+#include "directory_follower.hpp"
+
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <stdexcept>
+#include <thread>
+#include <vector>
+
+namespace sluice {
+
+directory_follower::directory_follower(const std::string& bootstrap, const std::string& topic,
+                                       const std::string& bootstrap_file, std::uint32_t sync_timeout_ms,
+                                       const std::map<std::string, std::string>& props, user_directory& dir)
+    : dir_(dir), decoder_(types_, 1 << 20) {
+    if (!bootstrap_file.empty()) load_file(bootstrap_file);
+
+    kafka_config conf;
+    conf.set_all(consumer_defaults());
+    conf.set_all(props);
+    conf.set("bootstrap.servers", bootstrap);
+    conf.set("group.id", "sluice-directory");  // required by the client; never joined or committed
+    rk_ = conf.make(RD_KAFKA_CONSUMER);
+    rd_kafka_poll_set_consumer(rk_.get());
+    queue_.reset(rd_kafka_queue_get_consumer(rk_.get()));
+
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(sync_timeout_ms);
+    const rd_kafka_metadata_t* md = nullptr;
+    rd_kafka_topic_t* rkt = rd_kafka_topic_new(rk_.get(), topic.c_str(), nullptr);
+    rd_kafka_resp_err_t err = rd_kafka_metadata(rk_.get(), 0, rkt, &md, 10000);
+    rd_kafka_topic_destroy(rkt);
+    if (err || !md || md->topic_cnt != 1 || md->topics[0].err) {
+        if (md) rd_kafka_metadata_destroy(md);
+        throw std::runtime_error("user directory: cannot read metadata of topic " + topic + ": " +
+                                 rd_kafka_err2str(err ? err : (md && md->topic_cnt ? md->topics[0].err : RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC)));
+    }
+    partition_list parts(rd_kafka_topic_partition_list_new(md->topics[0].partition_cnt));
+    std::vector<std::int64_t> ends;
+    for (int i = 0; i < md->topics[0].partition_cnt; ++i) {
+        const std::int32_t p = md->topics[0].partitions[i].id;
+        rd_kafka_topic_partition_list_add(parts.get(), topic.c_str(), p)->offset = RD_KAFKA_OFFSET_BEGINNING;
+        std::int64_t lo = 0, hi = 0;
+        if (rd_kafka_query_watermark_offsets(rk_.get(), topic.c_str(), p, &lo, &hi, 10000) != 0)
+            throw std::runtime_error("user directory: cannot read end offsets of " + topic);
+        ends.push_back(hi);
+    }
+    rd_kafka_metadata_destroy(md);
+    if (rd_kafka_assign(rk_.get(), parts.get()) != 0) throw std::runtime_error("user directory: assign failed");
+
+    // Read to the end offsets recorded above.
+    std::vector<std::int64_t> next(ends.size(), 0);
+    auto behind = [&] {
+        for (std::size_t i = 0; i < ends.size(); ++i)
+            if (next[i] < ends[i]) return true;
+        return false;
+    };
+    while (behind()) {
+        if (std::chrono::steady_clock::now() > deadline)
+            throw std::runtime_error("user directory: topic " + topic + " not read to its end within " +
+                                     std::to_string(sync_timeout_ms) + " ms");
+        rd_kafka_message_t* m = rd_kafka_consumer_poll(rk_.get(), 100);
+        if (!m) continue;
+        if (!m->err) {
+            apply(m->payload, m->len);
+            for (int i = 0; i < parts->cnt; ++i)
+                if (parts->elems[i].partition == m->partition) next[static_cast<std::size_t>(i)] = m->offset + 1;
+        }
+        rd_kafka_message_destroy(m);
+    }
+}
+
+directory_follower::~directory_follower() {
+    if (rk_) rd_kafka_consumer_close(rk_.get());
+}
+
+void directory_follower::apply(const void* data, std::size_t len) {
+    if (!data) return;
+    slot_.assign(data, len);
+    const decode_result r = decoder_.decode(slot_);
+    if (!r || types_.name(slot_.ev.type) != "user.created" || slot_.ev.user_id.empty()) {
+        ++rejected_;
+        return;
+    }
+    dir_.upsert(slot_.str(slot_.ev.user_id), slot_.str(slot_.ev.email), slot_.str(slot_.ev.username));
+    ++loaded_;
+}
+
+void directory_follower::load_file(const std::string& path) {
+    std::ifstream in(path);
+    if (!in) throw std::runtime_error("user directory: cannot read bootstrap file " + path);
+    std::string line;
+    while (std::getline(in, line))
+        if (!line.empty()) apply(line.data(), line.size());
+}
+
+std::size_t directory_follower::poll() {
+    rd_kafka_message_t* batch[64];
+    const ssize_t n = rd_kafka_consume_batch_queue(queue_.get(), 0, batch, 64);
+    std::size_t applied = 0;
+    for (ssize_t i = 0; i < n; ++i) {
+        if (!batch[i]->err) {
+            apply(batch[i]->payload, batch[i]->len);
+            ++applied;
+        }
+        rd_kafka_message_destroy(batch[i]);
+    }
+    return applied;
+}
+
+}  // namespace sluice

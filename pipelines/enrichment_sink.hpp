@@ -1,0 +1,44 @@
+// Enrichment: task and article events leave with creator, assignee, actor and author details.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <string>
+
+#include "config.hpp"
+#include "json_writer.hpp"
+#include "delivery_tracker.hpp"
+#include "directory_follower.hpp"
+#include "sink.hpp"
+#include "user_directory.hpp"
+
+namespace sluice {
+
+// Design: all methods on the enrichment thread, except live_json (any thread,
+// reads atomics only).
+class enrichment_sink final : public sink {
+public:
+    enrichment_sink(const settings& cfg, const std::string& bootstrap, flow& f, sink_context& ctx);
+
+    std::string_view name() const noexcept override { return "enrichment"; }
+    void process(event_slot& slot, std::uint32_t slot_index) override;
+    void end_of_batch() override { tracker_.flush(); }
+    bool poll(std::int64_t now_ns) override;
+    bool idle() const noexcept override { return tracker_.idle(); }
+    std::string live_json() const override;
+
+    // Builds the enriched record of slot into out (exposed for tests and benchmarks).
+    void render(const event_slot& slot, std::string& out);
+
+private:
+    void person(json_writer& w, std::string_view role, std::string_view id, bool& partial);
+
+    sink_context& ctx_;
+    user_directory directory_;
+    std::unique_ptr<directory_follower> follower_;
+    delivery_tracker tracker_;
+    std::string record_, key_buf_;
+    std::atomic<std::uint64_t> users_{0}, unknown_ids_{0}, partial_{0};
+};
+
+}  // namespace sluice

@@ -1,0 +1,46 @@
+// Notification: who gets told what, deduplicated, delivered with retries.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <string>
+
+#include "config.hpp"
+#include "dedup_window.hpp"
+#include "delivery_tracker.hpp"
+#include "directory_follower.hpp"
+#include "json_writer.hpp"
+#include "sink.hpp"
+#include "user_directory.hpp"
+
+namespace sluice {
+
+// Design: all methods on the notification thread, except live_json (atomics).
+// Rules (DESIGN.md): task events notify the creator and the assignee, the
+// assignee only if different from the creator, never the actor; user.created
+// sends a welcome; email.send and notification.create pass through.
+class notification_sink final : public sink {
+public:
+    notification_sink(const settings& cfg, const std::string& bootstrap, flow& f, sink_context& ctx);
+
+    std::string_view name() const noexcept override { return "notification"; }
+    void process(event_slot& slot, std::uint32_t slot_index) override;
+    void end_of_batch() override { tracker_.flush(); }
+    bool poll(std::int64_t now_ns) override;
+    bool idle() const noexcept override { return tracker_.idle(); }
+    std::string live_json() const override;
+
+private:
+    void notify(const event_slot& slot, std::string_view kind, std::string_view recipient_id,
+                std::string_view email, std::string_view username, std::string_view key);
+
+    sink_context& ctx_;
+    user_directory directory_;
+    std::unique_ptr<directory_follower> follower_;
+    dedup_window dedup_;
+    delivery_tracker tracker_;
+    std::string record_, key_buf_, id_buf_;
+    std::atomic<std::uint64_t> sent_{0}, duplicates_{0}, no_recipient_{0};
+};
+
+}  // namespace sluice

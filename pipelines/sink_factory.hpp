@@ -1,0 +1,12 @@
+// Builds the sinks of the seed systems by name, for the engine's pipeline.
+#pragma once
+
+#include "pipeline.hpp"
+
+namespace sluice {
+
+// enrichment, notification or analytics; throws std::invalid_argument otherwise.
+std::unique_ptr<sink> make_seed_sink(const std::string& name, const settings& cfg, const std::string& bootstrap,
+                                     flow& f, sink_context& ctx);
+
+}  // namespace sluice

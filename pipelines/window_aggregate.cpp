@@ -1,0 +1,121 @@
+// Space-Saving top-K, open-addressing distinct counter, rollup rendering.
+#include "window_aggregate.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+#include "json_writer.hpp"
+#include "timestamp.hpp"
+#include "user_directory.hpp"
+
+namespace sluice {
+
+namespace {
+std::uint64_t hash_id(std::string_view s) noexcept {
+    std::uint64_t h = 1469598103934665603ull;
+    for (unsigned char c : s) h = (h ^ c) * 1099511628211ull;
+    return h | 1;
+}
+}  // namespace
+
+void top_k_counter::add(std::string_view id) noexcept {
+    if (id.size() > 63) id = id.substr(0, 63);
+    const std::uint64_t h = hash_id(id);
+    for (std::size_t i = 0; i < used_; ++i)
+        if (entries_[i].hash == h && std::string_view(entries_[i].id.data(), entries_[i].len) == id) {
+            ++entries_[i].count;
+            return;
+        }
+    entry* e;
+    if (used_ < entries_.size()) {
+        e = &entries_[used_++];
+        e->count = 0;
+    } else {
+        // Space-Saving: replace the minimum, inheriting its count.
+        e = &*std::min_element(entries_.begin(), entries_.end(),
+                               [](const entry& a, const entry& b) { return a.count < b.count; });
+    }
+    e->hash = h;
+    e->len = static_cast<std::uint8_t>(id.size());
+    std::memcpy(e->id.data(), id.data(), id.size());
+    ++e->count;
+}
+
+void top_k_counter::clear() noexcept { used_ = 0; }
+
+std::vector<top_k_counter::item> top_k_counter::top(std::size_t k) const {
+    std::vector<item> all;
+    all.reserve(used_);
+    for (std::size_t i = 0; i < used_; ++i)
+        all.push_back({std::string_view(entries_[i].id.data(), entries_[i].len), entries_[i].count});
+    std::sort(all.begin(), all.end(), [](const item& a, const item& b) {
+        return a.count != b.count ? a.count > b.count : a.id < b.id;
+    });
+    if (all.size() > k) all.resize(k);
+    return all;
+}
+
+void distinct_counter::add(std::uint64_t key) noexcept {
+    if (key == 0) key = 1;
+    std::size_t mask = table_.size() - 1;
+    std::size_t i = key * 0x9E3779B97F4A7C15ull >> 20 & mask;
+    while (table_[i] != 0) {
+        if (table_[i] == key) return;
+        i = (i + 1) & mask;
+    }
+    table_[i] = key;
+    if (++size_ * 2 > table_.size()) {
+        std::vector<std::uint64_t> old(table_.size() * 2, 0);
+        old.swap(table_);
+        mask = table_.size() - 1;
+        for (std::uint64_t k : old) {
+            if (!k) continue;
+            std::size_t j = k * 0x9E3779B97F4A7C15ull >> 20 & mask;
+            while (table_[j] != 0) j = (j + 1) & mask;
+            table_[j] = k;
+        }
+    }
+}
+
+void distinct_counter::clear() noexcept {
+    std::fill(table_.begin(), table_.end(), 0);
+    size_ = 0;
+}
+
+void window_aggregate::reset(std::int64_t start, std::int64_t length) noexcept {
+    start_ns = start;
+    end_ns = start + length;
+    counts.fill(0);
+    events = late = 0;
+    top_articles.clear();
+    top_projects.clear();
+    users.clear();
+}
+
+std::string window_aggregate::to_json(const type_registry& types, std::size_t k, bool final) const {
+    std::string out;
+    json_writer w(out);
+    char a[40], b[40];
+    w.begin_object()
+        .field("window_start", std::string_view(a, format_iso8601_ms(start_ns, a)))
+        .field("window_end", std::string_view(b, format_iso8601_ms(end_ns, b)))
+        .field("final", final)
+        .field("events", events)
+        .field("late_events", late)
+        .field("unique_users", static_cast<std::uint64_t>(users.size()));
+    w.key("counts").begin_object();
+    for (std::size_t i = 0; i < types.count(); ++i)
+        if (counts[i]) w.field(types.name(static_cast<type_id>(i)), counts[i]);
+    w.end_object();
+    auto list = [&](std::string_view name, const top_k_counter& t) {
+        w.key(name).begin_array();
+        for (const auto& it : t.top(k)) w.begin_object().field("id", it.id).field("views", it.count).end_object();
+        w.end_array();
+    };
+    list("top_articles", top_articles);
+    list("top_projects", top_projects);
+    w.end_object();
+    return out;
+}
+
+}  // namespace sluice

@@ -1,0 +1,65 @@
+// One tumbling window's aggregates: counts per type, top-K entities, unique users.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "type_registry.hpp"
+
+namespace sluice {
+
+// Top-K by the Space-Saving algorithm over a fixed table: exact while the
+// number of distinct entities stays within the table, never allocates.
+class top_k_counter {
+public:
+    explicit top_k_counter(std::size_t table = 1024) : entries_(table) {}
+    void add(std::string_view id) noexcept;
+    void clear() noexcept;
+    struct item {
+        std::string_view id;
+        std::uint64_t count;
+    };
+    // The k largest, count descending then id ascending.
+    std::vector<item> top(std::size_t k) const;
+
+private:
+    struct entry {
+        std::uint64_t hash = 0, count = 0;
+        std::uint8_t len = 0;
+        std::array<char, 63> id{};
+    };
+    std::vector<entry> entries_;
+    std::size_t used_ = 0;
+};
+
+// Exact distinct count of 64-bit keys; grows by doubling (rare), cleared per window.
+class distinct_counter {
+public:
+    distinct_counter() : table_(1 << 12, 0) {}
+    void add(std::uint64_t key) noexcept;
+    void clear() noexcept;
+    std::size_t size() const noexcept { return size_; }
+
+private:
+    std::vector<std::uint64_t> table_;
+    std::size_t size_ = 0;
+};
+
+// Design: one owner thread (the analytics sink).
+class window_aggregate {
+public:
+    std::int64_t start_ns = 0, end_ns = 0;  // [start, end)
+    std::array<std::uint64_t, type_registry::max_types> counts{};
+    std::uint64_t events = 0, late = 0;
+    top_k_counter top_articles, top_projects;
+    distinct_counter users;
+
+    void reset(std::int64_t start, std::int64_t length) noexcept;
+    // JSON rollup; `final` false for a live (still open) view.
+    std::string to_json(const type_registry& types, std::size_t k, bool final) const;
+};
+
+}  // namespace sluice
