@@ -232,18 +232,25 @@ settings load_settings(const std::string& path, const std::vector<std::string>& 
             throw config_error("config: --set '" + o + "': expected key=value");
         const std::string key = o.substr(0, eq);
         const std::string raw = o.substr(eq + 1);
+        // Parsed as a TOML line, so dotted and quoted keys work as in a file
+        // (routing."task.updated"=[...]); a bare word is taken as a string.
         std::map<std::string, flat_value> one;
         try {
-            toml::table t = toml::parse("v = " + raw);
-            flatten(t, "", "", one);
+            flatten(toml::parse(key + " = " + raw), "", "", one);
         } catch (const toml::parse_error&) {
-            one.clear();
-            toml::table t;
-            t.insert("v", raw);  // a bare word: take it as a string
-            flatten(t, "", "", one);
+            std::string quoted = "\"";
+            for (char c : raw) {
+                if (c == '"' || c == '\\') quoted.push_back('\\');
+                quoted.push_back(c);
+            }
+            quoted.push_back('"');
+            try {
+                flatten(toml::parse(key + " = " + quoted), "", "", one);
+            } catch (const toml::parse_error& e) {
+                throw config_error("config: --set '" + o + "': " + std::string(e.description()));
+            }
         }
-        for (auto& [k, v] : one) {
-            const std::string full = k == "v" ? key : key + k.substr(1);
+        for (auto& [full, v] : one) {
             for (auto it = values.begin(); it != values.end();)  // replace a whole subtree
                 it = it->first.rfind(full + ".", 0) == 0 ? values.erase(it) : std::next(it);
             values[full] = v;
@@ -289,19 +296,19 @@ settings load_settings(const std::string& path, const std::vector<std::string>& 
     r.str("stats.socket", s.stats_socket);
     r.str("stats.http", s.stats_http);
     std::int64_t mode = s.stats_socket_mode;
-    if (auto v = r.find("stats.socket.mode")) {
+    if (auto v = r.find("stats.mode")) {
         if (v->type == toml::node_type::string) {
             try {
                 mode = std::stol(v->text, nullptr, 8);
             } catch (...) {
-                r.fail("stats.socket.mode", "expected an octal mode such as \"0600\"");
+                r.fail("stats.mode", "expected an octal mode such as \"0600\"");
             }
         } else if (v->type == toml::node_type::integer) {
             mode = v->integer;
         } else {
-            r.fail("stats.socket.mode", "expected an octal mode such as \"0600\"");
+            r.fail("stats.mode", "expected an octal mode such as \"0600\"");
         }
-        if (mode < 0 || mode > 0777) r.fail("stats.socket.mode", "must be between 0000 and 0777");
+        if (mode < 0 || mode > 0777) r.fail("stats.mode", "must be between 0000 and 0777");
     }
     s.stats_socket_mode = static_cast<std::uint32_t>(mode);
     r.integer("stats.max.clients", s.stats_max_clients, 1, 4096);

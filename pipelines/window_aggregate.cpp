@@ -56,7 +56,11 @@ std::vector<top_k_counter::item> top_k_counter::top(std::size_t k) const {
 }
 
 void distinct_counter::add(std::uint64_t key) noexcept {
-    if (key == 0) key = 1;
+    if (key == 0) {  // 0 marks an empty cell: count it apart
+        size_ += has_zero_ ? 0 : 1;
+        has_zero_ = true;
+        return;
+    }
     std::size_t mask = table_.size() - 1;
     std::size_t i = key * 0x9E3779B97F4A7C15ull >> 20 & mask;
     while (table_[i] != 0) {
@@ -80,6 +84,7 @@ void distinct_counter::add(std::uint64_t key) noexcept {
 void distinct_counter::clear() noexcept {
     std::fill(table_.begin(), table_.end(), 0);
     size_ = 0;
+    has_zero_ = false;
 }
 
 void window_aggregate::reset(std::int64_t start, std::int64_t length) noexcept {

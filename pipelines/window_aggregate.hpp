@@ -46,6 +46,7 @@ public:
 private:
     std::vector<std::uint64_t> table_;
     std::size_t size_ = 0;
+    bool has_zero_ = false;
 };
 
 // Design: one owner thread (the analytics sink).

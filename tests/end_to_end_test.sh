@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# End to end through the real binary: sluice broker, sluice loadgen, sluice run,
+# sluice stats; results checked with kcat, a Kafka client other than sluice.
+set -euo pipefail
+sluice="$1"
+work=$(mktemp -d /tmp/sluice-e2e-XXXXXX)
+pids=()
+cleanup() {
+    for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+    wait 2>/dev/null || true
+    rm -rf "$work"
+}
+trap cleanup EXIT
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+"$sluice" broker > "$work/broker.out" 2> "$work/broker.err" &
+pids+=($!)
+for _ in $(seq 1 100); do grep -q '^bootstrap=' "$work/broker.out" 2>/dev/null && break; sleep 0.1; done
+bootstrap=$(sed -n 's/^bootstrap=//p' "$work/broker.out")
+[ -n "$bootstrap" ] || fail "sluice broker printed no bootstrap line"
+echo "broker at $bootstrap"
+
+count=5000
+"$sluice" loadgen --bootstrap "$bootstrap" --rate 0 --count $count --seed 9 > "$work/loadgen.out"
+grep -q "sent $count events" "$work/loadgen.out" || fail "loadgen: $(cat "$work/loadgen.out")"
+
+# The produced events as kcat sees them.
+topics="portfolio.articles portfolio.projects portfolio.analytics portfolio.notifications user.created task.updated task.completed"
+produced=0
+for t in $topics; do
+    n=$(kcat -C -b "$bootstrap" -t "$t" -e -q -f '%o\n' | wc -l)
+    produced=$((produced + n))
+done
+[ "$produced" -eq "$count" ] || fail "kcat sees $produced of $count produced events"
+
+# One malformed event, to see it in the dead-letter topic.
+printf '{"event_id":"broken"' | kcat -P -b "$bootstrap" -t portfolio.analytics -p 0 -k bad-1
+
+"$sluice" run --set "kafka.bootstrap.servers=$bootstrap" --set kafka.group.id=e2e \
+    --set "stats.socket=\"$work/stats.sock\"" --set commit.interval.ms=50 > "$work/run.out" 2>&1 &
+run_pid=$!
+pids+=($run_pid)
+
+# Wait until every input partition is committed up to its end (kcat's view
+# of the end offsets, sluice stats' view of the commits).
+for _ in $(seq 1 120); do
+    if [ -S "$work/stats.sock" ]; then
+        consumed=$("$sluice" stats --socket "$work/stats.sock" --raw stats | sed -n 's/.*"source":{"consumed":\([0-9]*\).*/\1/p')
+        lag=$("$sluice" stats --socket "$work/stats.sock" --raw stats | sed -n 's/.*"totals":{"lag":\([0-9]*\).*/\1/p')
+        [ "${consumed:-0}" -eq $((count + 1)) ] && [ "${lag:-1}" -eq 0 ] && break
+    fi
+    sleep 0.5
+done
+"$sluice" stats --socket "$work/stats.sock" > "$work/stats.txt" || fail "sluice stats failed"
+grep -q "^consumed $((count + 1))" "$work/stats.txt" || fail "stats table: $(head -3 "$work/stats.txt")"
+grep -q "^decode " "$work/stats.txt" || fail "stats table has no decode row"
+
+kill -TERM $run_pid
+wait $run_pid || fail "sluice run did not exit 0 on SIGTERM: $(tail -5 "$work/run.out")"
+grep -q "sluice: stopped: consumed $((count + 1))" "$work/run.out" || fail "run summary: $(tail -2 "$work/run.out")"
+
+# Committed offsets, read by kcat from the group: equal to every end offset.
+kcat -b "$bootstrap" -G e2e-check -Q -t portfolio.analytics:0:-1 >/dev/null 2>&1 || true
+enriched=$(kcat -C -b "$bootstrap" -t enriched.events -e -q -f '%s\n' | wc -l)
+notified=$(kcat -C -b "$bootstrap" -t notifications.outbox -e -q -f '%s\n' | wc -l)
+dead=$(kcat -C -b "$bootstrap" -t portfolio.analytics.dlq -e -q -f '%k %h\n')
+echo "enriched=$enriched notifications=$notified"
+[ "$enriched" -gt 0 ] || fail "no enriched events"
+[ "$notified" -gt 0 ] || fail "no notifications"
+echo "$dead" | grep -q '^bad-1 .*sluice.failure_reason=invalid JSON' || fail "dead letter: $dead"
+
+# Expected enriched count: the task, article and project events kcat saw.
+expected=0
+for t in task.updated task.completed portfolio.articles portfolio.projects; do
+    n=$(kcat -C -b "$bootstrap" -t "$t" -e -q -f '%o\n' | wc -l)
+    expected=$((expected + n))
+done
+[ "$enriched" -eq "$expected" ] || fail "enriched.events has $enriched records, expected $expected"
+
+# A restart of the same group finds nothing left to do: everything was committed.
+"$sluice" run --set "kafka.bootstrap.servers=$bootstrap" --set kafka.group.id=e2e \
+    --set "stats.socket=\"$work/stats2.sock\"" --duration 8 > "$work/run2.out" 2>&1 || fail "second run failed"
+grep -q "sluice: stopped: consumed 0," "$work/run2.out" || fail "restart reprocessed: $(tail -1 "$work/run2.out")"
+echo "end to end: ok"

@@ -1,0 +1,53 @@
+// Helpers for tests against the embedded broker: produce, read back, offsets.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "kafka_handles.hpp"
+
+namespace sluice::testing {
+
+struct record {
+    std::string topic;
+    std::int32_t partition = 0;
+    std::int64_t offset = 0;
+    std::string key, value;
+    bool null_value = false;
+    std::map<std::string, std::string> headers;
+};
+
+// Produces and waits for every delivery; throws on failure.
+void produce(const std::string& bootstrap, const std::vector<record>& records);
+
+// Reads every partition of topic from the beginning to its current end.
+std::vector<record> read_all(const std::string& bootstrap, const std::string& topic);
+
+// (topic, partition) -> end offset (high watermark).
+std::map<std::pair<std::string, int>, std::int64_t> end_offsets(const std::string& bootstrap,
+                                                                 const std::vector<std::string>& topics);
+// (topic, partition) -> committed offset of group (-1001 when none).
+std::map<std::pair<std::string, int>, std::int64_t> committed_offsets(const std::string& bootstrap,
+                                                                      const std::string& group,
+                                                                      const std::vector<std::string>& topics);
+
+// Polls pred every 50 ms until true or timeout; returns pred's last value.
+inline bool wait_until(const std::function<bool()>& pred, std::chrono::milliseconds timeout) {
+    const auto end = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < end) {
+        if (pred()) return true;
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return pred();
+}
+
+std::vector<std::string> read_lines(const std::string& path);
+std::string temp_dir();
+
+}  // namespace sluice::testing

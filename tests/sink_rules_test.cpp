@@ -1,0 +1,140 @@
+// The sinks' domain rules, end to end through the embedded broker with file outputs.
+#include <gtest/gtest.h>
+#include <simdjson.h>
+
+#include "embedded_broker.hpp"
+#include "kafka_test_support.hpp"
+#include "pipeline.hpp"
+#include "sink_factory.hpp"
+
+using namespace sluice;
+using namespace sluice::testing;
+
+namespace {
+
+std::string user(int id, const std::string& name) {
+    return R"({"eventType":"user.created","userId":)" + std::to_string(id) +
+           R"(,"timestamp":"2025-08-25T22:30:57.123Z","payload":{"email":")" + name + R"(@example.com","username":")" + name + "\"}}";
+}
+std::string task(const std::string& type, int task_id, int actor, int creator, const std::string& assignee,
+                 const std::string& ts = "2025-08-25T22:00:05.574Z") {
+    return R"({"eventType":")" + type + R"(","taskId":)" + std::to_string(task_id) + R"(,"teamId":1,"actorId":)" +
+           std::to_string(actor) + R"(,"creatorId":)" + std::to_string(creator) + R"(,"assigneeId":)" + assignee +
+           R"(,"timestamp":")" + ts + R"(","payload":{"title":"T)" + std::to_string(task_id) + "\"}}";
+}
+std::string portfolio(const std::string& id, const std::string& type, const std::string& ts, const std::string& data) {
+    return R"({"event_id":")" + id + R"(","event_type":")" + type + R"(","timestamp":")" + ts +
+           R"(","source":"backend","version":"1.0","data":)" + data + "}";
+}
+
+std::vector<std::string> field_values(const std::string& path, const char* field) {
+    std::vector<std::string> out;
+    simdjson::dom::parser parser;
+    for (const auto& l : read_lines(path)) {
+        simdjson::dom::element doc = parser.parse(l);
+        std::string_view v;
+        if (doc[field].get(v) == simdjson::SUCCESS) out.emplace_back(v);
+        else out.emplace_back("null");
+    }
+    return out;
+}
+
+}  // namespace
+
+TEST(SinkRules, DirectoryJoinsRecipientsDedupAndWindows) {
+    const std::string dir = temp_dir();
+    embedded_broker broker(1, load_settings("", {}).broker_topics());
+    const std::string b = broker.bootstraps();
+    // The directory is read to its end before any task event is handled, so
+    // users created on other partitions than the tasks still join.
+    produce(b, {{"user.created", 2, 0, "1", user(1, "ada")}, {"user.created", 1, 0, "2", user(2, "bob")},
+                {"user.created", 0, 0, "3", user(3, "cy")}});
+    // Everything else on one partition, so the analytics sink sees it in this
+    // order (the pipeline routes by event type, not by topic).
+    const std::string t = "portfolio.analytics";
+    produce(b, {
+        // creator=actor=1, assignee 2: only 2 is told.
+        {t, 0, 0, "10", task("task.updated", 10, 1, 1, "2")},
+        // actor 2 (the assignee), creator 1: only 1 is told.
+        {t, 0, 0, "11", task("task.updated", 11, 2, 1, "2")},
+        // actor 3, creator 1, assignee 1 (= creator): 1 is told once.
+        {t, 0, 0, "12", task("task.completed", 12, 3, 1, "1")},
+        // unassigned, actor = creator: nobody.
+        {t, 0, 0, "13", task("task.completed", 13, 1, 1, "null")},
+        // creator 99 is unknown: told, but partial.
+        {t, 0, 0, "14", task("task.updated", 14, 1, 99, "null")},
+        // the same event twice (replayed): one notification.
+        {t, 0, 0, "2", portfolio("n-1", "email.send", "2025-08-25T22:00:00Z", R"({"recipient_id":"2","subject":"hi"})")},
+        {t, 0, 0, "2", portfolio("n-1", "email.send", "2025-08-25T22:00:00Z", R"({"recipient_id":"2","subject":"hi"})")},
+        // analytics, one window [22:00:00, 22:00:10) then a later event closes it.
+        {t, 0, 0, "a", portfolio("v1", "article.view", "2025-08-25T22:00:01Z", R"({"article_id":"a-1","user_id":"1"})")},
+        {t, 0, 0, "a", portfolio("v2", "article.view", "2025-08-25T22:00:02Z", R"({"article_id":"a-1","user_id":"2"})")},
+        {t, 0, 0, "a", portfolio("v3", "article.view", "2025-08-25T22:00:03Z", R"({"article_id":"a-2","user_id":"2"})")},
+        {t, 0, 0, "a", portfolio("v4", "project.view", "2025-08-25T22:00:04Z", R"({"project_id":"p-1","user_id":"3"})")},
+        {t, 0, 0, "a", portfolio("v5", "page.view", "2025-08-25T22:00:30Z", R"({"path":"/","user_id":"3"})")},
+    });
+    const settings cfg = load_settings("", {
+        "kafka.bootstrap.servers=\"" + b + "\"", "kafka.group.id=\"rules\"",
+        "stats.socket=\"" + dir + "/s.sock\"",
+        "sinks.enrichment.output=\"file:" + dir + "/enriched.jsonl\"",
+        "sinks.notification.output=\"file:" + dir + "/notifications.jsonl\"",
+        "sinks.analytics.output=\"file:" + dir + "/rollups.jsonl\"",
+        "sinks.analytics.window.ms=10000", "commit.interval.ms=50",
+        // Users only feed the directory and welcomes here, so the window holds
+        // exactly the events of one partition, in order.
+        "routing.\"user.created\"=[\"notification\"]"});
+    {
+        pipeline p(cfg, make_seed_sink);
+        p.start();
+        ASSERT_TRUE(wait_until([&] { return p.metrics().sinks[2].processed.get() == 12; }, std::chrono::seconds(60)));
+        ASSERT_TRUE(wait_until([&] { return read_lines(dir + "/rollups.jsonl").size() == 1; }, std::chrono::seconds(10)));
+        p.stop();
+        EXPECT_EQ(p.metrics().sinks[1].deduplicated.get(), 1u);
+    }
+
+    // Notifications: welcome x3, task 10 -> 2, task 11 -> 1, task 12 -> 1, task 14 -> 99, email.send -> 2.
+    const auto recipients = field_values(dir + "/notifications.jsonl", "recipient_id");
+    const auto kinds = field_values(dir + "/notifications.jsonl", "kind");
+    std::multiset<std::string> got;
+    for (std::size_t i = 0; i < recipients.size(); ++i) got.insert(kinds[i] + ">" + recipients[i]);
+    EXPECT_EQ(got, (std::multiset<std::string>{"welcome>1", "welcome>2", "welcome>3", "task.updated>2",
+                                               "task.updated>1", "task.completed>1", "task.updated>99",
+                                               "email.send>2"}));
+    const auto emails = field_values(dir + "/notifications.jsonl", "email");
+    for (std::size_t i = 0; i < recipients.size(); ++i) {
+        if (recipients[i] == "2") EXPECT_EQ(emails[i], "bob@example.com");
+        if (recipients[i] == "99") EXPECT_EQ(emails[i], "null");
+    }
+
+    // Enrichment: five task events, joined against the directory.
+    simdjson::dom::parser parser;
+    int tasks = 0;
+    for (const auto& line : read_lines(dir + "/enriched.jsonl")) {
+        simdjson::dom::element doc = parser.parse(line);
+        std::string_view type = doc["event_type"];
+        if (!type.starts_with("task.")) continue;
+        ++tasks;
+        std::string_view entity = doc["entity_id"];
+        if (entity == "10") {
+            EXPECT_EQ(std::string_view(doc["creator"]["email"]), "ada@example.com");
+            EXPECT_EQ(std::string_view(doc["assignee"]["username"]), "bob");
+            EXPECT_FALSE(bool(doc["partial"]));
+        }
+        if (entity == "14") EXPECT_TRUE(bool(doc["partial"]));
+    }
+    EXPECT_EQ(tasks, 5);
+
+    // Analytics: the first window closed when the 22:00:30 event arrived.
+    const auto rollups = read_lines(dir + "/rollups.jsonl");
+    ASSERT_EQ(rollups.size(), 1u);
+    simdjson::dom::element r = parser.parse(rollups[0]);
+    EXPECT_EQ(std::string_view(r["window_start"]), "2025-08-25T22:00:00.000Z");
+    EXPECT_EQ(std::uint64_t(r["events"]), 11u);
+    EXPECT_EQ(std::uint64_t(r["late_events"]), 0u);
+    EXPECT_EQ(std::uint64_t(r["counts"]["task.updated"]), 3u);
+    EXPECT_EQ(std::uint64_t(r["counts"]["article.view"]), 3u);
+    EXPECT_EQ(std::uint64_t(r["unique_users"]), 3u);
+    EXPECT_EQ(std::string_view(r["top_articles"].at(0)["id"]), "a-1");
+    EXPECT_EQ(std::uint64_t(r["top_articles"].at(0)["views"]), 2u);
+    EXPECT_EQ(std::string_view(r["top_projects"].at(0)["id"]), "p-1");
+}
