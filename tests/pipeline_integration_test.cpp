@@ -77,6 +77,9 @@ struct test_env {
             "sinks.analytics.output=\"file:" + dir + "/rollups.jsonl\"",
             "sinks.analytics.window.ms=3600000",
             "commit.interval.ms=50",
+            // The embedded broker keeps a group rebalancing for session.timeout
+            // minus 1 s after its last member left: keep restarts quick.
+            "kafka.properties.\"session.timeout.ms\"=6000",
         };
         sets.insert(sets.end(), extra.begin(), extra.end());
         return load_settings("", sets);
