@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages sluice needs (build, run, test) and builds it.
+# Usage: scripts/setup.sh [buildtype]   (default: release)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(
+  build-essential meson ninja-build pkg-config
+  librdkafka-dev libsimdjson-dev liburing-dev libmimalloc-dev
+  libconcurrentqueue-dev libreaderwriterqueue-dev libtomlplusplus-dev libcli11-dev
+  libgtest-dev libbenchmark-dev kcat
+)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}"
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+buildtype="${1:-release}"
+if [ ! -f build/build.ninja ]; then
+  meson setup build --buildtype="$buildtype" >/dev/null
+fi
+meson compile -C build
