@@ -1,4 +1,5 @@
 // `sluice run`: the appliance, with the optional built-in load and a live progress line.
+#include <pthread.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -27,11 +28,10 @@ std::string human_ns(std::uint64_t ns) {
     return buf;
 }
 
-std::uint64_t merged_p99(pipeline_metrics& m) {
-    // End-to-end is recorded per releasing thread; the worst p99 is a fair headline.
-    std::uint64_t worst = 0;
-    for (auto& r : m.releases) worst = std::max(worst, r.end_to_end.snapshot().percentile(99));
-    return worst;
+histogram::snapshot_t end_to_end(pipeline_metrics& m) {
+    histogram::snapshot_t s;  // recorded per releasing thread: merge them
+    for (auto& r : m.releases) s.merge(r.end_to_end.snapshot());
+    return s;
 }
 
 struct totals {
@@ -70,7 +70,12 @@ int run_command(const run_options& o) {
     std::atomic<bool> stop_load{false};
     std::thread load_thread;
     if (cfg.loadgen_rate > 0) {
+        // Offer load once the group has assigned partitions, so the first
+        // events do not wait out the group join.
+        for (int i = 0; i < 300 && p.metrics().source.assigned_partitions.get() == 0; ++i)
+            if (wait_for_shutdown_signal(100)) return p.stop(), 0;
         load_thread = std::thread([&] {
+            pthread_setname_np(pthread_self(), "loadgen");
             try {
                 load_producer producer(p.bootstrap(), cfg.producer_properties);
                 seed_generator gen(1);
@@ -91,6 +96,7 @@ int run_command(const run_options& o) {
     const std::int64_t start = mono_ns();
     std::int64_t last = start;
     std::uint64_t last_consumed = 0;
+    histogram::snapshot_t last_e2e = end_to_end(m), last_decode = m.source.decode.snapshot();
     const int every_s = tty ? 1 : 5;
     for (;;) {
         if (wait_for_shutdown_signal(1000)) break;
@@ -102,10 +108,15 @@ int run_command(const run_options& o) {
         last = now;
         last_consumed = consumed;
         const totals t = partition_totals(m);
+        // Percentiles over the last interval, not since start.
+        const auto e2e = end_to_end(m), decode = m.source.decode.snapshot();
+        const auto e2e_now = e2e.since(last_e2e), decode_now = decode.since(last_decode);
+        last_e2e = e2e;
+        last_decode = decode;
         std::printf("%s[%4.0fs] consumed %llu (%.0f/s) dead-lettered %llu | decode p99 %s | e2e p99 %s | commit p99 %s | lag %llu | exposure %llu%s",
                     tty ? "\r" : "", double(now - start) / 1e9, static_cast<unsigned long long>(consumed), rate,
                     static_cast<unsigned long long>(m.source.dead_lettered.get()),
-                    human_ns(m.source.decode.snapshot().percentile(99)).c_str(), human_ns(merged_p99(m)).c_str(),
+                    human_ns(decode_now.percentile(99)).c_str(), human_ns(e2e_now.percentile(99)).c_str(),
                     human_ns(m.commit.round_trip.snapshot().percentile(99)).c_str(),
                     static_cast<unsigned long long>(t.lag), static_cast<unsigned long long>(t.exposure),
                     tty ? "   " : "\n");

@@ -9,7 +9,16 @@ partition_watermark::partition_watermark(std::size_t capacity)
     : ring_(std::bit_ceil(capacity < 2 ? 2 : capacity)), mask_(ring_.size() - 1) {}
 
 bool partition_watermark::dispatched(std::uint64_t seq, std::int64_t offset) noexcept {
-    if (seq != next_ || next_ - low_ > mask_) return false;
+    if (seq != next_) return false;
+    if (next_ - low_ > mask_) {
+        // More in flight than expected (events that hold no slot, such as
+        // unrouted ones, queued behind a slow one): grow rather than refuse.
+        if (ring_.size() >= max_capacity) return false;
+        std::vector<entry> bigger(ring_.size() * 2);
+        for (std::uint64_t s = low_; s < next_; ++s) bigger[s & (bigger.size() - 1)] = ring_[s & mask_];
+        ring_.swap(bigger);
+        mask_ = ring_.size() - 1;
+    }
     ring_[seq & mask_] = {offset, false};
     ++next_;
     return true;

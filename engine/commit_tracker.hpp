@@ -15,8 +15,11 @@ class partition_watermark {
 public:
     explicit partition_watermark(std::size_t capacity);
 
+    static constexpr std::size_t max_capacity = std::size_t(1) << 26;
+
     // Events must be dispatched with seq = 0, 1, 2, ... and offsets increasing.
-    // Returns false (and records nothing) when more than capacity are in flight.
+    // The ring grows (doubling) when more than capacity are in flight; returns
+    // false (and records nothing) for a seq out of order or past max_capacity.
     bool dispatched(std::uint64_t seq, std::int64_t offset) noexcept;
     // Returns false for a seq that is not in flight (never dispatched, or done twice).
     bool done(std::uint64_t seq) noexcept;

@@ -355,9 +355,9 @@ settings load_settings(const std::string& path, const std::vector<std::string>& 
     r.str("sinks.enrichment.directory.bootstrap.file", s.directory_bootstrap_file);
     r.integer("sinks.enrichment.directory.sync.timeout.ms", s.directory_sync_timeout_ms, 0, 3600000);
     r.integer("sinks.notification.dedup.capacity", s.dedup_capacity, 1, 1 << 26);
-    r.integer("sinks.notification.retry.max.attempts", s.retry_max_attempts, 1, 100);
-    r.integer("sinks.notification.retry.backoff.ms", s.retry_backoff_ms, 1, 600000);
-    r.integer("sinks.notification.retry.backoff.max.ms", s.retry_backoff_max_ms, 1, 3600000);
+    r.integer("sinks.retry.max.attempts", s.retry_max_attempts, 1, 100);
+    r.integer("sinks.retry.backoff.ms", s.retry_backoff_ms, 1, 600000);
+    r.integer("sinks.retry.backoff.max.ms", s.retry_backoff_max_ms, 1, 3600000);
     r.integer("sinks.analytics.window.ms", s.window_ms, 1, 86400000);
     r.integer("sinks.analytics.top.k", s.top_k, 1, 1000);
 

@@ -1,6 +1,7 @@
 // Snapshot and percentile logic of histogram.
 #include "histogram.hpp"
 
+#include <algorithm>
 #include <cmath>
 
 namespace sluice {
@@ -25,6 +26,30 @@ histogram::snapshot_t histogram::snapshot() const {
     s.max = max_.load(std::memory_order_relaxed);
     s.out_of_range = out_of_range_.load(std::memory_order_relaxed);
     return s;
+}
+
+histogram::snapshot_t histogram::snapshot_t::since(const snapshot_t& earlier) const {
+    snapshot_t d;
+    d.counts.assign(counts.size(), 0);
+    for (std::size_t i = 0; i < counts.size(); ++i) {
+        const std::uint64_t before = i < earlier.counts.size() ? earlier.counts[i] : 0;
+        d.counts[i] = counts[i] >= before ? counts[i] - before : 0;
+        d.total += d.counts[i];
+        if (d.counts[i]) d.max = highest_of(i);
+    }
+    d.sum = sum >= earlier.sum ? sum - earlier.sum : 0;
+    d.out_of_range = out_of_range - std::min(out_of_range, earlier.out_of_range);
+    if (d.max > max) d.max = max;
+    return d;
+}
+
+void histogram::snapshot_t::merge(const snapshot_t& other) {
+    if (counts.size() < other.counts.size()) counts.resize(other.counts.size(), 0);
+    for (std::size_t i = 0; i < other.counts.size(); ++i) counts[i] += other.counts[i];
+    total += other.total;
+    sum += other.sum;
+    max = std::max(max, other.max);
+    out_of_range += other.out_of_range;
 }
 
 std::uint64_t histogram::snapshot_t::percentile(double p) const noexcept {

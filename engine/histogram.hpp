@@ -62,6 +62,11 @@ public:
         // (0..100); 0 when empty.
         std::uint64_t percentile(double p) const noexcept;
         double mean() const noexcept { return total ? double(sum) / double(total) : 0.0; }
+        // What was recorded between `earlier` and this snapshot (for interval
+        // percentiles); max is the top of the highest non-empty bucket.
+        snapshot_t since(const snapshot_t& earlier) const;
+        // Adds other's counts into this one (merging per-thread histograms).
+        void merge(const snapshot_t& other);
     };
     snapshot_t snapshot() const;
 

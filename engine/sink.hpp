@@ -48,6 +48,9 @@ public:
     virtual void end_of_batch() {}
     // Deliveries, retries, timers. Returns true if it did any work.
     virtual bool poll(std::int64_t now_ns) { return false; }
+    // The pipeline is stopping and every event has been handed over: flush
+    // state that would otherwise be lost (e.g. an open window). Called once.
+    virtual void stop() {}
     // Nothing pending: every processed slot has been finished.
     virtual bool idle() const noexcept { return true; }
     // Live values for the stats socket as a JSON object (thread-safe snapshot).

@@ -9,6 +9,7 @@ void sink_runner::run() {
     spsc_ring<std::uint32_t>& ring = *flow_.sink_rings[index_];
     waiter& w = *flow_.sink_waiters[index_];
     std::uint32_t batch[64];
+    bool stopped = false;
     for (;;) {
         const std::size_t n = ring.pop_batch(batch, 64);
         for (std::size_t i = 0; i < n; ++i) {
@@ -25,7 +26,15 @@ void sink_runner::run() {
             w.reset();
             continue;
         }
-        if (flow_.stop_sinks.load(std::memory_order_acquire) && ring.empty_approx() && sink_.idle()) return;
+        if (flow_.stop_sinks.load(std::memory_order_acquire) && ring.empty_approx()) {
+            if (!stopped) {
+                stopped = true;
+                sink_.stop();
+                sink_.end_of_batch();
+                continue;
+            }
+            if (sink_.idle()) return;
+        }
         // With deliveries outstanding, wake soon to serve their reports.
         w.idle([&] { return !ring.empty_approx(); },
                sink_.idle() ? std::chrono::microseconds(100'000) : std::chrono::microseconds(1000));

@@ -14,14 +14,7 @@ namespace {
 histogram::snapshot_t merged_snapshot(const std::vector<const histogram*>& hs) {
     histogram::snapshot_t s;
     s.counts.assign(histogram::bucket_slots, 0);
-    for (const histogram* h : hs) {
-        const auto one = h->snapshot();
-        for (std::size_t i = 0; i < one.counts.size(); ++i) s.counts[i] += one.counts[i];
-        s.total += one.total;
-        s.sum += one.sum;
-        s.max = std::max(s.max, one.max);
-        s.out_of_range += one.out_of_range;
-    }
+    for (const histogram* h : hs) s.merge(h->snapshot());
     return s;
 }
 

@@ -15,9 +15,9 @@ analytics_sink::analytics_sink(const settings& cfg, const std::string& bootstrap
                {cfg.retry_max_attempts, cfg.retry_backoff_ms, cfg.retry_backoff_max_ms}, "analytics"),
       window_ns_(static_cast<std::int64_t>(cfg.window_ms) * 1'000'000), top_k_(cfg.top_k) {}
 
-void analytics_sink::close_window() {
+void analytics_sink::close_window(const char* reason) {
     if (!open_) return;
-    const std::string rollup = window_.to_json(ctx_.types, top_k_, true);
+    const std::string rollup = window_.to_json(ctx_.types, top_k_, true, reason);
     char key[24];
     const auto end = std::to_chars(key, key + sizeof key, window_.start_ns / 1'000'000).ptr;
     tracker_.emit_unbound(std::string_view(key, static_cast<std::size_t>(end - key)), rollup);
@@ -32,7 +32,7 @@ void analytics_sink::process(event_slot& slot, std::uint32_t slot_index) {
     const event& e = slot.ev;
     const std::int64_t ts = e.timestamp_ns;
     if (!open_ || ts >= window_.end_ns) {
-        close_window();
+        close_window("window end");
         const std::int64_t start = ts - ((ts % window_ns_) + window_ns_) % window_ns_;
         window_.reset(start, window_ns_);
         open_ = true;
@@ -60,7 +60,7 @@ bool analytics_sink::poll(std::int64_t now_ns) {
     bool work = tracker_.poll(now_ns);
     // No event for a whole window length of wall time: the window is over.
     if (open_ && now_ns - last_event_wall_ns_ > window_ns_) {
-        close_window();
+        close_window("idle");
         work = true;
     }
     if (now_ns - last_publish_ns_ > 1'000'000'000) {

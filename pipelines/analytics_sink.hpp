@@ -20,6 +20,7 @@ namespace sluice {
 //
 // Rollups are derived state: an event is acked once counted, so a crash
 // loses the open window's counts (a replay from earlier offsets rebuilds them).
+// A graceful stop emits the open window as a partial rollup.
 class analytics_sink final : public sink {
 public:
     analytics_sink(const settings& cfg, const std::string& bootstrap, flow& f, sink_context& ctx);
@@ -30,10 +31,12 @@ public:
     bool poll(std::int64_t now_ns) override;
     bool idle() const noexcept override { return tracker_.idle(); }
     std::string live_json() const override;
+    // Emits the open window (marked "closed_by":"shutdown").
+    void stop() override { close_window("shutdown"); }
 
 
 private:
-    void close_window();
+    void close_window(const char* reason);
     void publish_live();
 
     sink_context& ctx_;

@@ -97,15 +97,16 @@ void window_aggregate::reset(std::int64_t start, std::int64_t length) noexcept {
     users.clear();
 }
 
-std::string window_aggregate::to_json(const type_registry& types, std::size_t k, bool final) const {
+std::string window_aggregate::to_json(const type_registry& types, std::size_t k, bool final, const char* closed_by) const {
     std::string out;
     json_writer w(out);
     char a[40], b[40];
     w.begin_object()
         .field("window_start", std::string_view(a, format_iso8601_ms(start_ns, a)))
         .field("window_end", std::string_view(b, format_iso8601_ms(end_ns, b)))
-        .field("final", final)
-        .field("events", events)
+        .field("final", final);
+    if (final) w.field("closed_by", closed_by);
+    w.field("events", events)
         .field("late_events", late)
         .field("unique_users", static_cast<std::uint64_t>(users.size()));
     w.key("counts").begin_object();

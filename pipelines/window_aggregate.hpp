@@ -59,8 +59,9 @@ public:
     distinct_counter users;
 
     void reset(std::int64_t start, std::int64_t length) noexcept;
-    // JSON rollup; `final` false for a live (still open) view.
-    std::string to_json(const type_registry& types, std::size_t k, bool final) const;
+    // JSON rollup; `final` false for a live (still open) view; closed_by says
+    // why a final one closed ("window end", "idle", "shutdown").
+    std::string to_json(const type_registry& types, std::size_t k, bool final, const char* closed_by = "") const;
 };
 
 }  // namespace sluice

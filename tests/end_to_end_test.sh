@@ -3,6 +3,7 @@
 # sluice stats; results checked with kcat, a Kafka client other than sluice.
 set -euo pipefail
 sluice="$1"
+production_config="$2"   # config/production.toml: must work against any cluster
 work=$(mktemp -d /tmp/sluice-e2e-XXXXXX)
 pids=()
 cleanup() {
@@ -39,7 +40,8 @@ printf '{"event_id":"broken"' | kcat -P -b "$bootstrap" -t portfolio.analytics -
 # The embedded broker holds a group for session.timeout - 1 s after its last
 # member left; a short session keeps the restart below quick.
 session='kafka.properties."session.timeout.ms"=6000'
-"$sluice" run --set "kafka.bootstrap.servers=$bootstrap" --set kafka.group.id=e2e --set "$session" \
+"$sluice" run --config "$production_config" --set "kafka.bootstrap.servers=$bootstrap" \
+    --set kafka.group.id=e2e --set "$session" --set stats.http= \
     --set "stats.socket=\"$work/stats.sock\"" --set commit.interval.ms=50 > "$work/run.out" 2>&1 &
 run_pid=$!
 pids+=($run_pid)
@@ -82,7 +84,8 @@ done
 # A restart of the same group resumes from the commits: it processes exactly
 # the 100 events produced since, nothing twice.
 "$sluice" loadgen --bootstrap "$bootstrap" --rate 0 --count 100 --seed 10 > /dev/null
-"$sluice" run --set "kafka.bootstrap.servers=$bootstrap" --set kafka.group.id=e2e --set "$session" \
+"$sluice" run --config "$production_config" --set "kafka.bootstrap.servers=$bootstrap" \
+    --set kafka.group.id=e2e --set "$session" --set stats.http= \
     --set "stats.socket=\"$work/stats2.sock\"" --duration 15 > "$work/run2.out" 2>&1 || fail "second run failed"
 grep -q "sluice: stopped: consumed 100," "$work/run2.out" || fail "restart: $(tail -1 "$work/run2.out")"
 # kcat joins the same group: it starts at sluice's committed offsets, so it

@@ -102,8 +102,12 @@ TEST(SinkRules, DirectoryJoinsRecipientsDedupAndWindows) {
                                                "email.send>2"}));
     const auto emails = field_values(dir + "/notifications.jsonl", "email");
     for (std::size_t i = 0; i < recipients.size(); ++i) {
-        if (recipients[i] == "2") EXPECT_EQ(emails[i], "bob@example.com");
-        if (recipients[i] == "99") EXPECT_EQ(emails[i], "null");
+        if (recipients[i] == "2") {
+            EXPECT_EQ(emails[i], "bob@example.com");
+        }
+        if (recipients[i] == "99") {
+            EXPECT_EQ(emails[i], "null");
+        }
     }
 
     // Enrichment: five task events, joined against the directory.
@@ -120,15 +124,23 @@ TEST(SinkRules, DirectoryJoinsRecipientsDedupAndWindows) {
             EXPECT_EQ(std::string_view(doc["assignee"]["username"]), "bob");
             EXPECT_FALSE(bool(doc["partial"]));
         }
-        if (entity == "14") EXPECT_TRUE(bool(doc["partial"]));
+        if (entity == "14") {
+            EXPECT_TRUE(bool(doc["partial"]));
+        }
     }
     EXPECT_EQ(tasks, 5);
 
-    // Analytics: the first window closed when the 22:00:30 event arrived.
+    // Analytics: the first window closed when the 22:00:30 event arrived; the
+    // window that event opened was emitted at shutdown.
     const auto rollups = read_lines(dir + "/rollups.jsonl");
-    ASSERT_EQ(rollups.size(), 1u);
+    ASSERT_EQ(rollups.size(), 2u);
+    simdjson::dom::element last = parser.parse(rollups[1]);
+    EXPECT_EQ(std::string_view(last["window_start"]), "2025-08-25T22:00:30.000Z");
+    EXPECT_EQ(std::string_view(last["closed_by"]), "shutdown");
+    EXPECT_EQ(std::uint64_t(last["events"]), 1u);
     simdjson::dom::element r = parser.parse(rollups[0]);
     EXPECT_EQ(std::string_view(r["window_start"]), "2025-08-25T22:00:00.000Z");
+    EXPECT_EQ(std::string_view(r["closed_by"]), "window end");
     EXPECT_EQ(std::uint64_t(r["events"]), 11u);
     EXPECT_EQ(std::uint64_t(r["late_events"]), 0u);
     EXPECT_EQ(std::uint64_t(r["counts"]["task.updated"]), 3u);
