@@ -1,7 +1,10 @@
 // The whole pipeline against the embedded broker: flow, commits, dead letters, restart, stats.
 #include <gtest/gtest.h>
 #include <simdjson.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -203,7 +206,47 @@ TEST(PipelineIntegration, RestartResumesFromCommittedOffsets) {
     EXPECT_EQ(read_lines(env.dir + "/enriched.jsonl").size(), routed_to(first, "enrichment") + routed_to(second, "enrichment"));
 }
 
+// A tiny pool makes the source wait for slots and pause its partitions again
+// and again: nothing is dropped, everything is committed.
+TEST(PipelineIntegration, BackpressurePausesAndLosesNothing) {
+    test_env env;
+    const generated g = make_events(3000, 21);
+    produce(env.broker->bootstraps(), g.records);
+    pipeline p(env.config("backpressure", {"pipeline.ring.size=8", "pipeline.pause.after.ms=0"}), make_seed_sink);
+    p.start();
+    ASSERT_TRUE(wait_until([&] { return all_committed(env, "backpressure"); }, std::chrono::seconds(90)));
+    p.stop();
+    pipeline_metrics& m = p.metrics();
+    EXPECT_GT(m.source.pauses.get(), 0u);
+    EXPECT_EQ(m.source.pauses.get(), m.source.resumes.get());
+    EXPECT_EQ(m.source.consumed.get(), 3000u);
+    EXPECT_EQ(m.sinks[0].processed.get(), routed_to(g, "enrichment"));
+    EXPECT_EQ(m.sinks[1].processed.get(), routed_to(g, "notification"));
+    EXPECT_EQ(m.sinks[2].processed.get(), routed_to(g, "analytics"));
+    EXPECT_EQ(read_lines(env.dir + "/notifications.jsonl").size(), g.notifications);
+}
+
 namespace {
+std::string http_get(int port, const std::string& path) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<std::uint16_t>(port));
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+        ::close(fd);
+        return "connect failed";
+    }
+    const std::string req = "GET " + path + " HTTP/1.1\r\nHost: localhost\r\n\r\n";
+    (void)!::write(fd, req.data(), req.size());
+    std::string out;
+    char buf[65536];
+    ssize_t n;
+    while ((n = ::read(fd, buf, sizeof buf)) > 0) out.append(buf, static_cast<std::size_t>(n));
+    ::close(fd);
+    return out;
+}
+
 std::string ask(const std::string& path, const std::string& command) {
     const int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
     sockaddr_un addr{};
@@ -230,7 +273,8 @@ std::string ask(const std::string& path, const std::string& command) {
 TEST(PipelineIntegration, StatsSocketAnswersAllFourCommands) {
     test_env env;
     produce(env.broker->bootstraps(), make_events(500, 5).records);
-    pipeline p(env.config("stats"), make_seed_sink);
+    const int port = 20000 + static_cast<int>(::getpid() % 20000);
+    pipeline p(env.config("stats", {"stats.http=\"127.0.0.1:" + std::to_string(port) + "\""}), make_seed_sink);
     p.start();
     ASSERT_TRUE(wait_until([&] { return all_committed(env, "stats"); }, std::chrono::seconds(60)));
     const std::string sock = env.dir + "/stats.sock";
@@ -260,5 +304,11 @@ TEST(PipelineIntegration, StatsSocketAnswersAllFourCommands) {
     EXPECT_EQ(ask(sock, "hist nope").rfind("error: unknown histogram 'nope'", 0), 0u);
     EXPECT_EQ(ask(sock, "help").rfind("commands", 0), 0u);
     EXPECT_EQ(ask(sock, "bogus"), "error: unknown command 'bogus' (try help)\n\n");
+
+    const std::string http = http_get(port, "/metrics");
+    EXPECT_EQ(http.rfind("HTTP/1.1 200 OK\r\n", 0), 0u) << http.substr(0, 200);
+    EXPECT_NE(http.find("sluice_events_consumed_total 500\n"), std::string::npos);
+    EXPECT_NE(http_get(port, "/stats").find("\"consumed\":500"), std::string::npos);
+    EXPECT_EQ(http_get(port, "/nope").rfind("HTTP/1.1 404 Not Found", 0), 0u);
     p.stop();
 }
