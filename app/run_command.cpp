@@ -9,6 +9,7 @@
 
 #include "clock.hpp"
 #include "commands.hpp"
+#include "human_units.hpp"
 #include "config.hpp"
 #include "load_producer.hpp"
 #include "pipeline.hpp"
@@ -18,15 +19,6 @@
 namespace sluice {
 
 namespace {
-
-std::string human_ns(std::uint64_t ns) {
-    char buf[32];
-    if (ns < 1'000) std::snprintf(buf, sizeof buf, "%lluns", static_cast<unsigned long long>(ns));
-    else if (ns < 1'000'000) std::snprintf(buf, sizeof buf, "%.1fus", double(ns) / 1e3);
-    else if (ns < 1'000'000'000) std::snprintf(buf, sizeof buf, "%.1fms", double(ns) / 1e6);
-    else std::snprintf(buf, sizeof buf, "%.2fs", double(ns) / 1e9);
-    return buf;
-}
 
 histogram::snapshot_t end_to_end(pipeline_metrics& m) {
     histogram::snapshot_t s;  // recorded per releasing thread: merge them

@@ -12,6 +12,7 @@
 #include <system_error>
 
 #include "commands.hpp"
+#include "human_units.hpp"
 
 namespace sluice {
 
@@ -56,15 +57,6 @@ private:
     int fd_;
     std::string buffer_;
 };
-
-std::string human_ns(std::uint64_t ns) {
-    char buf[32];
-    if (ns < 1'000) std::snprintf(buf, sizeof buf, "%lluns", static_cast<unsigned long long>(ns));
-    else if (ns < 1'000'000) std::snprintf(buf, sizeof buf, "%.1fus", double(ns) / 1e3);
-    else if (ns < 1'000'000'000) std::snprintf(buf, sizeof buf, "%.2fms", double(ns) / 1e6);
-    else std::snprintf(buf, sizeof buf, "%.2fs", double(ns) / 1e9);
-    return buf;
-}
 
 std::uint64_t u(simdjson::dom::element e, const char* key) {
     std::uint64_t v = 0;

@@ -12,15 +12,8 @@ namespace sluice {
 dead_letter_producer::dead_letter_producer(const std::string& bootstrap, const std::string& suffix,
                                            const std::map<std::string, std::string>& props,
                                            commit_metrics& metrics)
-    : suffix_(suffix), metrics_(metrics) {
-    kafka_config conf;
-    conf.set_all(producer_defaults());
-    conf.set("bootstrap.servers", bootstrap);
-    conf.set_all(props);
-    rd_kafka_conf_set_opaque(conf.get(), this);
-    rd_kafka_conf_set_dr_msg_cb(conf.get(), &dead_letter_producer::on_delivery);
-    rk_ = conf.make(RD_KAFKA_PRODUCER);
-}
+    : suffix_(suffix), metrics_(metrics),
+      rk_(make_producer(bootstrap, props, this, &dead_letter_producer::on_delivery)) {}
 
 dead_letter_producer::~dead_letter_producer() = default;
 

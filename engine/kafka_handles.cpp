@@ -61,6 +61,17 @@ std::map<std::string, std::string> producer_defaults() {
     };
 }
 
+kafka_handle make_producer(const std::string& bootstrap, const std::map<std::string, std::string>& props,
+                           void* opaque, delivery_report_cb on_delivery) {
+    kafka_config conf;
+    conf.set_all(producer_defaults());
+    conf.set("bootstrap.servers", bootstrap);
+    conf.set_all(props);
+    rd_kafka_conf_set_opaque(conf.get(), opaque);
+    rd_kafka_conf_set_dr_msg_cb(conf.get(), on_delivery);
+    return conf.make(RD_KAFKA_PRODUCER);
+}
+
 std::string resolve_bootstrap(const std::string& configured) {
     if (configured != "embedded") return configured;
     const std::string b = embedded_broker::current_bootstraps();

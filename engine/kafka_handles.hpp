@@ -51,6 +51,13 @@ std::map<std::string, std::string> consumer_defaults();
 // A producer tuned for low latency with delivery reports.
 std::map<std::string, std::string> producer_defaults();
 
+using delivery_report_cb = void (*)(rd_kafka_t*, const rd_kafka_message_t*, void* opaque);
+
+// A producer with producer_defaults(), then props, whose delivery reports go
+// to on_delivery(opaque) on the thread that polls it.
+kafka_handle make_producer(const std::string& bootstrap, const std::map<std::string, std::string>& props,
+                           void* opaque, delivery_report_cb on_delivery);
+
 // Resolves "embedded" to the running embedded broker, else returns as given.
 std::string resolve_bootstrap(const std::string& configured);
 

@@ -27,15 +27,7 @@ class kafka_output final : public output {
 public:
     kafka_output(const std::string& topic, const std::string& bootstrap,
                  const std::map<std::string, std::string>& props, delivery_handler& h)
-        : topic_(topic), handler_(h) {
-        kafka_config conf;
-        conf.set_all(producer_defaults());
-        conf.set("bootstrap.servers", bootstrap);
-        conf.set_all(props);
-        rd_kafka_conf_set_opaque(conf.get(), this);
-        rd_kafka_conf_set_dr_msg_cb(conf.get(), &kafka_output::on_delivery);
-        rk_ = conf.make(RD_KAFKA_PRODUCER);
-    }
+        : topic_(topic), handler_(h), rk_(make_producer(bootstrap, props, this, &kafka_output::on_delivery)) {}
     ~kafka_output() override {
         rd_kafka_flush(rk_.get(), 5000);
         rd_kafka_poll(rk_.get(), 0);

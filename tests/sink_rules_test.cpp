@@ -2,6 +2,9 @@
 #include <gtest/gtest.h>
 #include <simdjson.h>
 
+#include <librdkafka/rdkafka.h>
+#include <librdkafka/rdkafka_mock.h>
+
 #include "embedded_broker.hpp"
 #include "kafka_test_support.hpp"
 #include "pipeline.hpp"
@@ -149,4 +152,43 @@ TEST(SinkRules, DirectoryJoinsRecipientsDedupAndWindows) {
     EXPECT_EQ(std::string_view(r["top_articles"].at(0)["id"]), "a-1");
     EXPECT_EQ(std::uint64_t(r["top_articles"].at(0)["views"]), 2u);
     EXPECT_EQ(std::string_view(r["top_projects"].at(0)["id"]), "p-1");
+}
+
+// An output that keeps failing: retries with backoff, then the event goes to
+// the dead-letter topic with the reason; the offset still advances.
+TEST(SinkRules, FailingOutputRetriesThenDeadLetters) {
+    const std::string dir = temp_dir();
+    embedded_broker broker(1, load_settings("", {}).broker_topics());
+    const std::string b = broker.bootstraps();
+    // The broker refuses the notification output topic for good.
+    rd_kafka_mock_topic_set_error(broker.cluster(), "notifications.outbox", RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED);
+    produce(b, {{"user.created", 0, 0, "1", user(1, "ada")}});
+    produce(b, {{"task.updated", 0, 0, "20", task("task.updated", 20, 1, 1, "2")},
+                {"task.updated", 0, 0, "21", task("task.updated", 21, 2, 1, "null")}});
+    const settings cfg = load_settings("", {
+        "kafka.bootstrap.servers=\"" + b + "\"", "kafka.group.id=\"failing\"",
+        "stats.socket=\"" + dir + "/s.sock\"",
+        "sinks.enrichment.output=\"none\"", "sinks.analytics.output=\"none\"",
+        "sinks.retry.max.attempts=3", "sinks.retry.backoff.ms=20",
+        "kafka.producer.properties.\"message.timeout.ms\"=500", "commit.interval.ms=50"});
+    {
+        pipeline p(cfg, make_seed_sink);
+        p.start();
+        // user.created (welcome) and both task events each have one notification.
+        ASSERT_TRUE(wait_until([&] { return p.metrics().sinks[1].dead_lettered.get() == 3; }, std::chrono::seconds(60)));
+        ASSERT_TRUE(wait_until([&] { return p.metrics().commit.dlq_delivered.get() == 3; }, std::chrono::seconds(30)));
+        p.stop();
+        EXPECT_EQ(p.metrics().sinks[1].retried.get(), 6u);  // 2 retries x 3 events
+        EXPECT_EQ(p.metrics().sinks[1].failed.get(), 3u);
+        EXPECT_EQ(p.metrics().sinks[1].processed.get(), 0u);
+    }
+    const auto dlq = read_all(b, "task.updated.dlq");
+    ASSERT_EQ(dlq.size(), 2u);
+    for (const auto& r : dlq) {
+        EXPECT_EQ(r.headers.at("sluice.attempt_count"), "3");
+        EXPECT_EQ(r.headers.at("sluice.failure_reason").rfind("notification output kafka:notifications.outbox failed after 3 attempts: ", 0), 0u)
+            << r.headers.at("sluice.failure_reason");
+    }
+    const auto committed = committed_offsets(b, "failing", {"task.updated"});
+    EXPECT_EQ(committed.at({"task.updated", 0}), 2);
 }
