@@ -12,6 +12,7 @@ struct run_options {
     std::string config;
     std::vector<std::string> sets;
     double duration_s = -1;  // <0: from config
+    bool until_caught_up = false;
 };
 int run_command(const run_options& o);
 

@@ -18,6 +18,8 @@ int main(int argc, char** argv) {
     run_cmd->add_option("--set,-s", run.sets, "override a config key: key=TOML-value (repeatable)");
     run_cmd->add_option("--duration,-d", run.duration_s, "stop after SECONDS (default: until SIGINT/SIGTERM)")
         ->check(CLI::NonNegativeNumber);
+    run_cmd->add_flag("--until-caught-up", run.until_caught_up,
+                      "exit 0 once every assigned partition is processed and committed up to the end offset it had when assigned");
 
     sluice::broker_options broker;
     auto* broker_cmd = app.add_subcommand("broker", "run the embedded Kafka broker (librdkafka mock cluster)");

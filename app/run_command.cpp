@@ -29,6 +29,21 @@ histogram::snapshot_t end_to_end(pipeline_metrics& m) {
 struct totals {
     std::uint64_t lag = 0, exposure = 0;
 };
+// Every assigned partition committed up to the end it had when assigned.
+bool caught_up(pipeline_metrics& m) {
+    if (m.source.assigned_partitions.get() == 0) return false;
+    const std::uint32_t n = m.partition_count.load(std::memory_order_acquire);
+    for (std::uint32_t i = 0; i < n; ++i) {
+        const partition_view& p = m.partitions[i];
+        if (!p.assigned.load(std::memory_order_acquire)) continue;
+        const std::int64_t end = p.end_at_assign.load(std::memory_order_acquire);
+        const std::int64_t start = p.start_offset.load(std::memory_order_relaxed);
+        if (end < 0) return false;  // end unknown: keep going
+        if (end > start && p.committed_offset.load(std::memory_order_relaxed) < end) return false;
+    }
+    return true;
+}
+
 totals partition_totals(pipeline_metrics& m) {
     totals t;
     const std::uint32_t n = m.partition_count.load(std::memory_order_acquire);
@@ -90,8 +105,17 @@ int run_command(const run_options& o) {
     std::uint64_t last_consumed = 0;
     histogram::snapshot_t last_e2e = end_to_end(m), last_decode = m.source.decode.snapshot();
     const int every_s = tty ? 1 : 5;
+    bool reached_end = false;
     for (;;) {
-        if (wait_for_shutdown_signal(1000)) break;
+        if (o.until_caught_up) {
+            if (wait_for_shutdown_signal(20)) break;
+            if (caught_up(m)) {
+                reached_end = true;
+                break;
+            }
+        } else if (wait_for_shutdown_signal(1000)) {
+            break;
+        }
         const std::int64_t now = mono_ns();
         if (cfg.duration_s > 0 && double(now - start) / 1e9 >= cfg.duration_s) break;
         if (!cfg.progress || double(now - last) / 1e9 < every_s) continue;
@@ -114,7 +138,8 @@ int run_command(const run_options& o) {
                     tty ? "   " : "\n");
         std::fflush(stdout);
     }
-    if (tty) std::printf("\n");
+    const std::int64_t caught_up_at = mono_ns();
+    if (tty && cfg.progress) std::printf("\n");
     stop_load.store(true);
     if (load_thread.joinable()) load_thread.join();
     p.stop();
@@ -124,6 +149,18 @@ int run_command(const run_options& o) {
                 static_cast<unsigned long long>(m.source.decoded.get()),
                 static_cast<unsigned long long>(m.source.dead_lettered.get()),
                 static_cast<unsigned long long>(m.commit.commits.get()), static_cast<unsigned long long>(t.exposure));
+    if (o.until_caught_up) {
+        if (!reached_end) {
+            std::printf("not caught up: stopped by signal or duration\n");
+            return 1;
+        }
+        // From the first event consumed (the group join is not counted) to the final commit.
+        const std::int64_t first = p.source().first_event_mono_ns();
+        const double secs = first ? double(caught_up_at - first) / 1e9 : 0.0;
+        const std::uint64_t n = m.source.consumed.get();
+        std::printf("caught up: %llu events in %.3f s (%.0f events/s)\n", static_cast<unsigned long long>(n), secs,
+                    secs > 0 ? double(n) / secs : 0.0);
+    }
     return 0;
 }
 

@@ -121,6 +121,11 @@ void kafka_source::assign(rd_kafka_topic_partition_list_t* parts) {
         v.dispatched.store(0, std::memory_order_relaxed);
         v.assigned.store(true, std::memory_order_release);
         next_seq_[idx] = 0;
+        // The end as of now, for --until-caught-up ("everything that was there").
+        std::int64_t lo = -1, hi = -1;
+        if (rd_kafka_query_watermark_offsets(rk_.get(), tp.topic, tp.partition, &lo, &hi, 5000) != 0) lo = hi = -1;
+        v.start_offset.store(lo, std::memory_order_relaxed);
+        v.end_at_assign.store(hi, std::memory_order_release);
         push_record({flow_record::kind::assign, idx, epoch, 0});
         metrics_.source.assigned_partitions.add();
     }

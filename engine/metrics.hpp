@@ -63,6 +63,8 @@ struct alignas(64) partition_view {
     std::atomic<std::uint64_t> exposure{0};          // processed, not yet committed
     std::atomic<std::int64_t> exposure_age_ns{0};
     std::atomic<std::uint64_t> consumed{0};          // lifetime
+    std::atomic<std::int64_t> start_offset{-1};      // source: low watermark at assignment
+    std::atomic<std::int64_t> end_at_assign{-1};     // source: high watermark at assignment
 };
 
 inline constexpr std::size_t max_partitions = 4096;
