@@ -46,13 +46,15 @@ public:
         ++unsignalled_;
     }
 
-    // Releasing thread, at the end of a batch: wake the commit thread, and the
-    // source if it waits for a free slot, when they sleep.
+    // Releasing thread, at the end of a batch: wake the source if it waits
+    // for a free slot. The commit thread is woken only once the ring is half
+    // full: it parks for at most a few ms and commits in batches anyway, so
+    // waking it per batch would only buy context switches.
     void flush() noexcept {
         if (unsignalled_) {
             unsignalled_ = 0;
-            commit_waiter_.notify();
             source_waiter_.notify();
+            if (ring_.size_approx() * 2 > ring_.capacity()) commit_waiter_.notify();
         }
     }
 

@@ -16,11 +16,21 @@ public:
     json_writer& end_object() { out_.push_back('}'); first_ = false; return *this; }
     json_writer& begin_array() { sep(); out_.push_back('['); first_ = true; return *this; }
     json_writer& end_array() { out_.push_back(']'); first_ = false; return *this; }
+    // A key known to need no escaping (the literals in our code).
     json_writer& key(std::string_view k) {
+        sep();
+        out_.push_back('"');
+        out_.append(k);
+        out_.append("\":", 2);
+        first_ = true;  // the value follows without a comma
+        return *this;
+    }
+    // A key that comes from input data.
+    json_writer& escaped_key(std::string_view k) {
         sep();
         string_body(k);
         out_.push_back(':');
-        first_ = true;  // the value follows without a comma
+        first_ = true;
         return *this;
     }
     json_writer& value(std::string_view s) { sep(); string_body(s); return *this; }
@@ -57,24 +67,27 @@ private:
     }
     void string_body(std::string_view s) {
         out_.push_back('"');
-        for (char c : s) {
+        // Copy runs that need no escaping in one append; escape the rest.
+        std::size_t run = 0;
+        for (std::size_t i = 0; i < s.size(); ++i) {
+            const unsigned char c = static_cast<unsigned char>(s[i]);
+            if (c >= 0x20 && c != '"' && c != '\\') continue;
+            out_.append(s.data() + run, i - run);
+            run = i + 1;
             switch (c) {
                 case '"': out_.append("\\\""); break;
                 case '\\': out_.append("\\\\"); break;
                 case '\n': out_.append("\\n"); break;
                 case '\r': out_.append("\\r"); break;
                 case '\t': out_.append("\\t"); break;
-                default:
-                    if (static_cast<unsigned char>(c) < 0x20) {
-                        static const char hex[] = "0123456789abcdef";
-                        out_.append("\\u00");
-                        out_.push_back(hex[(c >> 4) & 0xf]);
-                        out_.push_back(hex[c & 0xf]);
-                    } else {
-                        out_.push_back(c);
-                    }
+                default: {
+                    static const char hex[] = "0123456789abcdef";
+                    const char u[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 0xf]};
+                    out_.append(u, 6);
+                }
             }
         }
+        out_.append(s.data() + run, s.size() - run);
         out_.push_back('"');
     }
 

@@ -98,13 +98,35 @@ std::size_t format_iso8601_ms(std::int64_t ns, char* out) noexcept {
     const unsigned d = doy - (153 * mp + 2) / 5 + 1;
     const unsigned m = mp < 10 ? mp + 3 : mp - 9;
     const std::int64_t y = static_cast<std::int64_t>(yoe) + era * 400 + (m <= 2);
-    const int n = std::snprintf(out, 32, "%04lld-%02u-%02uT%02lld:%02lld:%02lld.%03lldZ",
-                                static_cast<long long>(y), m, d,
-                                static_cast<long long>(sod / 3600),
-                                static_cast<long long>(sod / 60 % 60),
-                                static_cast<long long>(sod % 60),
-                                static_cast<long long>(rem / 1'000'000));
-    return n > 0 ? static_cast<std::size_t>(n) : 0;
+    // Hand-formatted: this runs once per output record, snprintf would dominate.
+    auto put = [&](std::size_t pos, std::uint64_t v, int width) {
+        for (int i = width - 1; i >= 0; --i) {
+            out[pos + static_cast<std::size_t>(i)] = static_cast<char>('0' + v % 10);
+            v /= 10;
+        }
+    };
+    if (y < 0 || y > 9999) {
+        const int n = std::snprintf(out, 32, "%04lld-%02u-%02uT%02lld:%02lld:%02lld.%03lldZ",
+                                    static_cast<long long>(y), m, d, static_cast<long long>(sod / 3600),
+                                    static_cast<long long>(sod / 60 % 60), static_cast<long long>(sod % 60),
+                                    static_cast<long long>(rem / 1'000'000));
+        return n > 0 ? static_cast<std::size_t>(n) : 0;
+    }
+    put(0, static_cast<std::uint64_t>(y), 4);
+    out[4] = '-';
+    put(5, m, 2);
+    out[7] = '-';
+    put(8, d, 2);
+    out[10] = 'T';
+    put(11, static_cast<std::uint64_t>(sod / 3600), 2);
+    out[13] = ':';
+    put(14, static_cast<std::uint64_t>(sod / 60 % 60), 2);
+    out[16] = ':';
+    put(17, static_cast<std::uint64_t>(sod % 60), 2);
+    out[19] = '.';
+    put(20, static_cast<std::uint64_t>(rem / 1'000'000), 3);
+    out[23] = 'Z';
+    return 24;
 }
 
 }  // namespace sluice

@@ -111,7 +111,7 @@ std::string window_aggregate::to_json(const type_registry& types, std::size_t k,
         .field("unique_users", static_cast<std::uint64_t>(users.size()));
     w.key("counts").begin_object();
     for (std::size_t i = 0; i < types.count(); ++i)
-        if (counts[i]) w.field(types.name(static_cast<type_id>(i)), counts[i]);
+        if (counts[i]) w.escaped_key(types.name(static_cast<type_id>(i))).value(counts[i]);
     w.end_object();
     auto list = [&](std::string_view name, const top_k_counter& t) {
         w.key(name).begin_array();
