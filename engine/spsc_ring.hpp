@@ -48,6 +48,20 @@ public:
         return true;
     }
 
+    // Producer only: push up to n items in one index update; returns how many.
+    [[nodiscard]] std::size_t try_push_batch(const T* items, std::size_t n) noexcept {
+        const std::uint64_t w = write_.load(std::memory_order_relaxed);
+        std::uint64_t free = mask_ + 1 - (w - read_cached_);
+        if (free < n) {
+            read_cached_ = read_.load(std::memory_order_acquire);  // see try_push()
+            free = mask_ + 1 - (w - read_cached_);
+        }
+        const std::size_t count = n < free ? n : static_cast<std::size_t>(free);
+        for (std::size_t i = 0; i < count; ++i) slots_[(w + i) & mask_] = items[i];
+        write_.store(w + count, std::memory_order_release);  // see try_push()
+        return count;
+    }
+
     // Producer only: free slots as the producer last saw them (may be stale low).
     std::size_t free_approx() noexcept {
         read_cached_ = read_.load(std::memory_order_acquire);

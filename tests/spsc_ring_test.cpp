@@ -37,6 +37,19 @@ TEST(SpscRing, PopBatchRespectsMax) {
     EXPECT_EQ(r.size_approx(), 7u);
 }
 
+TEST(SpscRing, PushBatchFillsWhatFits) {
+    spsc_ring<int> r(4);
+    const int items[6] = {1, 2, 3, 4, 5, 6};
+    EXPECT_EQ(r.try_push_batch(items, 6), 4u);
+    EXPECT_EQ(r.try_push_batch(items, 1), 0u);
+    int out[4];
+    EXPECT_EQ(r.pop_batch(out, 2), 2u);
+    EXPECT_EQ(r.try_push_batch(items + 4, 2), 2u);
+    EXPECT_EQ(r.pop_batch(out, 4), 4u);
+    EXPECT_EQ(out[0], 3);
+    EXPECT_EQ(out[3], 6);
+}
+
 // Two threads, small ring so it wraps and fills constantly: every item arrives
 // exactly once and in order.
 TEST(SpscRing, TwoThreadStressKeepsOrderAndCount) {

@@ -1,0 +1,69 @@
+// Decode: sluice's decoder against the bare simdjson on-demand walk of the same bytes.
+#include <benchmark/benchmark.h>
+#include <simdjson.h>
+
+#include "corpus.hpp"
+#include "decoder.hpp"
+
+namespace {
+
+const std::vector<std::string>& events() {
+    static const auto c = sluice::bench::corpus();
+    return c;
+}
+
+std::int64_t corpus_bytes() {
+    std::int64_t b = 0;
+    for (const auto& e : events()) b += static_cast<std::int64_t>(e.size());
+    return b;
+}
+
+// The whole decode step as the source does it: copy into the padded slot,
+// decode both envelopes into the compact event, intern the type.
+void BM_decode_sluice(benchmark::State& state) {
+    sluice::type_registry types;
+    sluice::decoder dec(types, 1 << 20);
+    std::vector<sluice::event_slot> slots(64);
+    std::size_t i = 0, failures = 0;
+    for (auto _ : state) {
+        for (const auto& e : events()) {
+            sluice::event_slot& s = slots[i++ & 63];
+            s.assign(e.data(), e.size());
+            failures += !dec.decode(s);
+        }
+    }
+    if (failures) state.SkipWithError("corpus event failed to decode");
+    state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(events().size()));
+    state.SetBytesProcessed(state.iterations() * corpus_bytes());
+}
+BENCHMARK(BM_decode_sluice)->Unit(benchmark::kMillisecond);
+
+// The ceiling: simdjson on-demand over the same (already padded) bytes,
+// walking every top-level key and touching no value.
+void BM_decode_simdjson_bare(benchmark::State& state) {
+    std::vector<std::string> padded;
+    for (const auto& e : events()) padded.push_back(e + std::string(simdjson::SIMDJSON_PADDING, '\0'));
+    simdjson::ondemand::parser parser;
+    std::size_t keys = 0;
+    for (auto _ : state) {
+        for (const auto& p : padded) {
+            simdjson::ondemand::document doc;
+            simdjson::ondemand::object obj;
+            if (parser.iterate(p.data(), p.size() - simdjson::SIMDJSON_PADDING, p.size()).get(doc) ||
+                doc.get_object().get(obj))
+                continue;
+            for (auto f : obj) {
+                std::string_view k;
+                if (!f.unescaped_key().get(k)) ++keys;
+            }
+        }
+    }
+    benchmark::DoNotOptimize(keys);
+    state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(events().size()));
+    state.SetBytesProcessed(state.iterations() * corpus_bytes());
+}
+BENCHMARK(BM_decode_simdjson_bare)->Unit(benchmark::kMillisecond);
+
+}  // namespace
+
+BENCHMARK_MAIN();
