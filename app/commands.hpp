@@ -29,7 +29,7 @@ struct loadgen_options {
     std::uint64_t count = 0;
     double duration_s = 0;
     std::uint64_t seed = 1;
-    std::string topic_prefix;
+    std::string topic;  // all events to this topic instead of their own
 };
 int loadgen_command(const loadgen_options& o);
 

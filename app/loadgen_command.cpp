@@ -24,7 +24,7 @@ int loadgen_command(const loadgen_options& o) {
         o.rate, o.count, o.duration_s, stop,
         [&](std::uint64_t, std::int64_t now) {
             gen.next(ev, now);
-            return load_message{ev.topic, ev.key, ev.value};
+            return load_message{o.topic.empty() ? ev.topic : std::string_view(o.topic), ev.key, ev.value};
         },
         [](const load_result& p) {
             std::fprintf(stderr, "loadgen: %llu sent, %llu delivered (%.0f/s)\n",

@@ -35,6 +35,7 @@ int main(int argc, char** argv) {
     auto* dur_opt = load_cmd->add_option("--duration,-d", load.duration_s, "seconds to run")->check(CLI::PositiveNumber);
     count_opt->excludes(dur_opt);
     load_cmd->add_option("--seed", load.seed, "random seed (ids and mix are deterministic per seed)");
+    load_cmd->add_option("--topic", load.topic, "send every event to this topic instead of its own (benchmarks)");
 
     sluice::stats_options stats;
     auto* stats_cmd = app.add_subcommand("stats", "show the stats of a running sluice");

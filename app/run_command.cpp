@@ -29,8 +29,9 @@ histogram::snapshot_t end_to_end(pipeline_metrics& m) {
 struct totals {
     std::uint64_t lag = 0, exposure = 0;
 };
-// Every assigned partition committed up to the end it had when assigned.
-bool caught_up(pipeline_metrics& m) {
+// Every assigned partition processed (committed, when `committed`) up to the
+// end it had when assigned.
+bool caught_up(pipeline_metrics& m, bool committed) {
     if (m.source.assigned_partitions.get() == 0) return false;
     const std::uint32_t n = m.partition_count.load(std::memory_order_acquire);
     for (std::uint32_t i = 0; i < n; ++i) {
@@ -39,7 +40,9 @@ bool caught_up(pipeline_metrics& m) {
         const std::int64_t end = p.end_at_assign.load(std::memory_order_acquire);
         const std::int64_t start = p.start_offset.load(std::memory_order_relaxed);
         if (end < 0) return false;  // end unknown: keep going
-        if (end > start && p.committed_offset.load(std::memory_order_relaxed) < end) return false;
+        const std::int64_t reached = committed ? p.committed_offset.load(std::memory_order_relaxed)
+                                               : p.commit_offset.load(std::memory_order_relaxed);
+        if (end > start && reached < end) return false;
     }
     return true;
 }
@@ -108,8 +111,10 @@ int run_command(const run_options& o) {
     bool reached_end = false;
     for (;;) {
         if (o.until_caught_up) {
-            if (wait_for_shutdown_signal(20)) break;
-            if (caught_up(m)) {
+            if (wait_for_shutdown_signal(5)) break;
+            // Everything processed: commit it now rather than at the interval.
+            if (caught_up(m, false) && !caught_up(m, true)) p.request_commit();
+            if (caught_up(m, true)) {
                 reached_end = true;
                 break;
             }

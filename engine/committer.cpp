@@ -91,7 +91,8 @@ bool committer::pump() {
 
     dlq_.poll(own_);
     work |= serve_commit_results();
-    if (acks_since_commit_ >= cfg_.commit_max_events ||
+    if ((acks_since_commit_ > 0 && flow_.commit_requested.exchange(false, std::memory_order_acq_rel)) ||
+        acks_since_commit_ >= cfg_.commit_max_events ||
         (acks_since_commit_ > 0 && now - last_commit_ns_ >= std::int64_t(cfg_.commit_interval_ms) * 1'000'000))
         commit_now(now);
     if (now - last_refresh_ns_ >= 100'000'000) refresh_views(now);

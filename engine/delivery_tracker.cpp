@@ -18,7 +18,8 @@ delivery_tracker::delivery_tracker(flow& f, sink_context& ctx, const output_spec
                                    const std::map<std::string, std::string>& producer_props,
                                    retry_policy policy, std::string sink_name)
     : flow_(f), ctx_(ctx), policy_(policy), sink_name_(std::move(sink_name)),
-      out_(make_output(spec, bootstrap, producer_props, *this)), slots_(f.pool.size()) {
+      out_(make_output(spec, bootstrap, producer_props, *this)), slots_(f.pool.size()),
+      discards_(spec.type == output_spec::kind::none) {
     retries_.reserve(64);
 }
 

@@ -36,6 +36,8 @@ public:
     void emit_unbound(std::string_view key, std::string_view record);
 
     void flush() { out_->flush(); }
+    // Output is `none`: records would be thrown away, so sinks need not build them.
+    bool discards() const noexcept { return discards_; }
     bool poll(std::int64_t now_ns);
     bool idle() const noexcept { return outstanding_total_ == 0 && retries_.empty() && out_->in_flight() == 0; }
     std::uint64_t unbound_lost() const noexcept { return unbound_lost_; }
@@ -76,6 +78,7 @@ private:
     std::uint64_t unbound_seq_ = 0;
     std::uint64_t unbound_lost_ = 0;
     std::int64_t now_ns_ = 0;
+    bool discards_ = false;
 };
 
 }  // namespace sluice

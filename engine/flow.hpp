@@ -39,6 +39,7 @@ struct flow {
     std::atomic<bool> stop_source{false};
     std::atomic<bool> stop_sinks{false};
     std::atomic<bool> stop_commit{false};
+    std::atomic<bool> commit_requested{false};  // any thread: commit now, not at the interval
 };
 
 }  // namespace sluice

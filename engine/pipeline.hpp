@@ -45,6 +45,11 @@ public:
     const stats_report& report() const noexcept { return *report_; }
     const type_registry& types() const noexcept { return *types_; }
     kafka_source& source() noexcept { return *source_; }
+    // Any thread: commit what is done now instead of at the next interval.
+    void request_commit() noexcept {
+        flow_->commit_requested.store(true, std::memory_order_release);
+        flow_->commit_waiter.wake();
+    }
 
 private:
     settings cfg_;

@@ -17,17 +17,34 @@ enrichment_sink::enrichment_sink(const settings& cfg, const std::string& bootstr
     users_.store(directory_.size(), std::memory_order_relaxed);
 }
 
-void enrichment_sink::person(json_writer& w, std::string_view role, std::string_view id, bool& partial) {
+void enrichment_sink::person(json_writer* w, std::string_view role, std::string_view id, bool& partial) {
     if (id.empty()) return;
-    w.key(role).begin_object().field("id", id);
-    if (const user_record* u = directory_.find(id)) {
-        w.field("email", std::string_view(u->email)).field("username", std::string_view(u->username));
-    } else {
+    const user_record* u = directory_.find(id);
+    if (!u) {
         partial = true;
         unknown_ids_.store(unknown_ids_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
-        w.key("email").null().key("username").null();
     }
-    w.end_object();
+    if (!w) return;
+    w->key(role).begin_object().field("id", id);
+    if (u) w->field("email", std::string_view(u->email)).field("username", std::string_view(u->username));
+    else w->key("email").null().key("username").null();
+    w->end_object();
+}
+
+void enrichment_sink::count_partial() {
+    ctx_.metrics.partial.add();
+    partial_.store(partial_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+}
+
+void enrichment_sink::join_only(const event_slot& slot) {
+    const event& e = slot.ev;
+    bool partial = false;
+    person(nullptr, "creator", slot.str(e.creator_id), partial);
+    person(nullptr, "assignee", slot.str(e.assignee_id), partial);
+    person(nullptr, "actor", slot.str(e.actor_id), partial);
+    person(nullptr, "author", slot.str(e.author_id), partial);
+    if (e.style == envelope::portfolio) person(nullptr, "user", slot.str(e.user_id), partial);
+    if (partial) count_partial();
 }
 
 void enrichment_sink::render(const event_slot& slot, std::string& out) {
@@ -43,11 +60,11 @@ void enrichment_sink::render(const event_slot& slot, std::string& out) {
     if (!e.entity_id.empty()) w.field("entity_id", slot.str(e.entity_id));
     if (!e.title.empty()) w.field("title", slot.str(e.title));
     bool partial = false;
-    person(w, "creator", slot.str(e.creator_id), partial);
-    person(w, "assignee", slot.str(e.assignee_id), partial);
-    person(w, "actor", slot.str(e.actor_id), partial);
-    person(w, "author", slot.str(e.author_id), partial);
-    if (e.style == envelope::portfolio) person(w, "user", slot.str(e.user_id), partial);
+    person(&w, "creator", slot.str(e.creator_id), partial);
+    person(&w, "assignee", slot.str(e.assignee_id), partial);
+    person(&w, "actor", slot.str(e.actor_id), partial);
+    person(&w, "author", slot.str(e.author_id), partial);
+    if (e.style == envelope::portfolio) person(&w, "user", slot.str(e.user_id), partial);
     w.field("partial", partial);
     const partition_view& p = ctx_.partitions[slot.partition];
     w.key("source").begin_object()
@@ -56,13 +73,15 @@ void enrichment_sink::render(const event_slot& slot, std::string& out) {
         .field("offset", slot.offset)
         .end_object();
     w.end_object();
-    if (partial) {
-        ctx_.metrics.partial.add();
-        partial_.store(partial_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
-    }
+    if (partial) count_partial();
 }
 
 void enrichment_sink::process(event_slot& slot, std::uint32_t slot_index) {
+    if (tracker_.discards()) {
+        join_only(slot);
+        ctx_.done(slot);
+        return;
+    }
     tracker_.begin(slot_index);
     render(slot, record_);
     tracker_.emit(slot.str(slot.ev.entity_id), record_);

@@ -31,7 +31,10 @@ public:
     void render(const event_slot& slot, std::string& out);
 
 private:
-    void person(json_writer& w, std::string_view role, std::string_view id, bool& partial);
+    void person(json_writer* w, std::string_view role, std::string_view id, bool& partial);
+    // The joins alone (output `none`): same lookups and counters, no record.
+    void join_only(const event_slot& slot);
+    void count_partial();
 
     sink_context& ctx_;
     user_directory directory_;

@@ -19,6 +19,11 @@ notification_sink::notification_sink(const settings& cfg, const std::string& boo
 
 void notification_sink::notify(const event_slot& slot, std::string_view kind, std::string_view recipient_id,
                                std::string_view email, std::string_view username, std::string_view key) {
+    sent_.store(sent_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+    if (tracker_.discards()) {
+        ctx_.metrics.outputs.add();
+        return;  // output `none`: the decision is made, the record would be thrown away
+    }
     const event& e = slot.ev;
     id_buf_.assign(key).append(":").append(recipient_id);
     record_.clear();
@@ -39,7 +44,6 @@ void notification_sink::notify(const event_slot& slot, std::string_view kind, st
     if (!e.title.empty()) w.field("title", slot.str(e.title));
     w.field("timestamp", std::string_view(ts, ts_len)).end_object();
     tracker_.emit(recipient_id, record_);
-    sent_.store(sent_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
 }
 
 void notification_sink::process(event_slot& slot, std::uint32_t slot_index) {

@@ -8,7 +8,7 @@ packages=(
   build-essential meson ninja-build pkg-config
   librdkafka-dev libsimdjson-dev liburing-dev libmimalloc-dev
   libconcurrentqueue-dev libreaderwriterqueue-dev libtomlplusplus-dev libcli11-dev
-  libgtest-dev libbenchmark-dev kcat
+  libgtest-dev libbenchmark-dev kcat time
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# End-to-end throughput through Kafka on the embedded broker, in one run:
+#   kcat (read everything to /dev/null), perf/bare_consumer (one thread,
+#   librdkafka + simdjson, sluice's settings), and sluice (group, decode, all
+#   three sinks, commits, --until-caught-up), alternating repetitions.
+# Usage: scripts/bench-e2e.sh [EVENTS=1000000] [REPETITIONS=3] [PARTITIONS=96]
+# Prints a table of medians and the ratios sluice/bare and sluice/kcat.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+events="${1:-1000000}"
+reps="${2:-3}"
+partitions="${3:-96}"
+scripts/setup.sh >/dev/null
+sluice=build/app/sluice
+work=$(mktemp -d /tmp/sluice-bench-XXXXXX)
+broker_pid=""
+cleanup() {
+  [ -n "$broker_pid" ] && kill "$broker_pid" 2>/dev/null || true
+  wait 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+# The embedded broker keeps about 5 MiB per partition: spread the corpus.
+"$sluice" broker --no-default-topics \
+  --topics "bench.events:$partitions,bench.events.dlq:3,user.created:3" > "$work/broker.out" 2>/dev/null &
+broker_pid=$!
+for _ in $(seq 1 100); do grep -q '^bootstrap=' "$work/broker.out" 2>/dev/null && break; sleep 0.1; done
+bootstrap=$(sed -n 's/^bootstrap=//p' "$work/broker.out")
+
+echo "preloading $events events into bench.events ($partitions partitions)..."
+"$sluice" loadgen --bootstrap "$bootstrap" --rate 0 --count "$events" --seed 42 --topic bench.events > "$work/load.out"
+bytes=$(kcat -C -b "$bootstrap" -t bench.events -e -q -f '%S\n' | awk '{s+=$1} END {print s}')
+present=$(kcat -C -b "$bootstrap" -t bench.events -e -q -f '%o\n' | wc -l)
+if [ "$present" -ne "$events" ]; then
+  echo "the broker kept $present of $events events (retention): use more partitions" >&2
+  exit 1
+fi
+
+# One result line per run: tool events_per_s cpu_seconds
+results="$work/results"
+: > "$results"
+timed() { /usr/bin/time -f '%U %S %e' -o "$work/time" "$@" > "$work/out" 2>/dev/null; }
+cpu() { awk '{print $1 + $2}' "$work/time"; }
+topics='["bench.events"]'
+for r in $(seq 1 "$reps"); do
+  # kcat: wall time of the whole command (it has no group join to leave out).
+  timed kcat -C -b "$bootstrap" -t bench.events -e -q -o beginning -f '%o\n'
+  echo "kcat $(awk -v n="$events" '{printf "%.0f", n / $3}' "$work/time") $(cpu)" >> "$results"
+
+  # bare consumer: first event to last, as it reports.
+  timed build/perf/bare_consumer "$bootstrap" "bench-bare-$r" bench.events
+  echo "bare $(sed -n 's/.*(\([0-9]*\) events\/s).*/\1/p' "$work/out") $(cpu)" >> "$results"
+
+  # sluice: first event to the final commit, as --until-caught-up reports.
+  timed "$sluice" run --set "kafka.bootstrap.servers=$bootstrap" --set "kafka.topics=$topics" \
+    --set "kafka.group.id=bench-sluice-$r" --set 'stats.socket=""' --set run.progress=false \
+    --set sinks.enrichment.output=none --set sinks.notification.output=none --set sinks.analytics.output=none \
+    --until-caught-up
+  echo "sluice $(sed -n 's/^caught up: .*(\([0-9]*\) events\/s)$/\1/p' "$work/out") $(cpu)" >> "$results"
+  echo "repetition $r: $(tail -3 "$results" | tr '\n' ' ')"
+done
+
+python3 - "$results" "$events" "$bytes" <<'PY'
+import statistics, sys
+path, events, nbytes = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+runs = {}
+for line in open(path):
+    tool, rate, cpu = line.split()
+    runs.setdefault(tool, []).append((float(rate), float(cpu)))
+avg = nbytes / events
+print(f"\n{events} events, {avg:.0f} B average, {len(runs['sluice'])} repetitions (medians; min..max)")
+print(f"{'':8} {'events/s':>12} {'range':>21} {'MB/s':>8} {'CPU s/M events':>15}")
+med = {}
+for tool in ("kcat", "bare", "sluice"):
+    rates = [r for r, _ in runs[tool]]
+    cpus = [c for _, c in runs[tool]]
+    med[tool] = statistics.median(rates)
+    print(f"{tool:8} {med[tool]:12.0f} {min(rates):10.0f}..{max(rates):<10.0f} {med[tool] * avg / 1e6:8.1f} "
+          f"{statistics.median(cpus) / events * 1e6:15.2f}")
+print(f"sluice/bare {med['sluice'] / med['bare']:.2f}   sluice/kcat {med['sluice'] / med['kcat']:.2f}")
+PY
