@@ -207,6 +207,49 @@ bool decode_task_payload(od::value v, decode_ctx& c, event& ev) noexcept {
     return true;
 }
 
+// Top-level keys of both envelopes, classified by length and a byte or two
+// before one memcmp (the keys arrive in any order, so a chain of compares
+// would cost up to 14 per field).
+enum class top_key {
+    event_id, event_type, event_type_b, timestamp, source, version, data, payload,
+    user_id, task_id, team_id, actor_id, creator_id, assignee_id, other
+};
+
+top_key classify(std::string_view k) noexcept {
+    auto is = [&](const char* lit) { return std::memcmp(k.data(), lit, k.size()) == 0; };
+    switch (k.size()) {
+        case 4: return is("data") ? top_key::data : top_key::other;
+        case 6:
+            switch (k[0]) {
+                case 's': return is("source") ? top_key::source : top_key::other;
+                case 'u': return is("userId") ? top_key::user_id : top_key::other;
+                case 't':
+                    if (is("taskId")) return top_key::task_id;
+                    return is("teamId") ? top_key::team_id : top_key::other;
+                default: return top_key::other;
+            }
+        case 7:
+            switch (k[0]) {
+                case 'v': return is("version") ? top_key::version : top_key::other;
+                case 'p': return is("payload") ? top_key::payload : top_key::other;
+                case 'a': return is("actorId") ? top_key::actor_id : top_key::other;
+                default: return top_key::other;
+            }
+        case 8: return is("event_id") ? top_key::event_id : top_key::other;
+        case 9:
+            switch (k[0]) {
+                case 'e': return is("eventType") ? top_key::event_type_b : top_key::other;
+                case 't': return is("timestamp") ? top_key::timestamp : top_key::other;
+                case 'c': return is("creatorId") ? top_key::creator_id : top_key::other;
+                default: return top_key::other;
+            }
+        case 10:
+            if (k[0] == 'e') return is("event_type") ? top_key::event_type : top_key::other;
+            return is("assigneeId") ? top_key::assignee_id : top_key::other;
+        default: return top_key::other;
+    }
+}
+
 }  // namespace
 
 decoder::decoder(type_registry& types, std::size_t max_payload, std::size_t max_depth)
@@ -251,27 +294,36 @@ decode_result decoder::decode(event_slot& slot, bool tombstone) noexcept {
         if (auto e = f.unescaped_key().get(k)) return c.fail(decode_status::invalid_json, "", e), c.result;
         od::value v = f.value();
         bool ok = true;
-        if (k == "event_id") ok = c.mark(k_event_id, "event_id") && c.id_field(v, "event_id", ev.event_id);
-        else if (k == "event_type") {
-            ok = c.mark(k_event_type, "event_type") && c.string_field(v, "event_type", type_name);
-            ev.style = envelope::portfolio;
-        } else if (k == "eventType") {
-            ok = c.mark(k_event_type_b, "eventType") && c.string_field(v, "eventType", type_name);
-            ev.style = envelope::task;
-        } else if (k == "timestamp") {
-            ok = c.mark(k_timestamp, "timestamp") && c.timestamp_field(v, "timestamp", ev.timestamp_ns);
-            have_ts = ok;
-        } else if (k == "source") ok = c.mark(k_source, "source") && c.string_field(v, "source", ev.source);
-        else if (k == "version") ok = c.mark(k_version, "version") && c.string_field(v, "version", ev.version);
-        else if (k == "data") ok = c.mark(k_data, "data") && decode_portfolio_data(v, c, ev);
-        else if (k == "payload") ok = c.mark(k_payload, "payload") && decode_task_payload(v, c, ev);
-        else if (k == "userId") ok = c.mark(k_user_id, "userId") && c.id_field(v, "userId", ev.user_id);
-        else if (k == "taskId") ok = c.mark(k_task_id, "taskId") && c.id_field(v, "taskId", ev.entity_id);
-        else if (k == "teamId") ok = c.mark(k_team_id, "teamId") && c.id_field(v, "teamId", ev.team_id, true);
-        else if (k == "actorId") ok = c.mark(k_actor_id, "actorId") && c.id_field(v, "actorId", ev.actor_id);
-        else if (k == "creatorId") ok = c.mark(k_creator_id, "creatorId") && c.id_field(v, "creatorId", ev.creator_id);
-        else if (k == "assigneeId") ok = c.mark(k_assignee_id, "assigneeId") && c.id_field(v, "assigneeId", ev.assignee_id, true);
-        else ok = check_nesting(v, c, c.max_depth - 1);
+        switch (classify(k)) {
+            case top_key::event_id: ok = c.mark(k_event_id, "event_id") && c.id_field(v, "event_id", ev.event_id); break;
+            case top_key::event_type:
+                ok = c.mark(k_event_type, "event_type") && c.string_field(v, "event_type", type_name);
+                ev.style = envelope::portfolio;
+                break;
+            case top_key::event_type_b:
+                ok = c.mark(k_event_type_b, "eventType") && c.string_field(v, "eventType", type_name);
+                ev.style = envelope::task;
+                break;
+            case top_key::timestamp:
+                ok = c.mark(k_timestamp, "timestamp") && c.timestamp_field(v, "timestamp", ev.timestamp_ns);
+                have_ts = ok;
+                break;
+            case top_key::source: ok = c.mark(k_source, "source") && c.string_field(v, "source", ev.source); break;
+            case top_key::version: ok = c.mark(k_version, "version") && c.string_field(v, "version", ev.version); break;
+            case top_key::data: ok = c.mark(k_data, "data") && decode_portfolio_data(v, c, ev); break;
+            case top_key::payload: ok = c.mark(k_payload, "payload") && decode_task_payload(v, c, ev); break;
+            case top_key::user_id: ok = c.mark(k_user_id, "userId") && c.id_field(v, "userId", ev.user_id); break;
+            case top_key::task_id: ok = c.mark(k_task_id, "taskId") && c.id_field(v, "taskId", ev.entity_id); break;
+            case top_key::team_id: ok = c.mark(k_team_id, "teamId") && c.id_field(v, "teamId", ev.team_id, true); break;
+            case top_key::actor_id: ok = c.mark(k_actor_id, "actorId") && c.id_field(v, "actorId", ev.actor_id); break;
+            case top_key::creator_id:
+                ok = c.mark(k_creator_id, "creatorId") && c.id_field(v, "creatorId", ev.creator_id);
+                break;
+            case top_key::assignee_id:
+                ok = c.mark(k_assignee_id, "assigneeId") && c.id_field(v, "assigneeId", ev.assignee_id, true);
+                break;
+            case top_key::other: ok = check_nesting(v, c, c.max_depth - 1); break;
+        }
         if (!ok) return c.result;
     }
 
