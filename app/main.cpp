@@ -11,6 +11,8 @@
 int main(int argc, char** argv) {
     CLI::App app{"sluice: a low-latency Kafka pipeline appliance"};
     app.require_subcommand(1);
+    // A bad argument prints the error and the usage, not just a hint.
+    app.failure_message(CLI::FailureMessage::help);
 
     sluice::run_options run;
     auto* run_cmd = app.add_subcommand("run", "run the pipeline");

@@ -101,6 +101,9 @@ void kafka_source::on_rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
             std::fprintf(stderr, "sluice: incremental assign failed: %s\n", rd_kafka_error_string(e));
             rd_kafka_error_destroy(e);
         }
+        // Paused for backpressure: new partitions wait too, or their messages
+        // would pile up in the held list while no slot is free.
+        if (self->paused_) rd_kafka_pause_partitions(rk, parts);
     } else {
         self->revoke(parts, rd_kafka_assignment_lost(rk));
         if (cooperative) {
