@@ -48,6 +48,7 @@ public:
             }
             char buf[65536];
             const ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
+            if (n < 0 && errno == EINTR) continue;
             if (n <= 0) throw std::runtime_error("stats socket closed the connection");
             buffer_.append(buf, static_cast<std::size_t>(n));
         }

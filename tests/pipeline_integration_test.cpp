@@ -8,6 +8,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <set>
 
 #include "clock.hpp"
@@ -262,6 +263,7 @@ std::string ask(const std::string& path, const std::string& command) {
     char buf[65536];
     while (out.find("\n\n") == std::string::npos) {
         const ssize_t n = ::read(fd, buf, sizeof buf);
+        if (n < 0 && errno == EINTR) continue;
         if (n <= 0) break;
         out.append(buf, static_cast<std::size_t>(n));
     }
