@@ -183,7 +183,6 @@ void kafka_source::revoke(rd_kafka_topic_partition_list_t* parts, bool lost) {
                 rd_kafka_topic_partition_list_add(list.get(), v.topic.c_str(), v.partition)->offset = off;
         }
         if (list->cnt > 0) {
-            const std::int64_t t0 = mono_ns();
             const rd_kafka_resp_err_t err = rd_kafka_commit(rk_.get(), list.get(), 0);
             if (err) {
                 std::fprintf(stderr, "sluice: synchronous commit on revoke failed: %s\n", rd_kafka_err2str(err));
@@ -195,7 +194,6 @@ void kafka_source::revoke(rd_kafka_topic_partition_list_t* parts, bool lost) {
                         metrics_.partitions[partition_index(list->elems[i].topic, list->elems[i].partition)]
                             .committed_offset.store(list->elems[i].offset, std::memory_order_relaxed);
             }
-            (void)t0;
         }
     }
     for (std::uint32_t idx : idxs) {
@@ -258,6 +256,8 @@ bool kafka_source::dispatch(rd_kafka_message_t* m) {
     } else {
         r = decoder_.decode(slot, tombstone);
     }
+    const std::int64_t t1 = mono_ns();
+    metrics_.source.decode.record(static_cast<std::uint64_t>(t1 - t0));
     push_record({flow_record::kind::dispatch, pidx, slot.seq, slot.offset, slot.epoch});
     if (!r) {
         // The original bytes go to the dead-letter topic; the offset advances
@@ -275,13 +275,12 @@ bool kafka_source::dispatch(rd_kafka_message_t* m) {
             push_record({flow_record::kind::done_now, pidx, slot.seq, slot.offset, slot.epoch});
         } else {
             slot.pending.store(shares, std::memory_order_relaxed);
-            slot.dispatched_ns = mono_ns();
+            slot.dispatched_ns = t1;
             for (std::size_t s = 0; s < flow_.sink_rings.size(); ++s) {
                 if (!(mask & (1u << s))) continue;
                 // Cannot fail: a ring holds as many indexes as there are slots.
                 [[maybe_unused]] const bool ok = flow_.sink_rings[s]->try_push(slot_index);
             }
-            metrics_.source.decode.record(static_cast<std::uint64_t>(slot.dispatched_ns - t0));
         }
     }
     rd_kafka_message_destroy(m);
