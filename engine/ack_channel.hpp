@@ -35,8 +35,10 @@ public:
         // Read before the decrement: after it, the source may refill the slot.
         const ack a{slot.partition, slot.epoch, slot.seq};
         const std::int64_t ts = slot.kafka_ts_ns;
+        const std::int64_t consumed = slot.consumed_ns;
         // acq_rel: our reads of the slot happen-before the source reuses it.
         if (slot.pending.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
+        metrics_.in_pipeline.record(static_cast<std::uint64_t>(std::max<std::int64_t>(mono_ns() - consumed, 0)));
         if (ts > 0) metrics_.end_to_end.record(static_cast<std::uint64_t>(std::max<std::int64_t>(wall_ns() - ts, 0)));
         metrics_.released.add();
         while (!ring_.try_push(a)) {

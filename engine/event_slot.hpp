@@ -25,6 +25,7 @@ struct event_slot {
     std::uint32_t epoch = 0;           // the partition's assignment epoch at dispatch
     std::int64_t offset = 0;           // Kafka offset
     std::int64_t kafka_ts_ns = 0;      // broker/producer timestamp, for end-to-end latency
+    std::int64_t consumed_ns = 0;      // monotonic, when the source took it: in-pipeline latency
     std::int64_t dispatched_ns = 0;    // monotonic, for queue-wait latency
     std::uint8_t routed = 0;           // sink mask
     event ev;

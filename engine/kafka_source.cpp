@@ -239,6 +239,7 @@ bool kafka_source::dispatch(rd_kafka_message_t* m) {
     slot.seq = next_seq_[pidx]++;
     slot.epoch = static_cast<std::uint32_t>(metrics_.partitions[pidx].assign_epoch.load(std::memory_order_relaxed));
     slot.offset = m->offset;
+    slot.consumed_ns = t0;
     rd_kafka_timestamp_type_t tstype;
     const std::int64_t ts_ms = rd_kafka_message_timestamp(m, &tstype);
     slot.kafka_ts_ns = ts_ms > 0 ? ts_ms * 1'000'000 : 0;

@@ -37,7 +37,8 @@ struct alignas(64) sink_metrics {
 
 // End-to-end latency, per releasing thread (each sink and the commit thread).
 struct alignas(64) release_metrics {
-    histogram end_to_end;  // Kafka message timestamp -> last sink done
+    histogram end_to_end;   // Kafka message timestamp -> last sink done
+    histogram in_pipeline;  // source took it from librdkafka -> last sink done
     counter released;
 };
 

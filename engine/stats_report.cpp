@@ -57,6 +57,7 @@ std::vector<std::string> stats_report::histogram_names() const {
         names.push_back("queue_wait." + s);
         names.push_back("process." + s);
     }
+    names.push_back("in_pipeline");
     names.push_back("end_to_end");
     names.push_back("commit");
     return names;
@@ -66,9 +67,11 @@ const histogram* stats_report::find(std::string_view name, std::vector<const his
     merged.clear();
     if (name == "decode") return &m_.source.decode;
     if (name == "commit") return &m_.commit.round_trip;
-    if (name == "end_to_end") {
-        for (std::size_t i = 0; i <= m_.sink_names.size(); ++i)
-            merged.push_back(&m_.releases[i == m_.sink_names.size() ? max_sinks : i].end_to_end);
+    if (name == "end_to_end" || name == "in_pipeline") {
+        for (std::size_t i = 0; i <= m_.sink_names.size(); ++i) {
+            const release_metrics& r = m_.releases[i == m_.sink_names.size() ? max_sinks : i];
+            merged.push_back(name == "end_to_end" ? &r.end_to_end : &r.in_pipeline);
+        }
         return nullptr;
     }
     for (std::size_t i = 0; i < m_.sink_names.size(); ++i) {

@@ -5,8 +5,17 @@
 #   three sinks, commits, --until-caught-up), alternating repetitions.
 # Usage: scripts/bench-e2e.sh [EVENTS=1000000] [REPETITIONS=3] [PARTITIONS=96]
 # Prints a table of medians and the ratios sluice/bare and sluice/kcat.
+#
+# Latency mode: scripts/bench-e2e.sh --latency [SECONDS=10] [RATE ...]
+# offers load open-loop at each rate (default 5000 50000 200000 events/s) to a
+# running sluice and prints in-pipeline and end-to-end p50/p99/p99.9/max per
+# rate, so the latency-throughput curve is visible.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+if [ "${1:-}" = "--latency" ]; then
+  shift
+  exec scripts/bench-latency.sh "$@"
+fi
 events="${1:-1000000}"
 reps="${2:-3}"
 partitions="${3:-96}"

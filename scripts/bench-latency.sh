@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Latency at fixed offered rates (open loop) through the embedded broker; see
+# scripts/bench-e2e.sh --latency. Each rate gets its own topic and a fresh
+# sluice (all three sinks, outputs none), so its histograms hold that rate only.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+seconds="${1:-10}"
+shift || true
+rates=("$@")
+[ ${#rates[@]} -gt 0 ] || rates=(5000 50000 200000)
+scripts/setup.sh >/dev/null
+sluice=build/app/sluice
+work=$(mktemp -d /tmp/sluice-latency-XXXXXX)
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+topics="user.created:3"
+for r in "${rates[@]}"; do topics="$topics,bench.rate$r:12,bench.rate$r.dlq:3"; done
+"$sluice" broker --no-default-topics --topics "$topics" > "$work/broker.out" 2>/dev/null &
+pids+=($!)
+for _ in $(seq 1 100); do grep -q '^bootstrap=' "$work/broker.out" 2>/dev/null && break; sleep 0.1; done
+bootstrap=$(sed -n 's/^bootstrap=//p' "$work/broker.out")
+
+# "p50 p99 p99.9 max" in microseconds from a `hist NAME` answer.
+percentiles() {
+  "$sluice" stats --socket "$work/s.sock" --raw "hist $1" |
+    awk '$1 == "50.00" {a = $2} $1 == "99.00" {b = $2} $1 == "99.90" {c = $2} $1 == "100.00" {d = $2}
+         END {printf "%10.1f %10.1f %10.1f %10.1f", a / 1e3, b / 1e3, c / 1e3, d / 1e3}'
+}
+
+printf '%-10s %-12s %10s %10s %10s %10s   %s\n' "rate/s" "latency" "p50 us" "p99 us" "p99.9 us" "max us" "(events)"
+for r in "${rates[@]}"; do
+  rm -f "$work/s.sock"
+  "$sluice" run --set "kafka.bootstrap.servers=$bootstrap" --set "kafka.topics=[\"bench.rate$r\"]" \
+    --set "kafka.group.id=latency-$r" --set "stats.socket=\"$work/s.sock\"" --set run.progress=false \
+    --set sinks.enrichment.output=none --set sinks.notification.output=none --set sinks.analytics.output=none \
+    > "$work/run.out" 2>&1 &
+  run_pid=$!
+  pids+=($run_pid)
+  # Offer load once the partitions are assigned.
+  for _ in $(seq 1 300); do
+    [ -S "$work/s.sock" ] && "$sluice" stats --socket "$work/s.sock" --raw stats | grep -q '"assigned":true' && break
+    sleep 0.1
+  done
+  "$sluice" loadgen --bootstrap "$bootstrap" --rate "$r" --duration "$seconds" --topic "bench.rate$r" --seed 7 > "$work/load.out" 2>/dev/null
+  sleep 1
+  sent=$(sed -n 's/^loadgen: sent \([0-9]*\) .*/\1/p' "$work/load.out")
+  printf '%-10s %-12s %s   (%s)\n' "$r" "in-pipeline" "$(percentiles in_pipeline)" "$sent"
+  printf '%-10s %-12s %s\n' "" "end-to-end" "$(percentiles end_to_end)"
+  kill -TERM "$run_pid"
+  wait "$run_pid" || true
+done
