@@ -159,52 +159,50 @@ bool check_nesting(od::value v, decode_ctx& c, std::size_t depth_left) noexcept 
     return true;
 }
 
-// data{} of the portfolio envelope: fields we understand, the rest skipped.
-bool decode_portfolio_data(od::value v, decode_ctx& c, event& ev) noexcept {
+// Calls on_field(key, value) for each field of the object v (named `what`
+// in errors); stops at the first failure.
+template <typename OnField>
+bool for_each_field(od::value v, decode_ctx& c, const char* what, OnField&& on_field) noexcept {
     od::object obj;
-    if (auto e = v.get_object().get(obj)) return c.fail(decode_status::wrong_type, "data", e);
+    if (auto e = v.get_object().get(obj)) return c.fail(decode_status::wrong_type, what, e);
     for (auto fr : obj) {
         od::field f;
-        if (auto e = std::move(fr).get(f)) return c.fail(decode_status::invalid_json, "data", e);
+        if (auto e = std::move(fr).get(f)) return c.fail(decode_status::invalid_json, what, e);
         std::string_view k;
-        if (auto e = f.unescaped_key().get(k)) return c.fail(decode_status::invalid_json, "data", e);
-        od::value fv = f.value();
-        bool ok = true;
-        if (k == "article_id" || k == "project_id") ok = c.id_field(fv, "data.entity_id", ev.entity_id);
-        else if (k == "path" && ev.entity_id.empty()) ok = c.string_field(fv, "data.path", ev.entity_id);
-        else if (k == "author_id") ok = c.id_field(fv, "data.author_id", ev.author_id, true);
-        else if (k == "user_id") ok = c.id_field(fv, "data.user_id", ev.user_id, true);
-        else if (k == "title" || k == "name" || k == "subject") ok = c.string_field(fv, "data.title", ev.title);
-        else if (k == "to" || k == "recipient" || k == "recipient_id") ok = c.id_field(fv, "data.recipient", ev.recipient);
-        else if (k == "email") ok = c.string_field(fv, "data.email", ev.email);
-        else ok = check_nesting(fv, c, c.max_depth - 2);
-        if (!ok) return false;
+        if (auto e = f.unescaped_key().get(k)) return c.fail(decode_status::invalid_json, what, e);
+        if (!on_field(k, f.value())) return false;
     }
     return true;
 }
 
+// data{} of the portfolio envelope: fields we understand, the rest skipped.
+bool decode_portfolio_data(od::value v, decode_ctx& c, event& ev) noexcept {
+    return for_each_field(v, c, "data", [&](std::string_view k, od::value fv) {
+        if (k == "article_id" || k == "project_id") return c.id_field(fv, "data.entity_id", ev.entity_id);
+        if (k == "path" && ev.entity_id.empty()) return c.string_field(fv, "data.path", ev.entity_id);
+        if (k == "author_id") return c.id_field(fv, "data.author_id", ev.author_id, true);
+        if (k == "user_id") return c.id_field(fv, "data.user_id", ev.user_id, true);
+        if (k == "title" || k == "name" || k == "subject") return c.string_field(fv, "data.title", ev.title);
+        if (k == "to" || k == "recipient" || k == "recipient_id") return c.id_field(fv, "data.recipient", ev.recipient);
+        if (k == "email") return c.string_field(fv, "data.email", ev.email);
+        return check_nesting(fv, c, c.max_depth - 2);
+    });
+}
+
 // payload{} of the task envelope.
 bool decode_task_payload(od::value v, decode_ctx& c, event& ev) noexcept {
-    od::object obj;
-    if (auto e = v.get_object().get(obj)) return c.fail(decode_status::wrong_type, "payload", e);
-    for (auto fr : obj) {
-        od::field f;
-        if (auto e = std::move(fr).get(f)) return c.fail(decode_status::invalid_json, "payload", e);
-        std::string_view k;
-        if (auto e = f.unescaped_key().get(k)) return c.fail(decode_status::invalid_json, "payload", e);
-        od::value fv = f.value();
-        bool ok = true;
-        if (k == "email") ok = c.string_field(fv, "payload.email", ev.email);
-        else if (k == "username") ok = c.string_field(fv, "payload.username", ev.username);
-        else if (k == "title") ok = c.string_field(fv, "payload.title", ev.title);
-        else if (k == "completed") {
+    return for_each_field(v, c, "payload", [&](std::string_view k, od::value fv) {
+        if (k == "email") return c.string_field(fv, "payload.email", ev.email);
+        if (k == "username") return c.string_field(fv, "payload.username", ev.username);
+        if (k == "title") return c.string_field(fv, "payload.title", ev.title);
+        if (k == "completed") {
             bool b;
             if (auto e = fv.get_bool().get(b)) return c.fail(decode_status::wrong_type, "payload.completed", e);
             ev.completed = b;
-        } else ok = check_nesting(fv, c, c.max_depth - 2);
-        if (!ok) return false;
-    }
-    return true;
+            return true;
+        }
+        return check_nesting(fv, c, c.max_depth - 2);
+    });
 }
 
 // Top-level keys of both envelopes, classified by length and a byte or two
