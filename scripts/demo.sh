@@ -5,5 +5,6 @@
 # (for example --duration 30).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/setup.sh >/dev/null
+echo "demo: installing what is missing and building (first run takes a few minutes)..." >&2
+scripts/setup.sh >&2
 exec build/app/sluice run --config config/demo.toml "$@"
