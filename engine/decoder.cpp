@@ -27,7 +27,8 @@ std::string decode_result::describe() const {
         case decode_status::invalid_json:
             return std::string("invalid JSON: ") +
                    simdjson::error_message(static_cast<error_code>(json_error));
-        case decode_status::not_an_object: return "not a JSON object";
+        case decode_status::not_an_object: return std::string("not a JSON object: the payload is ") + f;
+        case decode_status::not_json: return "invalid JSON: the payload does not start with a JSON value";
         case decode_status::unknown_envelope:
             return "unknown envelope: neither event_type nor eventType present";
         case decode_status::missing_field: return "missing field: " + f;
@@ -279,7 +280,18 @@ decode_result decoder::decode(event_slot& slot, bool tombstone) noexcept {
         return c.fail(decode_status::invalid_json, "", e), c.result;
     od::object obj;
     if (auto e = doc.get_object().get(obj)) {
-        if (e == simdjson::INCORRECT_TYPE) return c.fail(decode_status::not_an_object, ""), c.result;
+        if (e == simdjson::INCORRECT_TYPE) {
+            // Say what it is instead, from its first byte (failure path only).
+            std::size_t i = 0;
+            const char* p = slot.payload();
+            while (i < len && (p[i] == ' ' || p[i] == '\t' || p[i] == '\n' || p[i] == '\r')) ++i;
+            const char first = i < len ? p[i] : '\0';
+            const char* what = first == '[' ? "an array" : first == '"' ? "a string"
+                             : (first == '-' || (first >= '0' && first <= '9')) ? "a number"
+                             : first == 't' || first == 'f' ? "a boolean" : first == 'n' ? "null" : nullptr;
+            if (!what) return c.fail(decode_status::not_json, ""), c.result;
+            return c.fail(decode_status::not_an_object, what), c.result;
+        }
         return c.fail(decode_status::invalid_json, "", e), c.result;
     }
 

@@ -19,6 +19,7 @@ enum class decode_status : std::uint8_t {
     oversize,
     invalid_json,
     not_an_object,
+    not_json,
     unknown_envelope,
     missing_field,
     wrong_type,

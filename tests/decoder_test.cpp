@@ -68,7 +68,10 @@ TEST(Decoder, EveryBadInputHasItsOwnReason) {
     f.slot.assign("", 0);
     EXPECT_EQ(f.dec.decode(f.slot, true).describe(), "tombstone: null message value");
     EXPECT_EQ(f.reason(R"({"event_id":"a","event_type":"x")"), "invalid JSON: JSON document ended early in the middle of an object or array.");
-    EXPECT_EQ(f.reason("[1,2]"), "not a JSON object");
+    EXPECT_EQ(f.reason("[1,2]"), "not a JSON object: the payload is an array");
+    EXPECT_EQ(f.reason("\"text\""), "not a JSON object: the payload is a string");
+    EXPECT_EQ(f.reason("42"), "not a JSON object: the payload is a number");
+    EXPECT_EQ(f.reason("Q\x15h garbage"), "invalid JSON: the payload does not start with a JSON value");
     EXPECT_EQ(f.reason(R"({"a":1})"), "unknown envelope: neither event_type nor eventType present");
     EXPECT_EQ(f.reason(R"({"event_type":"x")" + ok_tail), "missing field: event_id");
     EXPECT_EQ(f.reason(R"({"event_id":"a","event_type":"x","data":{}})"), "missing field: timestamp");

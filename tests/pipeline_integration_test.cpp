@@ -135,7 +135,7 @@ TEST(PipelineIntegration, MalformedEventsLandInTheDeadLetterTopicWithReasons) {
     const std::vector<std::pair<std::string, std::string>> bad = {
         {"{\"event_id\":\"x\",\"event_type\":", "invalid JSON: "},
         {"", "empty payload"},
-        {"[1,2,3]", "not a JSON object"},
+        {"[1,2,3]", "not a JSON object: the payload is an array"},
         {"{\"event_type\":\"page.view\",\"timestamp\":\"2024-01-01T00:00:00Z\",\"data\":{}}", "missing field: event_id"},
         {"{\"event_id\":\"b\",\"event_type\":\"page.view\",\"timestamp\":\"noon\",\"data\":{}}", "bad timestamp: timestamp is not ISO 8601"},
         {"{\"eventType\":\"task.updated\",\"taskId\":\"x\",\"actorId\":1,\"timestamp\":\"2024-01-01T00:00:00Z\"}", "missing field: creatorId"},
