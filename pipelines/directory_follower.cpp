@@ -15,6 +15,7 @@ directory_follower::directory_follower(const std::string& bootstrap, const std::
                                        const std::map<std::string, std::string>& props, user_directory& dir)
     : dir_(dir), decoder_(types_, 1 << 20) {
     if (!bootstrap_file.empty()) load_file(bootstrap_file);
+    if (topic.empty()) return;  // no directory topic: the bootstrap file only
 
     kafka_config conf;
     conf.set_all(consumer_defaults());
@@ -95,6 +96,7 @@ void directory_follower::load_file(const std::string& path) {
 }
 
 std::size_t directory_follower::poll() {
+    if (!queue_) return 0;
     rd_kafka_message_t* batch[64];
     const ssize_t n = rd_kafka_consume_batch_queue(queue_.get(), 0, batch, 64);
     std::size_t applied = 0;
