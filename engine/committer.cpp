@@ -91,9 +91,12 @@ bool committer::pump() {
 
     dlq_.poll(own_);
     work |= serve_commit_results();
-    if ((acks_since_commit_ > 0 && flow_.commit_requested.exchange(false, std::memory_order_acq_rel)) ||
+    // A failed commit is asked again at the next interval even when no new
+    // event finished since (the tail of a stream would otherwise stay uncommitted).
+    const bool due = acks_since_commit_ > 0 || retry_failed_;
+    if ((due && flow_.commit_requested.exchange(false, std::memory_order_acq_rel)) ||
         acks_since_commit_ >= cfg_.commit_max_events ||
-        (acks_since_commit_ > 0 && now - last_commit_ns_ >= std::int64_t(cfg_.commit_interval_ms) * 1'000'000))
+        (due && now - last_commit_ns_ >= std::int64_t(cfg_.commit_interval_ms) * 1'000'000))
         commit_now(now);
     if (now - last_refresh_ns_ >= 100'000'000) refresh_views(now);
     return work;
@@ -102,6 +105,7 @@ bool committer::pump() {
 void committer::commit_now(std::int64_t now) {
     last_commit_ns_ = now;
     acks_since_commit_ = 0;
+    retry_failed_ = false;
     const std::uint32_t n = metrics_.partition_count.load(std::memory_order_acquire);
     partition_list list(rd_kafka_topic_partition_list_new(16));
     for (std::uint32_t i = 0; i < n; ++i) {
@@ -116,6 +120,7 @@ void committer::commit_now(std::int64_t now) {
                                                     reinterpret_cast<void*>(now));
     if (err) {
         metrics_.commit.commit_failures.add();
+        retry_failed_ = true;
         for (int i = 0; i < list->cnt; ++i)
             for (std::uint32_t j = 0; j < n; ++j)
                 if (parts_[j] && metrics_.partitions[j].partition == list->elems[i].partition &&
@@ -151,6 +156,7 @@ bool committer::serve_commit_results() {
                     if (!parts_[j] || v.partition != tp.partition || v.topic != tp.topic) continue;
                     if (err || tp.err) {
                         parts_[j]->failed(tp.offset);
+                        retry_failed_ = true;
                     } else {
                         parts_[j]->confirmed(tp.offset);
                         if (tp.offset > v.committed_offset.load(std::memory_order_relaxed))

@@ -53,6 +53,7 @@ private:
     std::int64_t last_commit_ns_ = 0;
     std::int64_t last_refresh_ns_ = 0;
     std::size_t commits_in_flight_ = 0;
+    bool retry_failed_ = false;  // a commit failed: ask again at the next interval
 };
 
 }  // namespace sluice
