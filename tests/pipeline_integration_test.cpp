@@ -239,7 +239,7 @@ std::string http_get(int port, const std::string& path) {
         return "connect failed";
     }
     const std::string req = "GET " + path + " HTTP/1.1\r\nHost: localhost\r\n\r\n";
-    (void)!::write(fd, req.data(), req.size());
+    (void)!::send(fd, req.data(), req.size(), MSG_NOSIGNAL);
     std::string out;
     char buf[65536];
     ssize_t n;
@@ -258,7 +258,7 @@ std::string ask(const std::string& path, const std::string& command) {
         return "connect failed";
     }
     const std::string line = command + "\n";
-    (void)!::write(fd, line.data(), line.size());
+    (void)!::send(fd, line.data(), line.size(), MSG_NOSIGNAL);
     std::string out;
     char buf[65536];
     while (out.find("\n\n") == std::string::npos) {

@@ -65,7 +65,7 @@ long read_to_close(int fd) {
 std::string ask(const std::string& path, const std::string& line) {
     const int fd = connect_unix(path);
     if (fd < 0) return "connect failed";
-    (void)!::write(fd, line.data(), line.size());
+    (void)!::send(fd, line.data(), line.size(), MSG_NOSIGNAL);
     std::string a = read_answer(fd);
     ::close(fd);
     return a;
@@ -99,7 +99,7 @@ TEST(StatsAbuse, TooManyClientsAreToldAndOthersStillServed) {
     for (int i = 0; i < 8; ++i) idle.push_back(connect_unix(f.path));
     // Give the server time to accept the eight.
     for (int i = 0; i < 8; ++i) {
-        (void)!::write(idle[static_cast<std::size_t>(i)], "help\n", 5);
+        (void)!::send(idle[static_cast<std::size_t>(i)], "help\n", 5, MSG_NOSIGNAL);
         EXPECT_EQ(read_answer(idle[static_cast<std::size_t>(i)]).rfind("commands", 0), 0u);
     }
     EXPECT_EQ(ask(f.path, "help\n"), "error: too many clients\n\n");
@@ -140,7 +140,7 @@ TEST(StatsAbuse, GarbageAndUnfinishedLinesDoNotBlockOthers) {
     EXPECT_EQ(ask(f.path, garbage), "error: unknown command '\?\?\?\?' (try help)\n\n");
     // A client that never finishes its line...
     const int slow = connect_unix(f.path);
-    (void)!::write(slow, "sta", 3);
+    (void)!::send(slow, "sta", 3, MSG_NOSIGNAL);
     // ...does not stop others being answered,
     EXPECT_EQ(ask(f.path, "help\n").rfind("commands", 0), 0u);
     // and is closed after the idle limit.
