@@ -62,6 +62,16 @@ void delivery_tracker::finish_if_complete(std::uint32_t idx) {
     ctx_.dead_letter(slot, reason, s.max_attempts_seen);
 }
 
+std::uint32_t delivery_tracker::take_attempt(std::uint64_t token, std::string_view record) noexcept {
+    for (auto it = in_retry_.begin(); it != in_retry_.end(); ++it)
+        if (it->first == token && it->second.first == record) {
+            const std::uint32_t attempt = it->second.second;
+            in_retry_.erase(it);
+            return attempt;
+        }
+    return 1;  // not resent: its first attempt
+}
+
 std::int64_t delivery_tracker::backoff_ns(std::uint32_t attempt) const noexcept {
     std::uint64_t ms = policy_.backoff_ms;
     for (std::uint32_t i = 1; i < attempt && ms < policy_.backoff_max_ms; ++i) ms *= 2;
@@ -72,6 +82,8 @@ void delivery_tracker::delivered(std::uint64_t token, std::string_view key, std:
                                  const char* error) noexcept {
     const bool unbound = token >= unbound_base;
     if (!error) {
+        // A resent record that got through: forget its attempt count.
+        if (!in_retry_.empty()) take_attempt(token, record);
         --outstanding_total_;
         if (!unbound) {
             per_slot& s = slots_[token];
@@ -82,13 +94,7 @@ void delivery_tracker::delivered(std::uint64_t token, std::string_view key, std:
     }
     // Failed: retry with backoff unless attempts are exhausted. The attempt
     // number of a record travels in its retry entry; a first failure is attempt 1.
-    std::uint32_t attempt = 1;
-    for (auto it = in_retry_.begin(); it != in_retry_.end(); ++it)
-        if (it->first == token && it->second.first == record) {
-            attempt = it->second.second;
-            in_retry_.erase(it);
-            break;
-        }
+    const std::uint32_t attempt = take_attempt(token, record);
     if (attempt < policy_.max_attempts) {
         ctx_.metrics.retried.add();
         try {

@@ -17,6 +17,10 @@ struct retry_policy {
     std::uint32_t max_attempts = 5;
     std::uint32_t backoff_ms = 50;
     std::uint32_t backoff_max_ms = 5000;
+
+    static retry_policy of(const settings& cfg) noexcept {
+        return {cfg.retry_max_attempts, cfg.retry_backoff_ms, cfg.retry_backoff_max_ms};
+    }
 };
 
 // Design: owned by one sink thread. A sink calls begin(slot), emit() zero or
@@ -61,6 +65,8 @@ private:
         std::string key, record;
     };
     void finish_if_complete(std::uint32_t slot_index);
+    // The attempt number of a resent record (removing its entry), or 1.
+    std::uint32_t take_attempt(std::uint64_t token, std::string_view record) noexcept;
     std::int64_t backoff_ns(std::uint32_t attempt) const noexcept;
 
     flow& flow_;

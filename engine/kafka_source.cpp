@@ -203,24 +203,15 @@ void kafka_source::revoke(rd_kafka_topic_partition_list_t* parts, bool lost) {
     flow_.commit_waiter.notify();
 }
 
-void kafka_source::pause_all() {
+void kafka_source::set_paused(bool pause) {
     rd_kafka_topic_partition_list_t* parts = nullptr;
     if (rd_kafka_assignment(rk_.get(), &parts) == 0 && parts) {
-        rd_kafka_pause_partitions(rk_.get(), parts);
+        if (pause) rd_kafka_pause_partitions(rk_.get(), parts);
+        else rd_kafka_resume_partitions(rk_.get(), parts);
         rd_kafka_topic_partition_list_destroy(parts);
     }
-    paused_ = true;
-    metrics_.source.pauses.add();
-}
-
-void kafka_source::resume_all() {
-    rd_kafka_topic_partition_list_t* parts = nullptr;
-    if (rd_kafka_assignment(rk_.get(), &parts) == 0 && parts) {
-        rd_kafka_resume_partitions(rk_.get(), parts);
-        rd_kafka_topic_partition_list_destroy(parts);
-    }
-    paused_ = false;
-    metrics_.source.resumes.add();
+    paused_ = pause;
+    (pause ? metrics_.source.pauses : metrics_.source.resumes).add();
 }
 
 bool kafka_source::dispatch(rd_kafka_message_t* m) {
@@ -320,7 +311,7 @@ void kafka_source::wait_for_slot() {
         flow_.source_waiter.idle([&] { return slot.pending.load(std::memory_order_acquire) == 0; },
                                  std::chrono::microseconds(500));
         const std::int64_t now = mono_ns();
-        if (!paused_ && now - since > std::int64_t(cfg_.pause_after_ms) * 1'000'000) pause_all();
+        if (!paused_ && now - since > std::int64_t(cfg_.pause_after_ms) * 1'000'000) set_paused(true);
         if (paused_ || now - since > 100'000'000) {
             // Keep serving rebalances and the poll interval while we wait.
             if (rd_kafka_message_t* m = rd_kafka_consumer_poll(rk_.get(), 0)) {
@@ -347,7 +338,7 @@ void kafka_source::run() {
             // Resume once half the pool ahead is free again.
             if (flow_.pool[next_slot_ % n].pending.load(std::memory_order_acquire) == 0 &&
                 flow_.pool[(next_slot_ + n / 2) % n].pending.load(std::memory_order_acquire) == 0)
-                resume_all();
+                set_paused(false);
             else {
                 flow_.source_waiter.idle([] { return false; }, std::chrono::microseconds(500));
                 if (rd_kafka_message_t* m = rd_kafka_consumer_poll(rk_.get(), 0)) handle(m);

@@ -49,8 +49,7 @@ private:
     void handle(rd_kafka_message_t* m);       // takes ownership
     bool dispatch(rd_kafka_message_t* m);     // false: no free slot yet
     void wait_for_slot();
-    void pause_all();
-    void resume_all();
+    void set_paused(bool pause);  // all assigned partitions
     void push_record(const flow_record& r);
 
     const settings& cfg_;

@@ -12,7 +12,7 @@ namespace sluice {
 analytics_sink::analytics_sink(const settings& cfg, const std::string& bootstrap, flow& f, sink_context& ctx)
     : ctx_(ctx),
       tracker_(f, ctx, cfg.outputs.at("analytics"), bootstrap, cfg.producer_properties,
-               {cfg.retry_max_attempts, cfg.retry_backoff_ms, cfg.retry_backoff_max_ms}, "analytics"),
+               retry_policy::of(cfg), "analytics"),
       window_ns_(static_cast<std::int64_t>(cfg.window_ms) * 1'000'000), top_k_(cfg.top_k) {}
 
 void analytics_sink::close_window(const char* reason) {

@@ -12,7 +12,7 @@ enrichment_sink::enrichment_sink(const settings& cfg, const std::string& bootstr
       follower_(std::make_unique<directory_follower>(bootstrap, cfg.directory_topic, cfg.directory_bootstrap_file,
                                                      cfg.directory_sync_timeout_ms, cfg.kafka_properties, directory_)),
       tracker_(f, ctx, cfg.outputs.at("enrichment"), bootstrap, cfg.producer_properties,
-               {cfg.retry_max_attempts, cfg.retry_backoff_ms, cfg.retry_backoff_max_ms}, "enrichment") {
+               retry_policy::of(cfg), "enrichment") {
     record_.reserve(1024);
     users_.store(directory_.size(), std::memory_order_relaxed);
 }
@@ -22,7 +22,7 @@ void enrichment_sink::person(json_writer* w, std::string_view role, std::string_
     const user_record* u = directory_.find(id);
     if (!u) {
         partial = true;
-        unknown_ids_.store(unknown_ids_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+        unknown_ids_.add();
     }
     if (!w) return;
     w->key(role).begin_object().field("id", id);
@@ -33,7 +33,6 @@ void enrichment_sink::person(json_writer* w, std::string_view role, std::string_
 
 void enrichment_sink::count_partial() {
     ctx_.metrics.partial.add();
-    partial_.store(partial_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
 }
 
 void enrichment_sink::join_only(const event_slot& slot) {
@@ -99,8 +98,8 @@ std::string enrichment_sink::live_json() const {
     json_writer w(out);
     w.begin_object()
         .field("directory_users", users_.load(std::memory_order_relaxed))
-        .field("unknown_user_ids", unknown_ids_.load(std::memory_order_relaxed))
-        .field("partial_events", partial_.load(std::memory_order_relaxed))
+        .field("unknown_user_ids", unknown_ids_.get())
+        .field("partial_events", ctx_.metrics.partial.get())
         .end_object();
     return out;
 }

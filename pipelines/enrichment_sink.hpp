@@ -7,6 +7,7 @@
 
 #include "config.hpp"
 #include "json_writer.hpp"
+#include "metrics.hpp"
 #include "delivery_tracker.hpp"
 #include "directory_follower.hpp"
 #include "sink.hpp"
@@ -41,7 +42,8 @@ private:
     std::unique_ptr<directory_follower> follower_;
     delivery_tracker tracker_;
     std::string record_, key_buf_;
-    std::atomic<std::uint64_t> users_{0}, unknown_ids_{0}, partial_{0};
+    std::atomic<std::uint64_t> users_{0};  // directory size, published for live_json
+    counter unknown_ids_;
 };
 
 }  // namespace sluice

@@ -13,13 +13,13 @@ notification_sink::notification_sink(const settings& cfg, const std::string& boo
                                                      cfg.directory_sync_timeout_ms, cfg.kafka_properties, directory_)),
       dedup_(cfg.dedup_capacity),
       tracker_(f, ctx, cfg.outputs.at("notification"), bootstrap, cfg.producer_properties,
-               {cfg.retry_max_attempts, cfg.retry_backoff_ms, cfg.retry_backoff_max_ms}, "notification") {
+               retry_policy::of(cfg), "notification") {
     record_.reserve(1024);
 }
 
 void notification_sink::notify(const event_slot& slot, std::string_view kind, std::string_view recipient_id,
                                std::string_view email, std::string_view username, std::string_view key) {
-    sent_.store(sent_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+    sent_.add();
     if (tracker_.discards()) {
         ctx_.metrics.outputs.add();
         return;  // output `none`: the decision is made, the record would be thrown away
@@ -52,7 +52,6 @@ void notification_sink::process(event_slot& slot, std::uint32_t slot_index) {
     const std::string_view key = event_key(slot, ctx_.types, key_buf_);
     if (dedup_.seen_or_insert(hash_key(key))) {
         ctx_.metrics.deduplicated.add();
-        duplicates_.store(duplicates_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
         tracker_.end(slot);  // nothing emitted: done
         return;
     }
@@ -76,7 +75,7 @@ void notification_sink::process(event_slot& slot, std::uint32_t slot_index) {
         if (to.empty()) to = slot.str(e.user_id);
         if (to.empty()) to = slot.str(e.email);
         if (to.empty()) {
-            no_recipient_.store(no_recipient_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+            no_recipient_.add();
         } else {
             const user_record* u = directory_.find(to);
             std::string_view email = slot.str(e.email);
@@ -97,9 +96,9 @@ std::string notification_sink::live_json() const {
     std::string out;
     json_writer w(out);
     w.begin_object()
-        .field("notifications", sent_.load(std::memory_order_relaxed))
-        .field("duplicates_dropped", duplicates_.load(std::memory_order_relaxed))
-        .field("without_recipient", no_recipient_.load(std::memory_order_relaxed))
+        .field("notifications", sent_.get())
+        .field("duplicates_dropped", ctx_.metrics.deduplicated.get())
+        .field("without_recipient", no_recipient_.get())
         .end_object();
     return out;
 }

@@ -10,6 +10,7 @@
 #include "delivery_tracker.hpp"
 #include "directory_follower.hpp"
 #include "json_writer.hpp"
+#include "metrics.hpp"
 #include "sink.hpp"
 #include "user_directory.hpp"
 
@@ -40,7 +41,7 @@ private:
     dedup_window dedup_;
     delivery_tracker tracker_;
     std::string record_, key_buf_, id_buf_;
-    std::atomic<std::uint64_t> sent_{0}, duplicates_{0}, no_recipient_{0};
+    counter sent_, no_recipient_;
 };
 
 }  // namespace sluice
