@@ -4,6 +4,8 @@
 #include <toml++/toml.h>
 #include <unistd.h>
 
+#include <fstream>
+#include <iterator>
 #include <set>
 #include <sstream>
 
@@ -214,15 +216,23 @@ output_spec parse_output(const std::string& key, const std::string& text) {
 }
 
 settings load_settings(const std::string& path, const std::vector<std::string>& overrides) {
-    std::map<std::string, flat_value> values;
+    std::string text;
     if (!path.empty()) {
-        if (access(path.c_str(), R_OK) != 0)
-            throw config_error("config: cannot read file '" + path + "'");
+        std::ifstream in(path, std::ios::binary);
+        if (access(path.c_str(), R_OK) != 0 || !in) throw config_error("config: cannot read file '" + path + "'");
+        text.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    }
+    return parse_settings(text, path, overrides);
+}
+
+settings parse_settings(std::string_view text, const std::string& origin, const std::vector<std::string>& overrides) {
+    std::map<std::string, flat_value> values;
+    if (!origin.empty()) {
         try {
-            toml::table t = toml::parse_file(path);
-            flatten(t, "", path, values);
+            toml::table t = toml::parse(text, origin);
+            flatten(t, "", origin, values);
         } catch (const toml::parse_error& e) {
-            throw config_error("config: " + path + ":" + std::to_string(e.source().begin.line) +
+            throw config_error("config: " + origin + ":" + std::to_string(e.source().begin.line) +
                                ": " + std::string(e.description()));
         }
     }

@@ -6,6 +6,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "wait_strategy.hpp"
@@ -85,6 +86,8 @@ struct settings {
 // (value is a TOML value; a bare word is taken as a string), validates
 // everything and rejects unknown keys. Throws config_error.
 settings load_settings(const std::string& path, const std::vector<std::string>& overrides);
+// The same for TOML text already in memory; origin names it in errors.
+settings parse_settings(std::string_view text, const std::string& origin, const std::vector<std::string>& overrides);
 
 // Parses "kafka:TOPIC", "file:PATH" or "none". Throws config_error naming key.
 output_spec parse_output(const std::string& key, const std::string& text);

@@ -1,13 +1,20 @@
-// Dead-letter production with headers and redelivery on failure.
+// Dead-letter production with headers, and resending until written.
 #include "dead_letter.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <thread>
 
 #include "ack_channel.hpp"
+#include "clock.hpp"
 #include "metrics.hpp"
 
 namespace sluice {
+
+namespace {
+constexpr std::int64_t resend_backoff_ns = 50'000'000;       // first resend after 50 ms...
+constexpr std::int64_t resend_backoff_max_ns = 2'000'000'000;  // ...doubling up to 2 s
+}  // namespace
 
 dead_letter_producer::dead_letter_producer(const std::string& bootstrap, const std::string& suffix,
                                            const std::map<std::string, std::string>& props,
@@ -15,15 +22,41 @@ dead_letter_producer::dead_letter_producer(const std::string& bootstrap, const s
     : suffix_(suffix), metrics_(metrics),
       rk_(make_producer(bootstrap, props, this, &dead_letter_producer::on_delivery)) {}
 
-dead_letter_producer::~dead_letter_producer() = default;
+dead_letter_producer::~dead_letter_producer() {
+    for (resend& r : resends_) rd_kafka_headers_destroy(r.headers);
+}
 
 std::size_t dead_letter_producer::in_flight() const noexcept {
-    return static_cast<std::size_t>(rd_kafka_outq_len(rk_.get()));
+    return static_cast<std::size_t>(rd_kafka_outq_len(rk_.get())) + resend_count_.load(std::memory_order_acquire);
+}
+
+bool dead_letter_producer::produce(event_slot& slot, const std::string& topic, rd_kafka_headers_t* headers) {
+    const std::string_view key = slot.key();
+    for (;;) {
+        const rd_kafka_resp_err_t err = rd_kafka_producev(
+            rk_.get(), RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_KEY(const_cast<char*>(key.data()), key.size()),
+            RD_KAFKA_V_VALUE(slot.payload(), slot.payload_len()), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+            RD_KAFKA_V_HEADERS(headers), RD_KAFKA_V_OPAQUE(&slot), RD_KAFKA_V_END);
+        if (!err) return true;  // librdkafka owns the headers now
+        if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL) return false;
+        // Local queue full: the commit thread serves reports; wait for room.
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+}
+
+void dead_letter_producer::schedule(event_slot& slot, std::string topic, rd_kafka_headers_t* headers,
+                                    std::uint32_t failures) {
+    metrics_.dlq_retries.add();
+    const std::int64_t backoff =
+        std::min(resend_backoff_max_ns, resend_backoff_ns << std::min<std::uint32_t>(failures - 1, 8));
+    std::lock_guard lock(resend_mutex_);
+    resends_.push_back({&slot, std::move(topic), headers, failures, mono_ns() + backoff});
+    resend_count_.store(resends_.size(), std::memory_order_release);
 }
 
 void dead_letter_producer::send(event_slot& slot, std::string_view topic, std::int32_t partition,
-                                std::string_view key, std::string_view reason, std::uint32_t attempts) {
-    const std::string dlq_topic = std::string(topic) + suffix_;
+                                std::string_view reason, std::uint32_t attempts) {
+    std::string dlq_topic = std::string(topic) + suffix_;
     char part[16], off[24], att[16];
     const auto part_end = std::to_chars(part, part + sizeof part, partition).ptr;
     const auto off_end = std::to_chars(off, off + sizeof off, slot.offset).ptr;
@@ -34,26 +67,35 @@ void dead_letter_producer::send(event_slot& slot, std::string_view topic, std::i
     rd_kafka_header_add(h, "sluice.source.offset", -1, off, off_end - off);
     rd_kafka_header_add(h, "sluice.failure_reason", -1, reason.data(), static_cast<ssize_t>(reason.size()));
     rd_kafka_header_add(h, "sluice.attempt_count", -1, att, att_end - att);
-    for (;;) {
-        const rd_kafka_resp_err_t err = rd_kafka_producev(
-            rk_.get(), RD_KAFKA_V_TOPIC(dlq_topic.c_str()),
-            RD_KAFKA_V_KEY(const_cast<char*>(key.data()), key.size()),
-            RD_KAFKA_V_VALUE(slot.payload(), slot.payload_len()),
-            RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_HEADERS(h),
-            RD_KAFKA_V_OPAQUE(&slot), RD_KAFKA_V_END);
-        if (!err) return;  // librdkafka owns h now
-        // Queue full (the commit thread serves reports) or a transient local
-        // error: wait a little and try again rather than lose the event.
-        std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    }
+    if (!produce(slot, dlq_topic, h)) schedule(slot, std::move(dlq_topic), h, 1);
 }
 
 void dead_letter_producer::poll(ack_channel& releases) {
     releases_ = &releases;
     rd_kafka_poll(rk_.get(), 0);
+    if (resend_count_.load(std::memory_order_acquire) > 0) resend_due();
 }
 
-void dead_letter_producer::on_delivery(rd_kafka_t* rk, const rd_kafka_message_t* m, void* opaque) {
+void dead_letter_producer::resend_due() {
+    std::vector<resend> due;
+    {
+        std::lock_guard lock(resend_mutex_);
+        const std::int64_t now = mono_ns();
+        auto it = std::partition(resends_.begin(), resends_.end(), [&](const resend& r) { return r.due_ns > now; });
+        std::move(it, resends_.end(), std::back_inserter(due));
+        resends_.erase(it, resends_.end());
+        // Still counted as in flight while being resent below.
+        resend_count_.store(resends_.size() + due.size(), std::memory_order_release);
+    }
+    for (resend& r : due) {
+        if (!produce(*r.slot, r.topic, r.headers)) {
+            schedule(*r.slot, std::move(r.topic), r.headers, r.failures + 1);
+        }
+        resend_count_.fetch_sub(1, std::memory_order_acq_rel);
+    }
+}
+
+void dead_letter_producer::on_delivery(rd_kafka_t*, const rd_kafka_message_t* m, void* opaque) {
     auto* self = static_cast<dead_letter_producer*>(opaque);
     auto* slot = static_cast<event_slot*>(m->_private);
     if (!m->err) {
@@ -61,26 +103,12 @@ void dead_letter_producer::on_delivery(rd_kafka_t* rk, const rd_kafka_message_t*
         self->releases_->release(*slot);
         return;
     }
-    // Not written: produce the same message again (payload, key and headers
-    // are still in the slot / report), keeping the slot held.
-    self->metrics_.dlq_retries.add();
+    // Not written: produce it again after a backoff, keeping the slot held.
     rd_kafka_headers_t* h = nullptr;
     rd_kafka_headers_t* copy = nullptr;
     if (rd_kafka_message_headers(m, &h) == RD_KAFKA_RESP_ERR_NO_ERROR) copy = rd_kafka_headers_copy(h);
-    const rd_kafka_resp_err_t err = rd_kafka_producev(
-        rk, RD_KAFKA_V_RKT(m->rkt), RD_KAFKA_V_KEY(m->key, m->key_len),
-        RD_KAFKA_V_VALUE(m->payload, m->len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-        RD_KAFKA_V_HEADERS(copy), RD_KAFKA_V_OPAQUE(slot), RD_KAFKA_V_END);
-    if (err) {
-        if (copy) rd_kafka_headers_destroy(copy);
-        // Cannot even enqueue: keep trying from the slot on the next report cycle.
-        std::this_thread::sleep_for(std::chrono::milliseconds(1));
-        self->metrics_.dlq_retries.add();
-        rd_kafka_producev(rk, RD_KAFKA_V_RKT(m->rkt), RD_KAFKA_V_KEY(m->key, m->key_len),
-                          RD_KAFKA_V_VALUE(m->payload, m->len),
-                          RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_OPAQUE(slot),
-                          RD_KAFKA_V_END);
-    }
+    else copy = rd_kafka_headers_new(0);
+    self->schedule(*slot, rd_kafka_topic_name(m->rkt), copy, 1);
 }
 
 }  // namespace sluice

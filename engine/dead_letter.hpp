@@ -1,10 +1,13 @@
 // The dead-letter producer: original bytes plus why, to <topic><suffix>.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <map>
+#include <mutex>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "event_slot.hpp"
 #include "kafka_handles.hpp"
@@ -18,7 +21,9 @@ struct commit_metrics;
 // thread-safe); poll() only from the commit thread, so delivery reports run
 // there and release the slot through the commit thread's ack channel. A
 // message whose delivery fails is produced again: nothing is acked that was
-// not written to the dead-letter topic.
+// not written to the dead-letter topic. A message librdkafka refuses to
+// take (a topic in an error state after a permanent produce error) waits in
+// a resend list and is tried again from poll() with backoff.
 //
 // Headers: sluice.source.topic, sluice.source.partition, sluice.source.offset,
 // sluice.failure_reason, sluice.attempt_count. Value and key: the originals.
@@ -28,22 +33,39 @@ public:
                          const std::map<std::string, std::string>& props, commit_metrics& metrics);
     ~dead_letter_producer();
 
-    // slot's share is released when the dead letter is durably written.
-    void send(event_slot& slot, std::string_view topic, std::int32_t partition,
-              std::string_view key, std::string_view reason, std::uint32_t attempts);
+    // slot's share is released when the dead letter is durably written. The
+    // key and value are the slot's.
+    void send(event_slot& slot, std::string_view topic, std::int32_t partition, std::string_view reason,
+              std::uint32_t attempts);
 
-    // Commit thread: serve delivery reports.
+    // Commit thread: serve delivery reports, resend what is due.
     void poll(ack_channel& releases);
+    // Written or waiting to be written again.
     std::size_t in_flight() const noexcept;
     const std::string& suffix() const noexcept { return suffix_; }
 
 private:
+    struct resend {
+        event_slot* slot;
+        std::string topic;
+        rd_kafka_headers_t* headers;  // owned until produced
+        std::uint32_t failures;
+        std::int64_t due_ns;
+    };
     static void on_delivery(rd_kafka_t*, const rd_kafka_message_t* m, void* opaque);
+    // Any thread: produce once; false if librdkafka would not take it.
+    bool produce(event_slot& slot, const std::string& topic, rd_kafka_headers_t* headers);
+    void schedule(event_slot& slot, std::string topic, rd_kafka_headers_t* headers, std::uint32_t failures);
+    void resend_due();
 
     std::string suffix_;
     commit_metrics& metrics_;
     kafka_handle rk_;
     ack_channel* releases_ = nullptr;  // set during poll()
+    // Failure path only: sink threads and the commit thread add, poll() takes.
+    std::mutex resend_mutex_;
+    std::vector<resend> resends_;
+    std::atomic<std::size_t> resend_count_{0};
 };
 
 }  // namespace sluice

@@ -257,7 +257,7 @@ bool kafka_source::dispatch(rd_kafka_message_t* m) {
         slot.routed = 0;
         slot.pending.store(1, std::memory_order_relaxed);
         metrics_.source.dead_lettered.add();
-        dlq_.send(slot, rd_kafka_topic_name(m->rkt), m->partition, slot.key(), r.describe(), 1);
+        dlq_.send(slot, rd_kafka_topic_name(m->rkt), m->partition, r.describe(), 1);
     } else {
         metrics_.source.decoded.add();
         const sink_mask mask = routes_.route(slot.ev.type);

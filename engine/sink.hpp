@@ -32,7 +32,7 @@ struct sink_context {
     void dead_letter(event_slot& slot, std::string_view reason, std::uint32_t attempts) {
         metrics.dead_lettered.add();
         const partition_view& p = partitions[slot.partition];
-        dead_letters.send(slot, p.topic, p.partition, slot.key(), reason, attempts);
+        dead_letters.send(slot, p.topic, p.partition, reason, attempts);
     }
 };
 

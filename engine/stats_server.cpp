@@ -75,11 +75,11 @@ int listen_tcp(const std::string& hostport) {
 
 struct stats_server::impl {
     struct conn {
-        bool http = false;
+        explicit conn(stats_session s) : session(std::move(s)) {}
+        stats_session session;
         bool closing = false;     // close once the send completes
         bool recv_armed = false;
         bool send_armed = false;
-        std::string in;           // bytes of the line being read
         std::string out;          // queued answer bytes
         std::size_t sent = 0;     // of the answer being sent
         std::string sending;
@@ -162,42 +162,6 @@ void stats_server::run(const std::atomic<bool>& stop) {
         ::close(fd);
         impl_->conns.erase(it);
     };
-    auto respond = [&](int fd, impl::conn& c, std::string_view line) {
-        if (c.http) return;
-        std::string answer = report_.answer(line);
-        answer += "\n\n";
-        if (c.out.size() + answer.size() > limits_.max_output_bytes) {
-            // A client that does not read: drop it rather than grow without bound.
-            close_conn(fd);
-            return;
-        }
-        c.out += answer;
-        arm_send(fd, c);
-    };
-    auto respond_http = [&](int fd, impl::conn& c) {
-        // Request line: GET PATH HTTP/1.x
-        const std::string_view req(c.in);
-        std::string_view path;
-        if (req.rfind("GET ", 0) == 0) {
-            const auto end = req.find(' ', 4);
-            path = req.substr(4, end == std::string_view::npos ? std::string_view::npos : end - 4);
-        }
-        std::string body, status = "200 OK", type = "text/plain; version=0.0.4; charset=utf-8";
-        if (path == "/metrics") body = report_.prometheus();
-        else if (path == "/stats") {
-            body = report_.stats_json();
-            type = "application/json";
-        } else if (path.rfind("/hist/", 0) == 0) body = report_.hist(path.substr(6));
-        else {
-            status = "404 Not Found";
-            body = "not found: use /metrics or /stats\n";
-        }
-        c.out = "HTTP/1.1 " + status + "\r\nContent-Type: " + type + "\r\nContent-Length: " +
-                std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body;
-        c.closing = true;
-        arm_send(fd, c);
-    };
-
     if (impl_->unix_fd >= 0) arm_accept(impl_->unix_fd, op_accept_unix);
     if (impl_->tcp_fd >= 0) arm_accept(impl_->tcp_fd, op_accept_tcp);
     arm_tick();
@@ -232,8 +196,9 @@ void stats_server::run(const std::atomic<bool>& stop) {
                         ++impl_->rejected;
                         break;
                     }
-                    impl::conn& c = impl_->conns[res];
-                    c.http = op_of(ud) == op_accept_tcp;
+                    impl::conn& c =
+                        impl_->conns.try_emplace(res, stats_session(report_, limits_, op_of(ud) == op_accept_tcp))
+                            .first->second;
                     c.last_activity_ns = now;
                     arm_recv(res, c);
                     break;
@@ -248,37 +213,17 @@ void stats_server::run(const std::atomic<bool>& stop) {
                         break;
                     }
                     c.last_activity_ns = now;
-                    c.in.append(c.buf, static_cast<std::size_t>(res));
-                    if (c.http) {
-                        if (c.in.find("\r\n\r\n") != std::string::npos || c.in.find("\n\n") != std::string::npos) {
-                            respond_http(fd, c);
-                            break;
-                        }
-                        if (c.in.size() > limits_.max_line_bytes) {
-                            c.out = "HTTP/1.1 431 Request Header Fields Too Large\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+                    switch (c.session.feed({c.buf, static_cast<std::size_t>(res)}, c.out)) {
+                        case stats_session::next::drop: close_conn(fd); break;
+                        case stats_session::next::close_after_send:
                             c.closing = true;
                             arm_send(fd, c);
                             break;
-                        }
-                        arm_recv(fd, c);
-                        break;
+                        case stats_session::next::read_more:
+                            arm_send(fd, c);
+                            arm_recv(fd, c);
+                            break;
                     }
-                    std::size_t start = 0, nl;
-                    while ((nl = c.in.find('\n', start)) != std::string::npos && !c.closing) {
-                        respond(fd, c, std::string_view(c.in).substr(start, nl - start));
-                        start = nl + 1;
-                        if (impl_->conns.find(fd) == impl_->conns.end()) break;
-                    }
-                    if (impl_->conns.find(fd) == impl_->conns.end()) break;
-                    c.in.erase(0, start);
-                    if (c.in.size() > limits_.max_line_bytes) {
-                        c.in.clear();
-                        c.out += "error: line longer than " + std::to_string(limits_.max_line_bytes) + " bytes\n\n";
-                        c.closing = true;
-                        arm_send(fd, c);
-                        break;
-                    }
-                    arm_recv(fd, c);
                     break;
                 }
                 case op_send: {

@@ -7,17 +7,9 @@
 #include <string>
 
 #include "stats_report.hpp"
+#include "stats_session.hpp"
 
 namespace sluice {
-
-// Per-client limits, so abusive clients cost bounded memory and never block
-// the others (or the pipeline, which this thread never touches).
-struct stats_limits {
-    std::size_t max_clients = 64;
-    std::size_t max_line_bytes = 4096;          // longer: error answer, then closed
-    std::size_t max_output_bytes = 4 << 20;     // unread answers beyond this: closed
-    std::uint32_t idle_timeout_ms = 30000;      // no complete request for this long: closed
-};
 
 // Design: the constructor (control thread) binds the sockets, so a bad path or
 // port fails start-up with a clear error; run() is the stats thread.

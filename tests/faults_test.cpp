@@ -1,22 +1,30 @@
-// Faults injected through the embedded broker's controls (rdkafka_mock.h):
-// events keep flowing, everything is committed in the end, nothing is lost.
+// Faults injected through the embedded broker's controls (rdkafka_mock.h).
+// In every scenario events flow during the fault; afterwards every produced
+// event reached every sink it routes to, committed offsets reach the end
+// offsets, duplicates are only of events above the last commit before the
+// fault, and the pipeline still answers on its stats socket.
 #include <gtest/gtest.h>
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
 
 #include "clock.hpp"
+#include "delivery_audit.hpp"
 #include "embedded_broker.hpp"
 #include "kafka_test_support.hpp"
 #include "pipeline.hpp"
 #include "seed_events.hpp"
-#include "sink_factory.hpp"
 
 using namespace sluice;
 using namespace sluice::testing;
+using namespace std::chrono_literals;
 
 namespace {
 
-constexpr std::int16_t api_offset_commit = 8;  // Kafka protocol ApiKey
+// Kafka protocol ApiKeys.
+constexpr std::int16_t api_produce = 0;
+constexpr std::int16_t api_offset_commit = 8;
+
+const std::vector<std::string> sink_names = {"enrichment", "notification", "analytics"};
 
 std::vector<record> seed_records(std::size_t n, std::uint64_t seed) {
     seed_generator gen(seed);
@@ -29,68 +37,197 @@ std::vector<record> seed_records(std::size_t n, std::uint64_t seed) {
     return out;
 }
 
-bool committed_to_end(const std::string& b, const std::string& group) {
-    const auto topics = settings::default_topics();
-    const auto ends = end_offsets(b, topics);
-    const auto committed = committed_offsets(b, group, topics);
-    for (const auto& [tp, end] : ends)
-        if (end > 0 && committed.at(tp) != end) return false;
-    return true;
-}
+// One pipeline with logging sinks on an embedded cluster of `brokers`.
+struct fault_run {
+    std::string dir = temp_dir();
+    embedded_broker broker;
+    std::string b = broker.bootstraps();
+    std::string group;
+    std::shared_ptr<sink_log> log = std::make_shared<sink_log>();
+    std::unique_ptr<pipeline> p;
+    std::uint64_t seed = 1;
+    offsets floor;  // committed offsets just before the fault
 
-settings config_for(const std::string& b, const std::string& group, const std::string& dir) {
-    return load_settings("", {"kafka.bootstrap.servers=\"" + b + "\"", "kafka.group.id=\"" + group + "\"",
-                              "stats.socket=\"" + dir + "/s.sock\"", "sinks.enrichment.output=\"none\"",
-                              "sinks.notification.output=\"none\"", "sinks.analytics.output=\"none\"",
-                              "commit.interval.ms=50", "kafka.properties.\"session.timeout.ms\"=6000"});
-}
+    fault_run(int brokers, std::string group_id, std::vector<std::string> extra = {})
+        : broker(brokers, load_settings("", {}).broker_topics()), group(std::move(group_id)) {
+        std::vector<std::string> sets = {
+            "kafka.bootstrap.servers=\"" + b + "\"", "kafka.group.id=\"" + group + "\"",
+            "stats.socket=\"" + dir + "/s.sock\"", "sinks.enrichment.output=\"none\"",
+            "sinks.notification.output=\"none\"", "sinks.analytics.output=\"none\"", "commit.interval.ms=50",
+            // Quick rejoin on the embedded broker (see README).
+            "kafka.properties.\"session.timeout.ms\"=6000"};
+        sets.insert(sets.end(), extra.begin(), extra.end());
+        p = std::make_unique<pipeline>(load_settings("", sets), logging_seed_sinks(log));
+        p->start();
+    }
+
+    bool assigned() { return wait_until([&] { return p->metrics().source.assigned_partitions.get() > 0; }, 30s); }
+    void produce_events(std::size_t n) { produce(b, seed_records(n, seed++)); }
+    bool committed_to_end(std::chrono::seconds timeout = 90s) {
+        return wait_until(
+            [&] {
+                const auto ends = end_offsets(b, settings::default_topics());
+                const auto committed = committed_offsets(b, group, settings::default_topics());
+                for (const auto& [tp, end] : ends)
+                    if (end > 0 && committed.at(tp) != end) return false;
+                return true;
+            },
+            timeout);
+    }
+    void mark_floor() { floor = committed_offsets(b, group, settings::default_topics()); }
+
+    // The checks every scenario ends with.
+    void expect_everything_delivered(std::size_t produced) {
+        ASSERT_TRUE(committed_to_end()) << "committed offsets never reached the end offsets";
+        EXPECT_NE(ask_stats(dir + "/s.sock", "stats").find("\"consumed\":"), std::string::npos)
+            << "the stats socket still answers";
+        p->stop();
+        const std::vector<produced_event> events = read_produced(b);
+        ASSERT_EQ(events.size(), produced);
+        for (const std::string& sink : sink_names) {
+            const audit a = check(routed_to(events, sink), log->of(sink), floor);
+            EXPECT_GT(a.expected, 0u) << sink;
+            EXPECT_EQ(a.missing, 0u) << sink << " never saw " << a.first_missing;
+            EXPECT_EQ(a.duplicates_below_floor, 0u) << sink << " processed committed events again";
+        }
+    }
+    std::size_t duplicates(const std::string& sink) {
+        return check(routed_to(read_produced(b), sink), log->of(sink)).duplicates;
+    }
+};
 
 }  // namespace
 
 // OffsetCommit fails for a while, with retriable and non-retriable errors:
 // commits are retried until they succeed, nothing is processed twice.
 TEST(Faults, OffsetCommitFailuresAreRetried) {
-    const std::string dir = temp_dir();
-    embedded_broker broker(1, load_settings("", {}).broker_topics());
-    const std::string b = broker.bootstraps();
-    pipeline p(config_for(b, "commit-faults", dir), make_seed_sink);
-    p.start();
-    ASSERT_TRUE(wait_until([&] { return p.metrics().source.assigned_partitions.get() > 0; }, std::chrono::seconds(30)));
-    rd_kafka_mock_push_request_errors(broker.cluster(), api_offset_commit, 6,
+    fault_run run(1, "commit-faults");
+    ASSERT_TRUE(run.assigned());
+    run.mark_floor();
+    rd_kafka_mock_push_request_errors(run.broker.cluster(), api_offset_commit, 6,
                                       RD_KAFKA_RESP_ERR_COORDINATOR_LOAD_IN_PROGRESS,
                                       RD_KAFKA_RESP_ERR_OFFSET_METADATA_TOO_LARGE,
                                       RD_KAFKA_RESP_ERR_COORDINATOR_LOAD_IN_PROGRESS,
                                       RD_KAFKA_RESP_ERR_OFFSET_METADATA_TOO_LARGE,
                                       RD_KAFKA_RESP_ERR_COORDINATOR_LOAD_IN_PROGRESS,
                                       RD_KAFKA_RESP_ERR_OFFSET_METADATA_TOO_LARGE);
-    produce(b, seed_records(3000, 31));
-    ASSERT_TRUE(wait_until([&] { return committed_to_end(b, "commit-faults"); }, std::chrono::seconds(60)));
-    p.stop();
-    EXPECT_GT(p.metrics().commit.commit_failures.get(), 0u) << "the injected errors were seen";
-    EXPECT_EQ(p.metrics().source.consumed.get(), 3000u) << "no rebalance, no replay: each event once";
-    EXPECT_EQ(p.metrics().sinks[2].processed.get(), 3000u);
+    run.produce_events(3000);
+    run.expect_everything_delivered(3000);
+    EXPECT_GT(run.p->metrics().commit.commit_failures.get(), 0u) << "the injected errors were seen";
+    EXPECT_EQ(run.p->metrics().source.consumed.get(), 3000u) << "no rebalance, no replay: each event once";
+    EXPECT_EQ(run.duplicates("analytics"), 0u);
 }
 
 // The (only) broker goes down mid-stream and comes back: the pipeline waits,
 // resumes, and every event reaches its sinks; commits reach the end.
 TEST(Faults, BrokerDownAndBackUp) {
-    const std::string dir = temp_dir();
-    embedded_broker broker(1, load_settings("", {}).broker_topics());
-    const std::string b = broker.bootstraps();
-    produce(b, seed_records(2000, 41));
-    pipeline p(config_for(b, "broker-down", dir), make_seed_sink);
-    p.start();
-    ASSERT_TRUE(wait_until([&] { return p.metrics().source.consumed.get() >= 2000; }, std::chrono::seconds(60)));
-    ASSERT_EQ(rd_kafka_mock_broker_set_down(broker.cluster(), 1), RD_KAFKA_RESP_ERR_NO_ERROR);
-    std::this_thread::sleep_for(std::chrono::seconds(2));
-    ASSERT_EQ(rd_kafka_mock_broker_set_up(broker.cluster(), 1), RD_KAFKA_RESP_ERR_NO_ERROR);
-    produce(b, seed_records(2000, 42));
-    ASSERT_TRUE(wait_until([&] { return committed_to_end(b, "broker-down"); }, std::chrono::seconds(90)));
-    p.stop();
-    pipeline_metrics& m = p.metrics();
-    EXPECT_GE(m.source.consumed.get(), 4000u) << "every event at least once";
-    EXPECT_GE(m.sinks[2].processed.get(), 4000u);
-    // Duplicates only for what was in flight since the last commit: here at
-    // most the first batch (the group may have rebalanced while down).
-    EXPECT_LE(m.source.consumed.get(), 6000u);
+    fault_run run(1, "broker-down");
+    ASSERT_TRUE(run.assigned());
+    run.produce_events(2000);
+    ASSERT_TRUE(wait_until([&] { return run.p->metrics().source.consumed.get() >= 2000; }, 60s));
+    ASSERT_TRUE(run.committed_to_end());
+    run.mark_floor();
+    ASSERT_EQ(rd_kafka_mock_broker_set_down(run.broker.cluster(), 1), RD_KAFKA_RESP_ERR_NO_ERROR);
+    std::this_thread::sleep_for(2s);
+    ASSERT_EQ(rd_kafka_mock_broker_set_up(run.broker.cluster(), 1), RD_KAFKA_RESP_ERR_NO_ERROR);
+    run.produce_events(2000);
+    run.expect_everything_delivered(4000);
+}
+
+// The group coordinator moves to another broker and then to a third while
+// events flow: commits follow it.
+TEST(Faults, CoordinatorMoves) {
+    fault_run run(3, "coordinator-moves");
+    ASSERT_TRUE(run.assigned());
+    run.produce_events(1500);
+    ASSERT_TRUE(run.committed_to_end());
+    run.mark_floor();
+    for (int to : {2, 3}) {
+        ASSERT_EQ(rd_kafka_mock_coordinator_set(run.broker.cluster(), "group", "coordinator-moves", to),
+                  RD_KAFKA_RESP_ERR_NO_ERROR);
+        run.produce_events(1500);
+        std::this_thread::sleep_for(500ms);
+    }
+    run.expect_everything_delivered(4500);
+    EXPECT_GT(run.p->metrics().commit.commits.get(), 2u);
+}
+
+// Every partition's leader moves to another broker mid-stream: fetching
+// follows the leaders.
+TEST(Faults, PartitionLeadersMove) {
+    fault_run run(3, "leader-moves");
+    ASSERT_TRUE(run.assigned());
+    run.produce_events(1500);
+    ASSERT_TRUE(run.committed_to_end());
+    run.mark_floor();
+    const auto topics = load_settings("", {}).broker_topics();
+    for (int round = 0; round < 2; ++round) {
+        for (const auto& [topic, partitions] : topics)
+            for (int part = 0; part < partitions; ++part)
+                ASSERT_EQ(rd_kafka_mock_partition_set_leader(run.broker.cluster(), topic.c_str(), part,
+                                                             1 + (part + round + 1) % 3),
+                          RD_KAFKA_RESP_ERR_NO_ERROR);
+        run.produce_events(1500);
+        std::this_thread::sleep_for(500ms);
+    }
+    run.expect_everything_delivered(4500);
+    EXPECT_EQ(run.duplicates("analytics"), 0u) << "a leader move is not a rebalance: nothing replayed";
+}
+
+// One of three brokers answers every request 400 ms late for a while.
+TEST(Faults, HighRoundTripTimeOnOneBroker) {
+    fault_run run(3, "slow-broker");
+    ASSERT_TRUE(run.assigned());
+    run.mark_floor();
+    ASSERT_EQ(rd_kafka_mock_broker_set_rtt(run.broker.cluster(), 2, 400), RD_KAFKA_RESP_ERR_NO_ERROR);
+    run.produce_events(3000);
+    std::this_thread::sleep_for(3s);
+    ASSERT_EQ(rd_kafka_mock_broker_set_rtt(run.broker.cluster(), 2, 0), RD_KAFKA_RESP_ERR_NO_ERROR);
+    run.produce_events(1000);
+    run.expect_everything_delivered(4000);
+    EXPECT_EQ(run.duplicates("analytics"), 0u) << "slowness is not a rebalance: nothing replayed";
+}
+
+// Produce requests (outputs and dead letters alike) fail for a while with
+// retriable and permanent errors. Every enrichment event ends up in the
+// output topic or, after its retries, in the dead-letter topic; and at no
+// moment is an offset committed whose event was not yet delivered somewhere.
+TEST(Faults, OutputAndDeadLetterProduceFailures) {
+    fault_run run(1, "produce-faults",
+                  {"sinks.enrichment.output=\"kafka:enriched.events\"", "sinks.retry.max.attempts=2",
+                   "sinks.retry.backoff.ms=20", "sinks.retry.backoff.max.ms=100"});
+    ASSERT_TRUE(run.assigned());
+    run.produce_events(2000);  // before the fault: its own produce must succeed
+    std::vector<rd_kafka_resp_err_t> errors;
+    for (int i = 0; i < 12; ++i) {
+        errors.push_back(RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS);  // retried inside librdkafka
+        errors.push_back(RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED);  // fails the delivery
+    }
+    rd_kafka_mock_push_request_errors_array(run.broker.cluster(), api_produce, errors.size(), errors.data());
+
+    // Where an enrichment event was delivered: its output record or its dead letter.
+    const std::vector<produced_event> events = read_produced(run.b);
+    auto delivered = [&] {
+        sightings seen = enriched_sources([&] {
+            std::vector<std::string> values;
+            for (const record& r : read_all(run.b, "enriched.events")) values.push_back(r.value);
+            return values;
+        }());
+        for (const std::string& topic : settings::default_topics())
+            for (const record& r : read_all(run.b, topic + ".dlq"))
+                if (r.headers.count("sluice.source.offset"))
+                    ++seen[{r.headers.at("sluice.source.topic"), std::stoi(r.headers.at("sluice.source.partition")),
+                            std::stoll(r.headers.at("sluice.source.offset"))}];
+        return seen;
+    };
+    for (int i = 0; i < 6; ++i) {
+        const std::string violation = committed_prefix_seen(run.b, run.group, events, "enrichment", delivered);
+        EXPECT_EQ(violation, "");
+        std::this_thread::sleep_for(300ms);
+    }
+    run.expect_everything_delivered(2000);
+    const audit a = check(routed_to(events, "enrichment"), delivered());
+    EXPECT_EQ(a.missing, 0u) << a.first_missing << " is neither in enriched.events nor dead-lettered";
+    pipeline_metrics& m = run.p->metrics();
+    EXPECT_GT(m.sinks[0].failed.get(), 0u) << "the injected errors reached the sink";
 }

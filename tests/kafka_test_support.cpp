@@ -1,7 +1,12 @@
 // librdkafka-based helpers for the integration tests.
 #include "kafka_test_support.hpp"
 
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
 
 #include <fstream>
 #include <stdexcept>
@@ -144,6 +149,29 @@ std::vector<std::string> read_lines(const std::string& path) {
     std::string line;
     while (std::getline(in, line)) lines.push_back(line);
     return lines;
+}
+
+std::string ask_stats(const std::string& socket_path, const std::string& command) {
+    const int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", socket_path.c_str());
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+        ::close(fd);
+        return "connect failed";
+    }
+    const std::string line = command + "\n";
+    (void)!::send(fd, line.data(), line.size(), MSG_NOSIGNAL);
+    std::string out;
+    char buf[65536];
+    while (out.find("\n\n") == std::string::npos) {
+        const ssize_t n = ::read(fd, buf, sizeof buf);
+        if (n < 0 && errno == EINTR) continue;  // io_uring task work in this process
+        if (n <= 0) break;
+        out.append(buf, static_cast<std::size_t>(n));
+    }
+    ::close(fd);
+    return out;
 }
 
 std::string temp_dir() {

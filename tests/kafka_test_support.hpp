@@ -48,6 +48,9 @@ inline bool wait_until(const std::function<bool()>& pred, std::chrono::milliseco
 }
 
 std::vector<std::string> read_lines(const std::string& path);
+// Sends one command to a stats socket and returns the answer up to its blank
+// line ("connect failed" if nothing listens).
+std::string ask_stats(const std::string& socket_path, const std::string& command);
 std::string temp_dir();
 
 }  // namespace sluice::testing

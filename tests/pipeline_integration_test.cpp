@@ -248,28 +248,6 @@ std::string http_get(int port, const std::string& path) {
     return out;
 }
 
-std::string ask(const std::string& path, const std::string& command) {
-    const int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
-    sockaddr_un addr{};
-    addr.sun_family = AF_UNIX;
-    std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", path.c_str());
-    if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-        ::close(fd);
-        return "connect failed";
-    }
-    const std::string line = command + "\n";
-    (void)!::send(fd, line.data(), line.size(), MSG_NOSIGNAL);
-    std::string out;
-    char buf[65536];
-    while (out.find("\n\n") == std::string::npos) {
-        const ssize_t n = ::read(fd, buf, sizeof buf);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) break;
-        out.append(buf, static_cast<std::size_t>(n));
-    }
-    ::close(fd);
-    return out;
-}
 }  // namespace
 
 TEST(PipelineIntegration, StatsSocketAnswersAllFourCommands) {
@@ -284,7 +262,7 @@ TEST(PipelineIntegration, StatsSocketAnswersAllFourCommands) {
     ASSERT_EQ(::stat(sock.c_str(), &st), 0);
     EXPECT_EQ(st.st_mode & 0777, 0600u);
 
-    const std::string stats = ask(sock, "stats");
+    const std::string stats = ask_stats(sock, "stats");
     ASSERT_GE(stats.size(), 2u);
     EXPECT_EQ(stats.substr(stats.size() - 2), "\n\n");
     simdjson::dom::parser parser;
@@ -295,17 +273,17 @@ TEST(PipelineIntegration, StatsSocketAnswersAllFourCommands) {
     EXPECT_EQ(std::uint64_t(doc["totals"]["lag"]), 0u);
     EXPECT_EQ(simdjson::dom::array(doc["partitions"]).size(), 24u);
 
-    const std::string metrics = ask(sock, "metrics");
+    const std::string metrics = ask_stats(sock, "metrics");
     EXPECT_NE(metrics.find("# TYPE sluice_events_consumed_total counter\nsluice_events_consumed_total 500\n"), std::string::npos);
     EXPECT_NE(metrics.find("sluice_latency_seconds_bucket{stage=\"decode\",le=\"+Inf\"} 500\n"), std::string::npos);
     EXPECT_NE(metrics.find("sluice_partition_lag{topic=\"task.updated\",partition=\"0\"} 0\n"), std::string::npos);
 
-    const std::string hist = ask(sock, "hist decode");
+    const std::string hist = ask_stats(sock, "hist decode");
     EXPECT_EQ(hist.rfind("# decode latency in ns: count=500 ", 0), 0u) << hist;
     EXPECT_NE(hist.find("\n99.00 "), std::string::npos);
-    EXPECT_EQ(ask(sock, "hist nope").rfind("error: unknown histogram 'nope'", 0), 0u);
-    EXPECT_EQ(ask(sock, "help").rfind("commands", 0), 0u);
-    EXPECT_EQ(ask(sock, "bogus"), "error: unknown command 'bogus' (try help)\n\n");
+    EXPECT_EQ(ask_stats(sock, "hist nope").rfind("error: unknown histogram 'nope'", 0), 0u);
+    EXPECT_EQ(ask_stats(sock, "help").rfind("commands", 0), 0u);
+    EXPECT_EQ(ask_stats(sock, "bogus"), "error: unknown command 'bogus' (try help)\n\n");
 
     const std::string http = http_get(port, "/metrics");
     EXPECT_EQ(http.rfind("HTTP/1.1 200 OK\r\n", 0), 0u) << http.substr(0, 200);

@@ -1,0 +1,129 @@
+// Delivery checks against what the broker holds: produced events, committed
+// offsets, and what sinks (or their output files) saw.
+#include "delivery_audit.hpp"
+
+#include <simdjson.h>
+
+#include "kafka_test_support.hpp"
+#include "sink_factory.hpp"
+
+namespace sluice::testing {
+
+std::vector<produced_event> read_produced(const std::string& bootstrap) {
+    std::vector<produced_event> out;
+    simdjson::dom::parser parser;
+    for (const std::string& topic : settings::default_topics()) {
+        for (const record& r : read_all(bootstrap, topic)) {
+            produced_event e{{r.topic, r.partition, r.offset}, "", ""};
+            simdjson::dom::element doc;
+            if (!r.null_value && parser.parse(r.value).get(doc) == simdjson::SUCCESS && doc.is_object()) {
+                std::string_view s;
+                if (doc["event_type"].get(s) == simdjson::SUCCESS || doc["eventType"].get(s) == simdjson::SUCCESS)
+                    e.type = s;
+                if (doc["event_id"].get(s) == simdjson::SUCCESS) e.id = s;
+            }
+            out.push_back(std::move(e));
+        }
+    }
+    return out;
+}
+
+std::vector<coord> routed_to(const std::vector<produced_event>& events, const std::string& sink) {
+    const auto rules = routing_table::default_rules();
+    std::vector<coord> out;
+    for (const produced_event& e : events) {
+        auto it = rules.find(e.type);
+        if (it == rules.end()) it = rules.find("default");
+        for (const std::string& s : it->second)
+            if (s == sink) out.push_back(e.at);
+    }
+    return out;
+}
+
+audit check(const std::vector<coord>& expected, const sightings& seen, const offsets& floor) {
+    audit a;
+    a.expected = expected.size();
+    for (const coord& c : expected) {
+        const auto it = seen.find(c);
+        if (it == seen.end()) {
+            if (a.missing++ == 0)
+                a.first_missing = c.topic + "/" + std::to_string(c.partition) + "@" + std::to_string(c.offset);
+        } else {
+            const auto extra = static_cast<std::size_t>(it->second - 1);
+            a.duplicates += extra;
+            const auto f = floor.find({c.topic, c.partition});
+            if (extra && f != floor.end() && c.offset < f->second) a.duplicates_below_floor += extra;
+        }
+    }
+    return a;
+}
+
+namespace {
+
+// Forwards everything to the real sink; logs each event it is handed.
+class logging_sink final : public sink {
+public:
+    logging_sink(std::unique_ptr<sink> inner, std::shared_ptr<sink_log> log, const partition_view* parts)
+        : inner_(std::move(inner)), log_(std::move(log)), parts_(parts), name_(inner_->name()) {}
+    std::string_view name() const noexcept override { return name_; }
+    void process(event_slot& slot, std::uint32_t slot_index) override {
+        const partition_view& p = parts_[slot.partition];
+        log_->saw(name_, {p.topic, p.partition, slot.offset});
+        inner_->process(slot, slot_index);
+    }
+    void end_of_batch() override { inner_->end_of_batch(); }
+    bool poll(std::int64_t now_ns) override { return inner_->poll(now_ns); }
+    void stop() override { inner_->stop(); }
+    bool idle() const noexcept override { return inner_->idle(); }
+    std::string live_json() const override { return inner_->live_json(); }
+
+private:
+    std::unique_ptr<sink> inner_;
+    std::shared_ptr<sink_log> log_;
+    const partition_view* parts_;
+    std::string name_;
+};
+
+}  // namespace
+
+sink_factory logging_seed_sinks(std::shared_ptr<sink_log> log) {
+    return [log](const std::string& name, const settings& cfg, const std::string& bootstrap, flow& f,
+                 sink_context& ctx) -> std::unique_ptr<sink> {
+        return std::make_unique<logging_sink>(make_seed_sink(name, cfg, bootstrap, f, ctx), log, ctx.partitions);
+    };
+}
+
+sightings enriched_sources(const std::vector<std::string>& lines) {
+    sightings seen;
+    simdjson::dom::parser parser;
+    for (const std::string& line : lines) {
+        simdjson::dom::element doc;
+        if (parser.parse(line).get(doc) != simdjson::SUCCESS) continue;  // a torn last line after kill -9
+        std::string_view topic;
+        std::int64_t partition = 0, offset = 0;
+        if (doc["source"]["topic"].get(topic) || doc["source"]["partition"].get(partition) ||
+            doc["source"]["offset"].get(offset))
+            continue;
+        ++seen[{std::string(topic), static_cast<std::int32_t>(partition), offset}];
+    }
+    return seen;
+}
+
+std::string committed_prefix_seen(const std::string& bootstrap, const std::string& group,
+                                  const std::vector<produced_event>& events, const std::string& sink,
+                                  const std::function<sightings()>& seen_now) {
+    // Committed first, sightings after: anything seen by then was seen before
+    // the commit could matter.
+    const auto committed = committed_offsets(bootstrap, group, settings::default_topics());
+    const sightings seen = seen_now();
+    for (const coord& c : routed_to(events, sink)) {
+        const auto it = committed.find({c.topic, c.partition});
+        if (it == committed.end() || c.offset >= it->second) continue;
+        if (!seen.count(c))
+            return "offset " + std::to_string(it->second) + " committed on " + c.topic + "/" +
+                   std::to_string(c.partition) + " but offset " + std::to_string(c.offset) + " never reached " + sink;
+    }
+    return "";
+}
+
+}  // namespace sluice::testing

@@ -1,0 +1,84 @@
+// Checks at-least-once delivery from the outside: which produced events
+// reached which sink, how many times, and whether a committed offset ever ran
+// ahead of what the sinks had finished.
+#pragma once
+
+#include <compare>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "pipeline.hpp"
+
+namespace sluice::testing {
+
+struct coord {
+    std::string topic;
+    std::int32_t partition = 0;
+    std::int64_t offset = 0;
+    auto operator<=>(const coord&) const = default;
+};
+
+struct produced_event {
+    coord at;
+    std::string type;
+    std::string id;  // event_id, or "" for task-style envelopes
+};
+
+// Every event now in the input topics, in offset order per partition.
+std::vector<produced_event> read_produced(const std::string& bootstrap);
+
+// Sink name -> the events it must see under the default routing table.
+std::vector<coord> routed_to(const std::vector<produced_event>& events, const std::string& sink);
+
+// How many times each event was seen (by a sink, or in an output).
+using sightings = std::map<coord, int>;
+
+using offsets = std::map<std::pair<std::string, int>, std::int64_t>;
+
+struct audit {
+    std::size_t expected = 0, missing = 0, duplicates = 0;
+    // Duplicates of events below `floor`: processed again although a commit
+    // had covered them. At-least-once allows duplicates only above the last
+    // commit before the replay.
+    std::size_t duplicates_below_floor = 0;
+    std::string first_missing;  // for the failure message
+};
+audit check(const std::vector<coord>& expected, const sightings& seen, const offsets& floor = {});
+
+// Thread-safe record of what each sink's process() was handed.
+class sink_log {
+public:
+    void saw(const std::string& sink, coord c) {
+        std::lock_guard lock(mu_);
+        ++seen_[sink][std::move(c)];
+    }
+    sightings of(const std::string& sink) const {
+        std::lock_guard lock(mu_);
+        const auto it = seen_.find(sink);
+        return it == seen_.end() ? sightings{} : it->second;
+    }
+
+private:
+    mutable std::mutex mu_;
+    std::map<std::string, sightings> seen_;
+};
+
+// A sink factory that builds the real sinks and logs every event they are handed.
+sink_factory logging_seed_sinks(std::shared_ptr<sink_log> log);
+
+// Source coordinates of the records in an enrichment output file (JSON lines).
+sightings enriched_sources(const std::vector<std::string>& lines);
+
+// Committed offsets of group must never run ahead of the sinks: every event
+// below a committed offset that routes to sink has been seen (seen_now is
+// called after the committed offsets are read). "" or the first violation.
+std::string committed_prefix_seen(const std::string& bootstrap, const std::string& group,
+                                  const std::vector<produced_event>& events, const std::string& sink,
+                                  const std::function<sightings()>& seen_now);
+
+}  // namespace sluice::testing
