@@ -21,6 +21,8 @@ std::vector<produced_event> read_produced(const std::string& bootstrap) {
                 if (doc["event_type"].get(s) == simdjson::SUCCESS || doc["eventType"].get(s) == simdjson::SUCCESS)
                     e.type = s;
                 if (doc["event_id"].get(s) == simdjson::SUCCESS) e.id = s;
+                std::uint64_t user = 0;
+                if (doc["userId"].get(user) == simdjson::SUCCESS) e.user_id = std::to_string(user);
             }
             out.push_back(std::move(e));
         }

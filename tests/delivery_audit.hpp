@@ -26,7 +26,8 @@ struct coord {
 struct produced_event {
     coord at;
     std::string type;
-    std::string id;  // event_id, or "" for task-style envelopes
+    std::string id;       // event_id, or "" for task-style envelopes
+    std::string user_id;  // userId of task-style envelopes (user.created), or ""
 };
 
 // Every event now in the input topics, in offset order per partition.
