@@ -65,10 +65,13 @@ namespace {
 // Forwards everything to the real sink; logs each event it is handed.
 class logging_sink final : public sink {
 public:
-    logging_sink(std::unique_ptr<sink> inner, std::shared_ptr<sink_log> log, const partition_view* parts)
-        : inner_(std::move(inner)), log_(std::move(log)), parts_(parts), name_(inner_->name()) {}
+    logging_sink(std::unique_ptr<sink> inner, std::shared_ptr<sink_log> log, const partition_view* parts,
+                 before_process_hook hook)
+        : inner_(std::move(inner)), log_(std::move(log)), parts_(parts), hook_(std::move(hook)),
+          name_(inner_->name()) {}
     std::string_view name() const noexcept override { return name_; }
     void process(event_slot& slot, std::uint32_t slot_index) override {
+        if (hook_) hook_(name_);
         const partition_view& p = parts_[slot.partition];
         log_->saw(name_, {p.topic, p.partition, slot.offset});
         inner_->process(slot, slot_index);
@@ -83,15 +86,17 @@ private:
     std::unique_ptr<sink> inner_;
     std::shared_ptr<sink_log> log_;
     const partition_view* parts_;
+    before_process_hook hook_;
     std::string name_;
 };
 
 }  // namespace
 
-sink_factory logging_seed_sinks(std::shared_ptr<sink_log> log) {
-    return [log](const std::string& name, const settings& cfg, const std::string& bootstrap, flow& f,
-                 sink_context& ctx) -> std::unique_ptr<sink> {
-        return std::make_unique<logging_sink>(make_seed_sink(name, cfg, bootstrap, f, ctx), log, ctx.partitions);
+sink_factory logging_seed_sinks(std::shared_ptr<sink_log> log, before_process_hook hook) {
+    return [log, hook](const std::string& name, const settings& cfg, const std::string& bootstrap, flow& f,
+                       sink_context& ctx) -> std::unique_ptr<sink> {
+        return std::make_unique<logging_sink>(make_seed_sink(name, cfg, bootstrap, f, ctx), log, ctx.partitions,
+                                              hook);
     };
 }
 

@@ -69,8 +69,11 @@ private:
     std::map<std::string, sightings> seen_;
 };
 
+// Called on a sink's thread before each event it is handed (may block: a stalled sink).
+using before_process_hook = std::function<void(std::string_view sink)>;
+
 // A sink factory that builds the real sinks and logs every event they are handed.
-sink_factory logging_seed_sinks(std::shared_ptr<sink_log> log);
+sink_factory logging_seed_sinks(std::shared_ptr<sink_log> log, before_process_hook hook = {});
 
 // Source coordinates of the records in an enrichment output file (JSON lines).
 sightings enriched_sources(const std::vector<std::string>& lines);

@@ -6,6 +6,10 @@
 #include <gtest/gtest.h>
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <fstream>
 
 #include "clock.hpp"
 #include "delivery_audit.hpp"
@@ -25,6 +29,13 @@ constexpr std::int16_t api_produce = 0;
 constexpr std::int16_t api_offset_commit = 8;
 
 const std::vector<std::string> sink_names = {"enrichment", "notification", "analytics"};
+
+std::size_t resident_bytes() {
+    std::ifstream statm("/proc/self/statm");
+    std::size_t pages = 0, resident = 0;
+    statm >> pages >> resident;
+    return resident * static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+}
 
 std::vector<record> seed_records(std::size_t n, std::uint64_t seed) {
     seed_generator gen(seed);
@@ -48,7 +59,7 @@ struct fault_run {
     std::uint64_t seed = 1;
     offsets floor;  // committed offsets just before the fault
 
-    fault_run(int brokers, std::string group_id, std::vector<std::string> extra = {})
+    fault_run(int brokers, std::string group_id, std::vector<std::string> extra = {}, before_process_hook hook = {})
         : broker(brokers, load_settings("", {}).broker_topics()), group(std::move(group_id)) {
         std::vector<std::string> sets = {
             "kafka.bootstrap.servers=\"" + b + "\"", "kafka.group.id=\"" + group + "\"",
@@ -57,7 +68,7 @@ struct fault_run {
             // Quick rejoin on the embedded broker (see README).
             "kafka.properties.\"session.timeout.ms\"=6000"};
         sets.insert(sets.end(), extra.begin(), extra.end());
-        p = std::make_unique<pipeline>(load_settings("", sets), logging_seed_sinks(log));
+        p = std::make_unique<pipeline>(load_settings("", sets), logging_seed_sinks(log, std::move(hook)));
         p->start();
     }
 
@@ -230,4 +241,45 @@ TEST(Faults, OutputAndDeadLetterProduceFailures) {
     EXPECT_EQ(a.missing, 0u) << a.first_missing << " is neither in enriched.events nor dead-lettered";
     pipeline_metrics& m = run.p->metrics();
     EXPECT_GT(m.sinks[0].failed.get(), 0u) << "the injected errors reached the sink";
+}
+
+// The analytics sink stalls for longer than max.poll.interval.ms while
+// events keep arriving: its ring and the slot pool fill, the source pauses
+// its partitions (and keeps polling, so it stays in the group), memory stays
+// bounded; once the sink recovers everything flows, each event once.
+TEST(Faults, StalledSinkPausesStaysInGroupAndRecovers) {
+    std::atomic<bool> stalled{false};
+    fault_run run(1, "stalled-sink", {"kafka.properties.\"max.poll.interval.ms\"=6000", "pipeline.ring.size=1024"},
+                  [&](std::string_view sink) {
+                      while (sink == "analytics" && stalled.load()) std::this_thread::sleep_for(5ms);
+                  });
+    ASSERT_TRUE(run.assigned());
+    run.produce_events(2000);
+    ASSERT_TRUE(run.committed_to_end());
+    pipeline_metrics& m = run.p->metrics();
+    const std::uint64_t rebalances = m.source.rebalances.get();
+
+    stalled.store(true);
+    run.produce_events(60000);
+    const std::size_t rss_before = resident_bytes();  // the broker holds the 60000 events by now
+    std::size_t rss_max = rss_before;
+    const auto stall_end = std::chrono::steady_clock::now() + 9s;  // > max.poll.interval.ms
+    while (std::chrono::steady_clock::now() < stall_end) {
+        rss_max = std::max(rss_max, resident_bytes());
+        std::this_thread::sleep_for(100ms);
+    }
+    std::printf("stalled 9 s: %llu pauses, RSS %zu MiB -> max %zu MiB\n",
+                static_cast<unsigned long long>(m.source.pauses.get()), rss_before >> 20, rss_max >> 20);
+    EXPECT_GT(m.source.pauses.get(), 0u) << "the source paused its partitions";
+    EXPECT_LE(m.source.consumed.get(), 2000u + 60000u);
+    EXPECT_LT(m.sinks[2].processed.get(), 2000u + 60000u) << "the stalled sink did not finish everything";
+    EXPECT_EQ(m.source.rebalances.get(), rebalances) << "no rebalance: the consumer stayed in its group";
+    EXPECT_LT(rss_max - rss_before, 64u << 20) << "memory grew while stalled";
+    EXPECT_LT(rss_max, 256u << 20);
+
+    stalled.store(false);
+    run.mark_floor();
+    run.expect_everything_delivered(62000);
+    EXPECT_GT(m.source.resumes.get(), 0u);
+    EXPECT_EQ(run.duplicates("analytics"), 0u);
 }
