@@ -2,6 +2,7 @@
 #include "timestamp.hpp"
 
 #include <cstdio>
+#include <limits>
 
 namespace sluice {
 namespace {
@@ -78,6 +79,9 @@ std::optional<std::int64_t> parse_iso8601_ns(std::string_view s) noexcept {
     if (pos != s.size()) return std::nullopt;
     const std::int64_t days = days_from_civil(year, month, day);
     const std::int64_t secs = days * 86400 + hour * 3600 + minute * 60 + second - offset_s;
+    // Nanoseconds since the epoch fit an int64 from 1677 to 2262 only.
+    constexpr std::int64_t max_secs = std::numeric_limits<std::int64_t>::max() / 1'000'000'000 - 1;
+    if (secs > max_secs || secs < -max_secs) return std::nullopt;
     return secs * 1'000'000'000 + frac_ns;
 }
 
