@@ -46,11 +46,11 @@ if [ "$present" -ne "$events" ]; then
   exit 1
 fi
 
-# One result line per run: tool events_per_s cpu_seconds
+# One result line per run: tool events_per_s cpu_seconds max_rss_kib
 results="$work/results"
 : > "$results"
-timed() { /usr/bin/time -f '%U %S %e' -o "$work/time" "$@" > "$work/out" 2>/dev/null; }
-cpu() { awk '{print $1 + $2}' "$work/time"; }
+timed() { /usr/bin/time -f '%U %S %e %M' -o "$work/time" "$@" > "$work/out" 2>/dev/null; }
+cpu() { awk '{print $1 + $2, $4}' "$work/time"; }
 topics='["bench.events"]'
 for r in $(seq 1 "$reps"); do
   # kcat: wall time of the whole command (it has no group join to leave out).
@@ -75,17 +75,18 @@ import statistics, sys
 path, events, nbytes = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 runs = {}
 for line in open(path):
-    tool, rate, cpu = line.split()
-    runs.setdefault(tool, []).append((float(rate), float(cpu)))
+    tool, rate, cpu, rss = line.split()
+    runs.setdefault(tool, []).append((float(rate), float(cpu), int(rss)))
 avg = nbytes / events
 print(f"\n{events} events, {avg:.0f} B average, {len(runs['sluice'])} repetitions (medians; min..max)")
-print(f"{'':8} {'events/s':>12} {'range':>21} {'MB/s':>8} {'CPU s/M events':>15}")
+print(f"{'':8} {'events/s':>12} {'range':>21} {'MB/s':>8} {'CPU s/M events':>15} {'max RSS MiB':>12}")
 med = {}
 for tool in ("kcat", "bare", "sluice"):
-    rates = [r for r, _ in runs[tool]]
-    cpus = [c for _, c in runs[tool]]
+    rates = [r for r, _, _ in runs[tool]]
+    cpus = [c for _, c, _ in runs[tool]]
+    rss = max(m for _, _, m in runs[tool])
     med[tool] = statistics.median(rates)
     print(f"{tool:8} {med[tool]:12.0f} {min(rates):10.0f}..{max(rates):<10.0f} {med[tool] * avg / 1e6:8.1f} "
-          f"{statistics.median(cpus) / events * 1e6:15.2f}")
+          f"{statistics.median(cpus) / events * 1e6:15.2f} {rss / 1024:12.0f}")
 print(f"sluice/bare {med['sluice'] / med['bare']:.2f}   sluice/kcat {med['sluice'] / med['kcat']:.2f}")
 PY

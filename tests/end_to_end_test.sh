@@ -14,6 +14,21 @@ cleanup() {
 trap cleanup EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
+# Bad command lines and configuration: usage or one clear error, non-zero exit.
+expect_error() {  # expected-text command...
+    local want="$1" rc=0
+    shift
+    "$@" > "$work/bad.out" 2>&1 || rc=$?
+    [ "$rc" -ne 0 ] || fail "'$*' exited 0"
+    grep -qF -- "$want" "$work/bad.out" || fail "'$*' did not say '$want': $(head -3 "$work/bad.out")"
+}
+expect_error "Usage: " "$sluice" run --bogus
+expect_error "Usage: " "$sluice" frobnicate
+expect_error "File does not exist: /nonexistent.toml" "$sluice" run --config /nonexistent.toml
+expect_error "config: pipeline.ring.size: must be between 1 and" "$sluice" run --set pipeline.ring.size=0
+printf '[kafka]\nbootstrap.servers = \n' > "$work/broken.toml"
+expect_error "config: $work/broken.toml:2:" "$sluice" run --config "$work/broken.toml"
+
 "$sluice" broker > "$work/broker.out" 2> "$work/broker.err" &
 pids+=($!)
 for _ in $(seq 1 100); do grep -q '^bootstrap=' "$work/broker.out" 2>/dev/null && break; sleep 0.1; done
