@@ -74,17 +74,7 @@ struct fault_run {
 
     bool assigned() { return wait_until([&] { return p->metrics().source.assigned_partitions.get() > 0; }, 30s); }
     void produce_events(std::size_t n) { produce(b, seed_records(n, seed++)); }
-    bool committed_to_end(std::chrono::seconds timeout = 90s) {
-        return wait_until(
-            [&] {
-                const auto ends = end_offsets(b, settings::default_topics());
-                const auto committed = committed_offsets(b, group, settings::default_topics());
-                for (const auto& [tp, end] : ends)
-                    if (end > 0 && committed.at(tp) != end) return false;
-                return true;
-            },
-            timeout);
-    }
+    bool committed_to_end() { return sluice::testing::committed_to_end(b, group, 90s); }
     void mark_floor() { floor = committed_offsets(b, group, settings::default_topics()); }
 
     // The checks every scenario ends with.

@@ -11,6 +11,8 @@
 #include <fstream>
 #include <stdexcept>
 
+#include "config.hpp"
+
 namespace sluice::testing {
 
 void produce(const std::string& bootstrap, const std::vector<record>& records) {
@@ -141,6 +143,19 @@ std::map<std::pair<std::string, int>, std::int64_t> committed_offsets(const std:
     std::map<std::pair<std::string, int>, std::int64_t> out;
     for (int i = 0; i < list->cnt; ++i) out[{list->elems[i].topic, list->elems[i].partition}] = list->elems[i].offset;
     return out;
+}
+
+bool committed_to_end(const std::string& bootstrap, const std::string& group, std::chrono::milliseconds timeout) {
+    const std::vector<std::string>& topics = settings::default_topics();
+    return wait_until(
+        [&] {
+            const auto ends = end_offsets(bootstrap, topics);
+            const auto committed = committed_offsets(bootstrap, group, topics);
+            for (const auto& [tp, end] : ends)
+                if (end > 0 && committed.at(tp) != end) return false;
+            return true;
+        },
+        timeout);
 }
 
 std::vector<std::string> read_lines(const std::string& path) {

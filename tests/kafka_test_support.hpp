@@ -47,6 +47,10 @@ inline bool wait_until(const std::function<bool()>& pred, std::chrono::milliseco
     return pred();
 }
 
+// Waits until group's committed offsets equal the end offsets of every
+// non-empty partition of the default topics.
+bool committed_to_end(const std::string& bootstrap, const std::string& group, std::chrono::milliseconds timeout);
+
 std::vector<std::string> read_lines(const std::string& path);
 // Sends one command to a stats socket and returns the answer up to its blank
 // line ("connect failed" if nothing listens).
