@@ -114,7 +114,25 @@ void kafka_source::on_rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
     }
 }
 
+namespace {
+// ListOffsets for every partition of parts at once (which: -2 earliest, -1
+// latest): one request per leader instead of a round trip per partition
+// inside the rebalance callback. -1 where unknown.
+std::vector<std::int64_t> offsets_at(rd_kafka_t* rk, const rd_kafka_topic_partition_list_t* parts,
+                                     std::int64_t which) {
+    std::vector<std::int64_t> out(static_cast<std::size_t>(parts->cnt), -1);
+    partition_list q(rd_kafka_topic_partition_list_copy(parts));
+    for (int i = 0; i < q->cnt; ++i) q->elems[i].offset = which;
+    if (rd_kafka_offsets_for_times(rk, q.get(), 5000) != RD_KAFKA_RESP_ERR_NO_ERROR) return out;
+    for (int i = 0; i < q->cnt; ++i)
+        if (!q->elems[i].err && q->elems[i].offset >= 0) out[static_cast<std::size_t>(i)] = q->elems[i].offset;
+    return out;
+}
+}  // namespace
+
 void kafka_source::assign(rd_kafka_topic_partition_list_t* parts) {
+    // The ends as of now, for --until-caught-up ("everything that was there").
+    const std::vector<std::int64_t> starts = offsets_at(rk_.get(), parts, -2), ends = offsets_at(rk_.get(), parts, -1);
     for (int i = 0; i < parts->cnt; ++i) {
         const auto& tp = parts->elems[i];
         const std::uint32_t idx = partition_index(tp.topic, tp.partition);
@@ -124,11 +142,8 @@ void kafka_source::assign(rd_kafka_topic_partition_list_t* parts) {
         v.dispatched.store(0, std::memory_order_relaxed);
         v.assigned.store(true, std::memory_order_release);
         next_seq_[idx] = 0;
-        // The end as of now, for --until-caught-up ("everything that was there").
-        std::int64_t lo = -1, hi = -1;
-        if (rd_kafka_query_watermark_offsets(rk_.get(), tp.topic, tp.partition, &lo, &hi, 5000) != 0) lo = hi = -1;
-        v.start_offset.store(lo, std::memory_order_relaxed);
-        v.end_at_assign.store(hi, std::memory_order_release);
+        v.start_offset.store(starts[static_cast<std::size_t>(i)], std::memory_order_relaxed);
+        v.end_at_assign.store(ends[static_cast<std::size_t>(i)], std::memory_order_release);
         push_record({flow_record::kind::assign, idx, epoch, 0});
         metrics_.source.assigned_partitions.add();
     }
