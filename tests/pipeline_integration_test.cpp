@@ -23,8 +23,6 @@ using namespace sluice::testing;
 
 namespace {
 
-const std::vector<std::string> topics = settings::default_topics();
-
 struct generated {
     std::vector<record> records;
     std::map<std::string, std::uint64_t> per_type;
@@ -90,16 +88,6 @@ struct test_env {
     }
 };
 
-bool all_committed(const test_env& env, const std::string& group) {
-    const auto ends = end_offsets(env.broker->bootstraps(), topics);
-    const auto committed = committed_offsets(env.broker->bootstraps(), group, topics);
-    for (const auto& [tp, end] : ends) {
-        const auto c = committed.at(tp);
-        if (end > 0 && c != end) return false;
-    }
-    return true;
-}
-
 }  // namespace
 
 // N events produced -> every event processed by every sink it routes to,
@@ -112,7 +100,7 @@ TEST(PipelineIntegration, EveryEventReachesItsSinksAndIsCommitted) {
     {
         pipeline p(cfg, make_seed_sink);
         p.start();
-        ASSERT_TRUE(wait_until([&] { return all_committed(env, "flow"); }, std::chrono::seconds(60)));
+        ASSERT_TRUE(committed_to_end(env.broker->bootstraps(), "flow", std::chrono::seconds(60)));
         p.stop();
         pipeline_metrics& m = p.metrics();
         EXPECT_EQ(m.source.consumed.get(), 3000u);
@@ -147,7 +135,7 @@ TEST(PipelineIntegration, MalformedEventsLandInTheDeadLetterTopicWithReasons) {
     {
         pipeline p(env.config("dlq"), make_seed_sink);
         p.start();
-        ASSERT_TRUE(wait_until([&] { return all_committed(env, "dlq"); }, std::chrono::seconds(60)));
+        ASSERT_TRUE(committed_to_end(env.broker->bootstraps(), "dlq", std::chrono::seconds(60)));
         p.stop();
         EXPECT_EQ(p.metrics().source.dead_lettered.get(), bad.size() + 1);
         EXPECT_EQ(p.metrics().source.decoded.get(), 200u);
@@ -199,7 +187,7 @@ TEST(PipelineIntegration, RestartResumesFromCommittedOffsets) {
     {
         pipeline p(cfg, make_seed_sink);
         p.start();
-        ASSERT_TRUE(wait_until([&] { return all_committed(env, "restart"); }, std::chrono::seconds(60)));
+        ASSERT_TRUE(committed_to_end(env.broker->bootstraps(), "restart", std::chrono::seconds(60)));
         p.stop();
         run2 = p.metrics().source.consumed.get();
     }
@@ -215,7 +203,7 @@ TEST(PipelineIntegration, BackpressurePausesAndLosesNothing) {
     produce(env.broker->bootstraps(), g.records);
     pipeline p(env.config("backpressure", {"pipeline.ring.size=8", "pipeline.pause.after.ms=0"}), make_seed_sink);
     p.start();
-    ASSERT_TRUE(wait_until([&] { return all_committed(env, "backpressure"); }, std::chrono::seconds(90)));
+    ASSERT_TRUE(committed_to_end(env.broker->bootstraps(), "backpressure", std::chrono::seconds(90)));
     p.stop();
     pipeline_metrics& m = p.metrics();
     EXPECT_GT(m.source.pauses.get(), 0u);
@@ -256,7 +244,7 @@ TEST(PipelineIntegration, StatsSocketAnswersAllFourCommands) {
     const int port = 20000 + static_cast<int>(::getpid() % 20000);
     pipeline p(env.config("stats", {"stats.http=\"127.0.0.1:" + std::to_string(port) + "\""}), make_seed_sink);
     p.start();
-    ASSERT_TRUE(wait_until([&] { return all_committed(env, "stats"); }, std::chrono::seconds(60)));
+    ASSERT_TRUE(committed_to_end(env.broker->bootstraps(), "stats", std::chrono::seconds(60)));
     const std::string sock = env.dir + "/stats.sock";
     struct stat st{};
     ASSERT_EQ(::stat(sock.c_str(), &st), 0);
