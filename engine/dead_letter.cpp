@@ -30,7 +30,8 @@ std::size_t dead_letter_producer::in_flight() const noexcept {
     return static_cast<std::size_t>(rd_kafka_outq_len(rk_.get())) + resend_count_.load(std::memory_order_acquire);
 }
 
-bool dead_letter_producer::produce(event_slot& slot, const std::string& topic, rd_kafka_headers_t* headers) {
+bool dead_letter_producer::produce(event_slot& slot, const std::string& topic, rd_kafka_headers_t* headers,
+                                   bool may_wait) {
     const std::string_view key = slot.key();
     for (;;) {
         const rd_kafka_resp_err_t err = rd_kafka_producev(
@@ -38,7 +39,7 @@ bool dead_letter_producer::produce(event_slot& slot, const std::string& topic, r
             RD_KAFKA_V_VALUE(slot.payload(), slot.payload_len()), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
             RD_KAFKA_V_HEADERS(headers), RD_KAFKA_V_OPAQUE(&slot), RD_KAFKA_V_END);
         if (!err) return true;  // librdkafka owns the headers now
-        if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL) return false;
+        if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL || !may_wait) return false;
         // Local queue full: the commit thread serves reports; wait for room.
         std::this_thread::sleep_for(std::chrono::milliseconds(1));
     }
@@ -67,7 +68,7 @@ void dead_letter_producer::send(event_slot& slot, std::string_view topic, std::i
     rd_kafka_header_add(h, "sluice.source.offset", -1, off, off_end - off);
     rd_kafka_header_add(h, "sluice.failure_reason", -1, reason.data(), static_cast<ssize_t>(reason.size()));
     rd_kafka_header_add(h, "sluice.attempt_count", -1, att, att_end - att);
-    if (!produce(slot, dlq_topic, h)) schedule(slot, std::move(dlq_topic), h, 1);
+    if (!produce(slot, dlq_topic, h, true)) schedule(slot, std::move(dlq_topic), h, 1);
 }
 
 void dead_letter_producer::poll(ack_channel& releases) {
@@ -88,7 +89,8 @@ void dead_letter_producer::resend_due() {
         resend_count_.store(resends_.size() + due.size(), std::memory_order_release);
     }
     for (resend& r : due) {
-        if (!produce(*r.slot, r.topic, r.headers)) {
+        // The commit thread serves the delivery reports that make room: never wait here.
+        if (!produce(*r.slot, r.topic, r.headers, false)) {
             schedule(*r.slot, std::move(r.topic), r.headers, r.failures + 1);
         }
         resend_count_.fetch_sub(1, std::memory_order_acq_rel);

@@ -53,8 +53,9 @@ private:
         std::int64_t due_ns;
     };
     static void on_delivery(rd_kafka_t*, const rd_kafka_message_t* m, void* opaque);
-    // Any thread: produce once; false if librdkafka would not take it.
-    bool produce(event_slot& slot, const std::string& topic, rd_kafka_headers_t* headers);
+    // Produce once; false if librdkafka would not take it. may_wait: wait
+    // out a full local queue (not on the commit thread, which empties it).
+    bool produce(event_slot& slot, const std::string& topic, rd_kafka_headers_t* headers, bool may_wait);
     void schedule(event_slot& slot, std::string topic, rd_kafka_headers_t* headers, std::uint32_t failures);
     void resend_due();
 
