@@ -216,6 +216,21 @@ TEST(PipelineIntegration, BackpressurePausesAndLosesNothing) {
 }
 
 namespace {
+// A port nothing listens on now (the kernel picks it), so parallel runs and
+// the embedded broker's own ephemeral ports cannot collide with it.
+int free_loopback_port() {
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof addr;
+    if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+        ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0)
+        throw std::runtime_error("cannot pick a free port");
+    ::close(fd);
+    return ntohs(addr.sin_port);
+}
+
 std::string http_get(int port, const std::string& path) {
     const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
     sockaddr_in addr{};
@@ -241,7 +256,7 @@ std::string http_get(int port, const std::string& path) {
 TEST(PipelineIntegration, StatsSocketAnswersAllFourCommands) {
     test_env env;
     produce(env.broker->bootstraps(), make_events(500, 5).records);
-    const int port = 20000 + static_cast<int>(::getpid() % 20000);
+    const int port = free_loopback_port();
     pipeline p(env.config("stats", {"stats.http=\"127.0.0.1:" + std::to_string(port) + "\""}), make_seed_sink);
     p.start();
     ASSERT_TRUE(committed_to_end(env.broker->bootstraps(), "stats", std::chrono::seconds(60)));

@@ -10,7 +10,12 @@
 #include <thread>
 #include <vector>
 
+#include "clock.hpp"
+#include "embedded_broker.hpp"
 #include "kafka_test_support.hpp"
+#include "pipeline.hpp"
+#include "seed_events.hpp"
+#include "sink_factory.hpp"
 #include "stats_report.hpp"
 #include "stats_server.hpp"
 
@@ -174,4 +179,44 @@ TEST(StatsAbuse, AClientThatNeverReadsIsDroppedAtTheOutputLimit) {
     EXPECT_GE(got, 0) << "the server must close the connection";
     EXPECT_LT(got, 2000L * 2000L) << "the server must not queue every answer";
     ::close(greedy);
+}
+
+// A running pipeline whose stats socket is abused at its client limit the
+// whole time: every event is still processed once and committed, and a
+// well-behaved client still gets its answer.
+TEST(StatsAbuse, ThePipelineKeepsWorkingWhileTheSocketIsAbused) {
+    using namespace sluice::testing;
+    const std::string dir = temp_dir(), sock = dir + "/s.sock";
+    embedded_broker broker(1, load_settings("", {}).broker_topics());
+    const std::string b = broker.bootstraps();
+    pipeline p(load_settings("", {"kafka.bootstrap.servers=\"" + b + "\"", "kafka.group.id=\"abused\"",
+                                  "stats.socket=\"" + sock + "\"", "stats.max.clients=64",
+                                  "sinks.enrichment.output=\"none\"", "sinks.notification.output=\"none\"",
+                                  "sinks.analytics.output=\"none\"", "commit.interval.ms=50",
+                                  "kafka.properties.\"session.timeout.ms\"=6000"}),
+               make_seed_sink);
+    p.start();
+    // 60 clients: unfinished lines, garbage, requests they never read.
+    std::vector<int> abusers;
+    const std::string garbage("\x00\xff\x13metrics\nhist decode\nstats\n\x01\x02", 28);
+    for (int i = 0; i < 60; ++i) {
+        const int fd = connect_unix(sock);
+        ASSERT_GE(fd, 0);
+        for (int k = 0; k < 50; ++k) (void)!::send(fd, garbage.data(), garbage.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+        abusers.push_back(fd);
+    }
+    std::vector<record> events;
+    seed_generator gen(77);
+    seed_event ev;
+    for (int i = 0; i < 5000; ++i) {
+        gen.next(ev, wall_ns());
+        events.push_back({std::string(ev.topic), -1, 0, ev.key, ev.value});
+    }
+    produce(b, events);
+    EXPECT_TRUE(committed_to_end(b, "abused", std::chrono::seconds(60)));
+    EXPECT_EQ(ask(sock, "help\n").rfind("commands", 0), 0u) << "a polite client is still answered";
+    for (int fd : abusers) ::close(fd);
+    p.stop();
+    EXPECT_EQ(p.metrics().source.consumed.get(), 5000u) << "each event once";
+    EXPECT_EQ(p.metrics().sinks[2].processed.get(), 5000u);
 }
