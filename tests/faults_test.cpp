@@ -11,12 +11,10 @@
 #include <atomic>
 #include <fstream>
 
-#include "clock.hpp"
 #include "delivery_audit.hpp"
 #include "embedded_broker.hpp"
 #include "kafka_test_support.hpp"
 #include "pipeline.hpp"
-#include "seed_events.hpp"
 
 using namespace sluice;
 using namespace sluice::testing;
@@ -35,17 +33,6 @@ std::size_t resident_bytes() {
     std::size_t pages = 0, resident = 0;
     statm >> pages >> resident;
     return resident * static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
-}
-
-std::vector<record> seed_records(std::size_t n, std::uint64_t seed) {
-    seed_generator gen(seed);
-    seed_event ev;
-    std::vector<record> out;
-    for (std::size_t i = 0; i < n; ++i) {
-        gen.next(ev, wall_ns());
-        out.push_back({std::string(ev.topic), -1, 0, ev.key, ev.value});
-    }
-    return out;
 }
 
 // One pipeline with logging sinks on an embedded cluster of `brokers`.

@@ -11,9 +11,22 @@
 #include <fstream>
 #include <stdexcept>
 
+#include "clock.hpp"
 #include "config.hpp"
+#include "seed_events.hpp"
 
 namespace sluice::testing {
+
+std::vector<record> seed_records(std::size_t n, std::uint64_t seed) {
+    seed_generator gen(seed);
+    seed_event ev;
+    std::vector<record> out;
+    for (std::size_t i = 0; i < n; ++i) {
+        gen.next(ev, wall_ns());
+        out.push_back({std::string(ev.topic), -1, 0, ev.key, ev.value});
+    }
+    return out;
+}
 
 void produce(const std::string& bootstrap, const std::vector<record>& records) {
     kafka_config conf;

@@ -23,6 +23,9 @@ struct record {
     std::map<std::string, std::string> headers;
 };
 
+// n load-generator events (both envelope styles), each to its own topic.
+std::vector<record> seed_records(std::size_t n, std::uint64_t seed);
+
 // Produces and waits for every delivery; throws on failure.
 void produce(const std::string& bootstrap, const std::vector<record>& records);
 

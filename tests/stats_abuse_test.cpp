@@ -10,11 +10,9 @@
 #include <thread>
 #include <vector>
 
-#include "clock.hpp"
 #include "embedded_broker.hpp"
 #include "kafka_test_support.hpp"
 #include "pipeline.hpp"
-#include "seed_events.hpp"
 #include "sink_factory.hpp"
 #include "stats_report.hpp"
 #include "stats_server.hpp"
@@ -205,14 +203,7 @@ TEST(StatsAbuse, ThePipelineKeepsWorkingWhileTheSocketIsAbused) {
         for (int k = 0; k < 50; ++k) (void)!::send(fd, garbage.data(), garbage.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
         abusers.push_back(fd);
     }
-    std::vector<record> events;
-    seed_generator gen(77);
-    seed_event ev;
-    for (int i = 0; i < 5000; ++i) {
-        gen.next(ev, wall_ns());
-        events.push_back({std::string(ev.topic), -1, 0, ev.key, ev.value});
-    }
-    produce(b, events);
+    produce(b, seed_records(5000, 77));
     EXPECT_TRUE(committed_to_end(b, "abused", std::chrono::seconds(60)));
     EXPECT_EQ(ask(sock, "help\n").rfind("commands", 0), 0u) << "a polite client is still answered";
     for (int fd : abusers) ::close(fd);
