@@ -13,6 +13,7 @@ struct run_options {
     std::vector<std::string> sets;
     double duration_s = -1;  // <0: from config
     bool until_caught_up = false;
+    std::string source;  // "kafka" or "replay:FILE"; empty: from config
 };
 int run_command(const run_options& o);
 

@@ -22,6 +22,9 @@ int main(int argc, char** argv) {
         ->check(CLI::NonNegativeNumber);
     run_cmd->add_flag("--until-caught-up", run.until_caught_up,
                       "exit 0 once every assigned partition is processed and committed up to the end offset it had when assigned");
+    run_cmd->add_option("--source", run.source,
+                        "kafka (the consumer group, default) or replay:FILE (one payload per line, e.g. kcat -C -f '%s\\n'; "
+                        "offsets are line numbers; exits at the end of the file)");
 
     sluice::broker_options broker;
     auto* broker_cmd = app.add_subcommand("broker", "run the embedded Kafka broker (librdkafka mock cluster)");

@@ -66,14 +66,24 @@ totals partition_totals(pipeline_metrics& m) {
 int run_command(const run_options& o) {
     settings cfg = load_settings(o.config, o.sets);
     if (o.duration_s >= 0) cfg.duration_s = o.duration_s;
+    if (!o.source.empty()) parse_source("--source", o.source, cfg);
+    const bool replay = !cfg.replay_file.empty();
+    // A replay ends with its file, like --until-caught-up.
+    const bool until_caught_up = o.until_caught_up || replay;
 
     pipeline p(cfg, make_seed_sink);
     std::string topics;
     for (const auto& t : cfg.topics) topics += (topics.empty() ? "" : ",") + t;
-    std::printf("sluice: consuming %s from %s%s as group %s; stats on %s%s%s\n", topics.c_str(),
-                p.bootstrap().c_str(), cfg.bootstrap_servers == "embedded" ? " (embedded broker)" : "",
-                cfg.group_id.c_str(), cfg.stats_socket.c_str(), cfg.stats_http.empty() ? "" : " and http://",
-                cfg.stats_http.c_str());
+    if (replay)
+        std::printf("sluice: replaying %s (offsets are line numbers; dead letters to replay%s on %s%s); stats on %s%s%s\n",
+                    cfg.replay_file.c_str(), cfg.dlq_suffix.c_str(), p.bootstrap().c_str(),
+                    cfg.bootstrap_servers == "embedded" ? ", the embedded broker" : "", cfg.stats_socket.c_str(),
+                    cfg.stats_http.empty() ? "" : " and http://", cfg.stats_http.c_str());
+    else
+        std::printf("sluice: consuming %s from %s%s as group %s; stats on %s%s%s\n", topics.c_str(),
+                    p.bootstrap().c_str(), cfg.bootstrap_servers == "embedded" ? " (embedded broker)" : "",
+                    cfg.group_id.c_str(), cfg.stats_socket.c_str(), cfg.stats_http.empty() ? "" : " and http://",
+                    cfg.stats_http.c_str());
     std::fflush(stdout);
     p.start();
 
@@ -110,7 +120,8 @@ int run_command(const run_options& o) {
     const int every_s = tty ? 1 : 5;
     bool reached_end = false;
     for (;;) {
-        if (o.until_caught_up) {
+        if (p.source_failed()) break;
+        if (until_caught_up) {
             if (wait_for_shutdown_signal(5)) break;
             // Everything processed: commit it now rather than at the interval.
             if (caught_up(m, false) && !caught_up(m, true)) p.request_commit();
@@ -154,9 +165,15 @@ int run_command(const run_options& o) {
                 static_cast<unsigned long long>(m.source.decoded.get()),
                 static_cast<unsigned long long>(m.source.dead_lettered.get()),
                 static_cast<unsigned long long>(m.commit.commits.get()), static_cast<unsigned long long>(t.exposure));
-    if (o.until_caught_up) {
+    if (replay) {
+        const partition_view& v = m.partitions[0];
+        std::printf("sluice: replay of %s: every line before line %lld is done (%llu lines read)\n",
+                    cfg.replay_file.c_str(), static_cast<long long>(std::max<std::int64_t>(v.committed_offset.load(), 1)),
+                    static_cast<unsigned long long>(m.source.consumed.get()));
+    }
+    if (until_caught_up) {
         if (!reached_end) {
-            std::printf("not caught up: stopped by signal or duration\n");
+            std::printf("not caught up: %s\n", p.source_failed() ? "the source failed" : "stopped by signal or duration");
             return 1;
         }
         // From the first event consumed (the group join is not counted) to the final commit.

@@ -12,7 +12,7 @@ namespace sluice {
 committer::committer(const settings& cfg, flow& f, pipeline_metrics& m, rd_kafka_t* consumer,
                      dead_letter_producer& dlq, std::vector<ack_channel*> channels, ack_channel& own)
     : cfg_(cfg), flow_(f), metrics_(m), consumer_(consumer), dlq_(dlq),
-      channels_(std::move(channels)), own_(own), results_(rd_kafka_queue_new(consumer)),
+      channels_(std::move(channels)), own_(own), results_(consumer ? rd_kafka_queue_new(consumer) : nullptr),
       parts_(max_partitions), epochs_(max_partitions, 0), is_touched_(max_partitions, false) {
     channels_.push_back(&own_);
     acks_.resize(channels_.size() * 1024);
@@ -106,6 +106,7 @@ void committer::commit_now(std::int64_t now) {
     last_commit_ns_ = now;
     acks_since_commit_ = 0;
     retry_failed_ = false;
+    if (!consumer_) return commit_locally(now);
     const std::uint32_t n = metrics_.partition_count.load(std::memory_order_acquire);
     partition_list list(rd_kafka_topic_partition_list_new(16));
     for (std::uint32_t i = 0; i < n; ++i) {
@@ -131,7 +132,24 @@ void committer::commit_now(std::int64_t now) {
     ++commits_in_flight_;
 }
 
+void committer::commit_locally(std::int64_t now) {
+    const std::uint32_t n = metrics_.partition_count.load(std::memory_order_acquire);
+    bool any = false;
+    for (std::uint32_t i = 0; i < n; ++i) {
+        auto& p = parts_[i];
+        partition_view& v = metrics_.partitions[i];
+        if (!p || !p->needs_commit()) continue;
+        const std::int64_t off = p->marks().commit_offset();
+        p->requested(now);
+        p->confirmed(off);
+        v.committed_offset.store(off, std::memory_order_relaxed);
+        any = true;
+    }
+    if (any) metrics_.commit.commits.add();
+}
+
 bool committer::serve_commit_results() {
+    if (!results_) return false;
     bool any = false;
     while (rd_kafka_event_t* ev = rd_kafka_queue_poll(results_.get(), 0)) {
         any = true;
@@ -179,7 +197,7 @@ void committer::refresh_views(std::int64_t now) {
         v.exposure.store(parts_[i]->exposure(), std::memory_order_relaxed);
         v.exposure_age_ns.store(parts_[i]->exposed_since_ns(now), std::memory_order_relaxed);
         std::int64_t lo = 0, hi = -1;
-        if (v.assigned.load(std::memory_order_relaxed) &&
+        if (consumer_ && v.assigned.load(std::memory_order_relaxed) &&
             rd_kafka_get_watermark_offsets(consumer_, v.topic.c_str(), v.partition, &lo, &hi) == 0 && hi >= 0)
             v.high_watermark.store(hi, std::memory_order_relaxed);
     }
@@ -198,6 +216,8 @@ void committer::run() {
                 std::this_thread::sleep_for(std::chrono::milliseconds(1));
             }
             pump();
+            // A replay's final commit (a consumer's was made on close).
+            if (!consumer_) commit_locally(mono_ns());
             return;
         }
         if (work) {

@@ -20,8 +20,11 @@ namespace sluice {
 // dead-letter producer (so dead-letter deliveries release slots here, through
 // `own`), and issues asynchronous commits through its own queue. It publishes
 // per-partition values to metrics for the source (revoke drain) and stats.
+// Without a consumer (a replay) there is no broker to commit to: a commit is
+// the watermark itself, confirmed at once, with the same batching.
 class committer {
 public:
+    // consumer: nullptr for a source without one (replay).
     committer(const settings& cfg, flow& f, pipeline_metrics& m, rd_kafka_t* consumer,
               dead_letter_producer& dlq, std::vector<ack_channel*> channels, ack_channel& own);
     ~committer();
@@ -31,6 +34,7 @@ public:
 private:
     bool pump();  // one round; true if it did work
     void commit_now(std::int64_t now);
+    void commit_locally(std::int64_t now);
     bool serve_commit_results();
     void publish(std::uint32_t idx);
     void refresh_views(std::int64_t now);

@@ -191,12 +191,25 @@ std::map<std::string, int> settings::broker_topics() const {
         {"task.completed", 3}};
     for (const auto& name : topics)
         if (!t.count(name)) t[name] = 3;
+    if (!replay_file.empty()) t["replay"] = 1;  // for its dead-letter topic
     for (const auto& [name, parts] : embedded_topics) t[name] = parts;
     std::map<std::string, int> all = t;
     for (const auto& [name, parts] : t) all[name + dlq_suffix] = parts;
     for (const auto& [sink, out] : outputs)
         if (out.type == output_spec::kind::kafka && !all.count(out.target)) all[out.target] = 3;
     return all;
+}
+
+void parse_source(const std::string& key, const std::string& text, settings& s) {
+    if (text == "kafka") {
+        s.replay_file.clear();
+        return;
+    }
+    if (text.rfind("replay:", 0) == 0 && text.size() > 7) {
+        s.replay_file = text.substr(7);
+        return;
+    }
+    throw config_error("config: " + key + ": expected kafka or replay:FILE (got '" + text + "')");
 }
 
 output_spec parse_output(const std::string& key, const std::string& text) {
@@ -275,6 +288,9 @@ settings parse_settings(std::string_view text, const std::string& origin, const 
     s.outputs["notification"] = {output_spec::kind::kafka, "notifications.outbox"};
     s.outputs["analytics"] = {output_spec::kind::kafka, "analytics.rollups"};
 
+    std::string source = "kafka";
+    r.str("source", source);
+    parse_source("source", source, s);
     r.str("kafka.bootstrap.servers", s.bootstrap_servers);
     if (s.bootstrap_servers.empty()) r.fail("kafka.bootstrap.servers", "must not be empty");
     r.str("kafka.group.id", s.group_id);

@@ -30,6 +30,8 @@ struct output_spec {
 };
 
 struct settings {
+    // source: "kafka" (the consumer group) or "replay:PATH"
+    std::string replay_file;  // empty: Kafka
     // kafka
     std::string bootstrap_servers = "embedded";
     std::string group_id = "sluice";
@@ -88,6 +90,9 @@ struct settings {
 settings load_settings(const std::string& path, const std::vector<std::string>& overrides);
 // The same for TOML text already in memory; origin names it in errors.
 settings parse_settings(std::string_view text, const std::string& origin, const std::vector<std::string>& overrides);
+
+// Parses "kafka" or "replay:PATH" into s.replay_file. Throws config_error naming key.
+void parse_source(const std::string& key, const std::string& text, settings& s);
 
 // Parses "kafka:TOPIC", "file:PATH" or "none". Throws config_error naming key.
 output_spec parse_output(const std::string& key, const std::string& text);

@@ -40,6 +40,7 @@ struct flow {
     std::atomic<bool> stop_sinks{false};
     std::atomic<bool> stop_commit{false};
     std::atomic<bool> commit_requested{false};  // any thread: commit now, not at the interval
+    std::atomic<bool> source_failed{false};     // source: cannot go on (the reason is on stderr)
 };
 
 }  // namespace sluice

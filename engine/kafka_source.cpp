@@ -17,8 +17,7 @@ constexpr std::size_t poll_batch = 256;
 kafka_source::kafka_source(const settings& cfg, const std::string& bootstrap, flow& f,
                            pipeline_metrics& m, type_registry& types, const routing_table& routes,
                            dead_letter_producer& dlq)
-    : cfg_(cfg), flow_(f), metrics_(m), routes_(routes), dlq_(dlq),
-      decoder_(types, cfg.max_payload_bytes), next_seq_(max_partitions, 0) {
+    : cfg_(cfg), flow_(f), metrics_(m), dispatch_(cfg, f, m, types, routes, dlq) {
     kafka_config conf;
     conf.set_all(consumer_defaults());
     conf.set("bootstrap.servers", bootstrap);
@@ -42,30 +41,6 @@ kafka_source::~kafka_source() {
     for (std::size_t i = held_head_; i < held_.size(); ++i) rd_kafka_message_destroy(held_[i]);
 }
 
-void kafka_source::push_record(const flow_record& r) {
-    while (!flow_.to_commit.try_push(r)) {
-        flow_.commit_waiter.wake();
-        std::this_thread::yield();
-    }
-    ++pending_notify_;
-}
-
-std::uint32_t kafka_source::partition_index(const char* topic, std::int32_t partition) {
-    auto key = std::make_pair(std::string(topic), partition);
-    auto it = index_.find(key);
-    if (it != index_.end()) return it->second;
-    const std::uint32_t idx = metrics_.partition_count.load(std::memory_order_relaxed);
-    if (idx >= max_partitions) throw std::runtime_error("more than 4096 partitions assigned over the process lifetime");
-    partition_view& v = metrics_.partitions[idx];
-    v.topic = topic;
-    v.partition = partition;
-    v.known.store(true, std::memory_order_release);
-    // release: the view's topic is written before readers see the new count.
-    metrics_.partition_count.store(idx + 1, std::memory_order_release);
-    index_.emplace(std::move(key), idx);
-    return idx;
-}
-
 std::uint32_t kafka_source::partition_index(rd_kafka_topic_t* rkt, std::int32_t partition) {
     for (auto& t : topics_) {
         if (t.rkt == rkt && partition >= 0 && static_cast<std::size_t>(partition) < t.by_partition.size() &&
@@ -73,7 +48,7 @@ std::uint32_t kafka_source::partition_index(rd_kafka_topic_t* rkt, std::int32_t 
             return t.by_partition[static_cast<std::size_t>(partition)];
     }
     // Miss (first message of a partition): resolve by name and cache.
-    const std::uint32_t idx = partition_index(rd_kafka_topic_name(rkt), partition);
+    const std::uint32_t idx = dispatch_.partition_index(rd_kafka_topic_name(rkt), partition);
     topic_cache* tc = nullptr;
     for (auto& t : topics_)
         if (t.rkt == rkt) tc = &t;
@@ -135,16 +110,16 @@ void kafka_source::assign(rd_kafka_topic_partition_list_t* parts) {
     const std::vector<std::int64_t> starts = offsets_at(rk_.get(), parts, -2), ends = offsets_at(rk_.get(), parts, -1);
     for (int i = 0; i < parts->cnt; ++i) {
         const auto& tp = parts->elems[i];
-        const std::uint32_t idx = partition_index(tp.topic, tp.partition);
+        const std::uint32_t idx = dispatch_.partition_index(tp.topic, tp.partition);
         partition_view& v = metrics_.partitions[idx];
         const std::uint64_t epoch = v.assign_epoch.load(std::memory_order_relaxed) + 1;
         v.assign_epoch.store(epoch, std::memory_order_relaxed);
         v.dispatched.store(0, std::memory_order_relaxed);
         v.assigned.store(true, std::memory_order_release);
-        next_seq_[idx] = 0;
+        dispatch_.next_seq(idx) = 0;
         v.start_offset.store(starts[static_cast<std::size_t>(i)], std::memory_order_relaxed);
         v.end_at_assign.store(ends[static_cast<std::size_t>(i)], std::memory_order_release);
-        push_record({flow_record::kind::assign, idx, epoch, 0});
+        dispatch_.push_record({flow_record::kind::assign, idx, epoch, 0});
         metrics_.source.assigned_partitions.add();
     }
     flow_.commit_waiter.notify();
@@ -152,7 +127,8 @@ void kafka_source::assign(rd_kafka_topic_partition_list_t* parts) {
 
 void kafka_source::revoke(rd_kafka_topic_partition_list_t* parts, bool lost) {
     std::vector<std::uint32_t> idxs;
-    for (int i = 0; i < parts->cnt; ++i) idxs.push_back(partition_index(parts->elems[i].topic, parts->elems[i].partition));
+    for (int i = 0; i < parts->cnt; ++i)
+        idxs.push_back(dispatch_.partition_index(parts->elems[i].topic, parts->elems[i].partition));
 
     // Held messages of revoked partitions were never dispatched: drop them;
     // the next owner reads them again from the committed offset.
@@ -175,11 +151,11 @@ void kafka_source::revoke(rd_kafka_topic_partition_list_t* parts, bool lost) {
     for (std::uint32_t idx : idxs) {
         partition_view& v = metrics_.partitions[idx];
         while (!(v.done_epoch.load(std::memory_order_acquire) == v.assign_epoch.load(std::memory_order_relaxed) &&
-                 v.done.load(std::memory_order_acquire) == next_seq_[idx])) {
+                 v.done.load(std::memory_order_acquire) == dispatch_.next_seq(idx))) {
             if (mono_ns() > deadline) {
                 std::fprintf(stderr, "sluice: revoke of %s[%d]: %llu events still in flight after %u ms; committing what is done\n",
                              v.topic.c_str(), v.partition,
-                             static_cast<unsigned long long>(next_seq_[idx] - v.done.load()), cfg_.revoke_drain_timeout_ms);
+                             static_cast<unsigned long long>(dispatch_.next_seq(idx) - v.done.load()), cfg_.revoke_drain_timeout_ms);
                 break;
             }
             flow_.commit_waiter.notify();
@@ -206,14 +182,14 @@ void kafka_source::revoke(rd_kafka_topic_partition_list_t* parts, bool lost) {
                 metrics_.commit.commits.add();
                 for (int i = 0; i < list->cnt; ++i)
                     if (!list->elems[i].err)
-                        metrics_.partitions[partition_index(list->elems[i].topic, list->elems[i].partition)]
+                        metrics_.partitions[dispatch_.partition_index(list->elems[i].topic, list->elems[i].partition)]
                             .committed_offset.store(list->elems[i].offset, std::memory_order_relaxed);
             }
         }
     }
     for (std::uint32_t idx : idxs) {
         metrics_.partitions[idx].assigned.store(false, std::memory_order_release);
-        push_record({flow_record::kind::revoke, idx, 0, 0});
+        dispatch_.push_record({flow_record::kind::revoke, idx, 0, 0});
     }
     flow_.commit_waiter.notify();
 }
@@ -230,68 +206,19 @@ void kafka_source::set_paused(bool pause) {
 }
 
 bool kafka_source::dispatch(rd_kafka_message_t* m) {
-    const std::size_t n = flow_.pool.size();
-    const std::uint32_t slot_index = static_cast<std::uint32_t>(next_slot_ % n);
-    event_slot& slot = flow_.pool[slot_index];
-    // acquire: pairs with the releasing thread's acq_rel decrement.
-    if (slot.pending.load(std::memory_order_acquire) != 0) return false;
-
-    const std::int64_t t0 = mono_ns();
-    if (first_event_ns_.load(std::memory_order_relaxed) == 0) first_event_ns_.store(t0, std::memory_order_relaxed);
+    if (!dispatch_.slot_free()) return false;
     const std::uint32_t pidx = partition_index(m->rkt, m->partition);
-    const bool tombstone = m->payload == nullptr;
-    slot.assign(m->payload, tombstone ? 0 : m->len, m->key, m->key ? m->key_len : 0);
-    slot.partition = pidx;
-    slot.seq = next_seq_[pidx]++;
-    slot.epoch = static_cast<std::uint32_t>(metrics_.partitions[pidx].assign_epoch.load(std::memory_order_relaxed));
-    slot.offset = m->offset;
-    slot.consumed_ns = t0;
     rd_kafka_timestamp_type_t tstype;
     const std::int64_t ts_ms = rd_kafka_message_timestamp(m, &tstype);
-    slot.kafka_ts_ns = ts_ms > 0 ? ts_ms * 1'000'000 : 0;
-    metrics_.source.consumed.add();
-    metrics_.source.bytes.add(m->len);
-    partition_view& view = metrics_.partitions[pidx];
-    view.consumed.store(view.consumed.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
-    view.dispatched.store(slot.seq + 1, std::memory_order_relaxed);
-
-    decode_result r;
-    if (!tombstone && m->len > cfg_.max_payload_bytes) {
-        r.status = decode_status::oversize;
-        r.size = m->len;
-        r.limit = cfg_.max_payload_bytes;
-    } else {
-        r = decoder_.decode(slot, tombstone);
-    }
-    const std::int64_t t1 = mono_ns();
-    metrics_.source.decode.record(static_cast<std::uint64_t>(t1 - t0));
-    push_record({flow_record::kind::dispatch, pidx, slot.seq, slot.offset, slot.epoch});
-    if (!r) {
-        // The original bytes go to the dead-letter topic; the offset advances
-        // once the broker confirmed that write.
-        slot.routed = 0;
-        slot.pending.store(1, std::memory_order_relaxed);
-        metrics_.source.dead_lettered.add();
-        dlq_.send(slot, rd_kafka_topic_name(m->rkt), m->partition, r.describe(), 1);
-    } else {
-        metrics_.source.decoded.add();
-        const sink_mask mask = routes_.route(slot.ev.type);
-        slot.routed = mask;
-        const std::uint32_t shares = static_cast<std::uint32_t>(__builtin_popcount(mask));
-        if (shares == 0) {
-            push_record({flow_record::kind::done_now, pidx, slot.seq, slot.offset, slot.epoch});
-        } else {
-            slot.pending.store(shares, std::memory_order_relaxed);
-            slot.dispatched_ns = t1;
-            for (std::size_t s = 0; s < flow_.sink_rings.size(); ++s) {
-                if (!(mask & (1u << s))) continue;
-                // Cannot fail: a ring holds as many indexes as there are slots.
-                [[maybe_unused]] const bool ok = flow_.sink_rings[s]->try_push(slot_index);
-            }
-        }
-    }
+    source_event e;
+    e.payload = m->payload;
+    e.len = m->len;
+    e.key = m->key;
+    e.key_len = m->key_len;
+    e.offset = m->offset;
+    e.timestamp_ns = ts_ms > 0 ? ts_ms * 1'000'000 : 0;
+    dispatch_.dispatch(pidx, e);
     rd_kafka_message_destroy(m);
-    ++next_slot_;
     return true;
 }
 
@@ -311,20 +238,12 @@ void kafka_source::handle(rd_kafka_message_t* m) {
 
 void kafka_source::wait_for_slot() {
     const std::int64_t since = mono_ns();
-    const std::size_t n = flow_.pool.size();
     while (held_head_ < held_.size()) {
         if (dispatch(held_[held_head_])) {
             ++held_head_;
             continue;
         }
-        if (pending_notify_) {
-            for (auto& w : flow_.sink_waiters) w->notify();
-            flow_.commit_waiter.notify();
-            pending_notify_ = 0;
-        }
-        event_slot& slot = flow_.pool[next_slot_ % n];
-        flow_.source_waiter.idle([&] { return slot.pending.load(std::memory_order_acquire) == 0; },
-                                 std::chrono::microseconds(500));
+        dispatch_.wait_for_slot(std::chrono::microseconds(500));
         const std::int64_t now = mono_ns();
         if (!paused_ && now - since > std::int64_t(cfg_.pause_after_ms) * 1'000'000) set_paused(true);
         if (paused_ || now - since > 100'000'000) {
@@ -351,8 +270,7 @@ void kafka_source::run() {
         if (held_head_ < held_.size()) wait_for_slot();
         if (paused_) {
             // Resume once half the pool ahead is free again.
-            if (flow_.pool[next_slot_ % n].pending.load(std::memory_order_acquire) == 0 &&
-                flow_.pool[(next_slot_ + n / 2) % n].pending.load(std::memory_order_acquire) == 0)
+            if (dispatch_.slot_free() && dispatch_.slot_free_ahead(n / 2))
                 set_paused(false);
             else {
                 flow_.source_waiter.idle([] { return false; }, std::chrono::microseconds(500));
@@ -373,11 +291,7 @@ void kafka_source::run() {
             }
         }
         for (ssize_t i = 0; i < got; ++i) handle(batch[i]);
-        if (pending_notify_) {
-            for (auto& w : flow_.sink_waiters) w->notify();
-            flow_.commit_waiter.notify();
-            pending_notify_ = 0;
-        }
+        dispatch_.notify();
     }
     // Held but undispatched messages are simply not processed: not committed either.
     for (std::size_t i = held_head_; i < held_.size(); ++i) rd_kafka_message_destroy(held_[i]);

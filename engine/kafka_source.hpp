@@ -1,16 +1,14 @@
 // The source role: consumer-group reader, decoder, router and dispatcher.
 #pragma once
 
-#include <atomic>
 #include <cstdint>
-#include <map>
 #include <string>
-#include <utility>
 #include <vector>
 
 #include "config.hpp"
 #include "dead_letter.hpp"
-#include "decoder.hpp"
+#include "dispatcher.hpp"
+#include "event_source.hpp"
 #include "flow.hpp"
 #include "kafka_handles.hpp"
 #include "metrics.hpp"
@@ -22,18 +20,17 @@ namespace sluice {
 // rebalance callback (so pause/resume/assign happen on the consuming thread,
 // as librdkafka 2.0.2 needs), decoding and dispatch. Other threads only read
 // metrics and the partition views.
-class kafka_source {
+class kafka_source final : public event_source {
 public:
     kafka_source(const settings& cfg, const std::string& bootstrap, flow& f, pipeline_metrics& m,
                  type_registry& types, const routing_table& routes, dead_letter_producer& dlq);
-    ~kafka_source();
+    ~kafka_source() override;
 
     // Source thread: consume until flow.stop_source, then close the consumer
     // (which drains in-flight events and commits synchronously).
-    void run();
+    void run() override;
 
-    // Monotonic ns of the first event consumed (0 before).
-    std::int64_t first_event_mono_ns() const noexcept { return first_event_ns_.load(std::memory_order_relaxed); }
+    std::int64_t first_event_mono_ns() const noexcept override { return dispatch_.first_event_mono_ns(); }
 
     // Source thread or after run(): the consumer, e.g. for the commit thread.
     rd_kafka_t* consumer() noexcept { return rk_.get(); }
@@ -43,37 +40,28 @@ private:
                              rd_kafka_topic_partition_list_t* parts, void* opaque);
     void assign(rd_kafka_topic_partition_list_t* parts);
     void revoke(rd_kafka_topic_partition_list_t* parts, bool lost);
-    std::uint32_t partition_index(const char* topic, std::int32_t partition);
     std::uint32_t partition_index(rd_kafka_topic_t* rkt, std::int32_t partition);
 
     void handle(rd_kafka_message_t* m);       // takes ownership
     bool dispatch(rd_kafka_message_t* m);     // false: no free slot yet
     void wait_for_slot();
     void set_paused(bool pause);  // all assigned partitions
-    void push_record(const flow_record& r);
 
     const settings& cfg_;
     flow& flow_;
     pipeline_metrics& metrics_;
-    const routing_table& routes_;
-    dead_letter_producer& dlq_;
-    decoder decoder_;
+    dispatcher dispatch_;
     kafka_handle rk_;
     kafka_queue queue_;
 
-    std::uint64_t next_slot_ = 0;
     std::vector<rd_kafka_message_t*> held_;   // consumed, not yet dispatched (FIFO)
     std::size_t held_head_ = 0;
     bool paused_ = false;
-    std::vector<std::uint64_t> next_seq_;     // per partition index
-    std::map<std::pair<std::string, std::int32_t>, std::uint32_t> index_;
     struct topic_cache {
         rd_kafka_topic_t* rkt;
         std::vector<std::uint32_t> by_partition;
     };
     std::vector<topic_cache> topics_;
-    std::atomic<std::int64_t> first_event_ns_{0};
-    std::uint32_t pending_notify_ = 0;
 };
 
 }  // namespace sluice

@@ -2,6 +2,8 @@
 #include "pipeline.hpp"
 
 #include "clock.hpp"
+#include "kafka_source.hpp"
+#include "replay_source.hpp"
 #include "threads.hpp"
 
 namespace sluice {
@@ -40,10 +42,17 @@ pipeline::pipeline(const settings& cfg, const sink_factory& make_sink) : cfg_(cf
         sinks_.push_back(make_sink(metrics_->sink_names[i], cfg_, bootstrap_, *flow_, *contexts_[i]));
         runners_.push_back(std::make_unique<sink_runner>(*flow_, i, *sinks_[i], *contexts_[i]));
     }
-    source_ = std::make_unique<kafka_source>(cfg_, bootstrap_, *flow_, *metrics_, *types_, *routes_, *dlq_);
+    rd_kafka_t* consumer = nullptr;  // a replay has none: its commits are local
+    if (cfg_.replay_file.empty()) {
+        auto kafka = std::make_unique<kafka_source>(cfg_, bootstrap_, *flow_, *metrics_, *types_, *routes_, *dlq_);
+        consumer = kafka->consumer();
+        source_ = std::move(kafka);
+    } else {
+        source_ = std::make_unique<replay_source>(cfg_, *flow_, *metrics_, *types_, *routes_, *dlq_);
+    }
     std::vector<ack_channel*> chans;
     for (auto& c : channels_) chans.push_back(c.get());
-    committer_ = std::make_unique<committer>(cfg_, *flow_, *metrics_, source_->consumer(), *dlq_, chans, *commit_channel_);
+    committer_ = std::make_unique<committer>(cfg_, *flow_, *metrics_, consumer, *dlq_, chans, *commit_channel_);
     std::vector<const sink*> sink_ptrs;
     for (auto& s : sinks_) sink_ptrs.push_back(s.get());
     report_ = std::make_unique<stats_report>(*metrics_, flow_.get(), sink_ptrs);

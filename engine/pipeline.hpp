@@ -13,7 +13,7 @@
 #include "dead_letter.hpp"
 #include "embedded_broker.hpp"
 #include "flow.hpp"
-#include "kafka_source.hpp"
+#include "event_source.hpp"
 #include "metrics.hpp"
 #include "routing.hpp"
 #include "sink.hpp"
@@ -44,7 +44,9 @@ public:
     pipeline_metrics& metrics() noexcept { return *metrics_; }
     const stats_report& report() const noexcept { return *report_; }
     const type_registry& types() const noexcept { return *types_; }
-    kafka_source& source() noexcept { return *source_; }
+    event_source& source() noexcept { return *source_; }
+    // The source cannot go on (a replay file that cannot be read).
+    bool source_failed() const noexcept { return flow_->source_failed.load(std::memory_order_acquire); }
     // Any thread: commit what is done now instead of at the next interval.
     void request_commit() noexcept {
         flow_->commit_requested.store(true, std::memory_order_release);
@@ -65,7 +67,7 @@ private:
     std::vector<std::unique_ptr<sink_context>> contexts_;
     std::vector<std::unique_ptr<sink>> sinks_;
     std::vector<std::unique_ptr<sink_runner>> runners_;
-    std::unique_ptr<kafka_source> source_;
+    std::unique_ptr<event_source> source_;
     std::unique_ptr<committer> committer_;
     std::unique_ptr<stats_report> report_;
     std::unique_ptr<stats_server> server_;

@@ -1,6 +1,8 @@
 // GlobalKTable-style bootstrap and follow of the user.created topic.
 #include "directory_follower.hpp"
 
+#include <sys/stat.h>
+
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -11,10 +13,10 @@
 namespace sluice {
 
 directory_follower::directory_follower(const std::string& bootstrap, const std::string& topic,
-                                       const std::string& bootstrap_file, std::uint32_t sync_timeout_ms,
+                                       const std::vector<std::string>& files, std::uint32_t sync_timeout_ms,
                                        const std::map<std::string, std::string>& props, user_directory& dir)
     : dir_(dir), decoder_(types_, 1 << 20) {
-    if (!bootstrap_file.empty()) load_file(bootstrap_file);
+    for (const auto& f : files) load_file(f);
     if (topic.empty()) return;  // no directory topic: the bootstrap file only
 
     kafka_config conf;
@@ -69,6 +71,20 @@ directory_follower::directory_follower(const std::string& bootstrap, const std::
         }
         rd_kafka_message_destroy(m);
     }
+}
+
+std::unique_ptr<directory_follower> directory_follower::of(const settings& cfg, const std::string& bootstrap,
+                                                          user_directory& dir) {
+    std::vector<std::string> files;
+    if (!cfg.directory_bootstrap_file.empty()) files.push_back(cfg.directory_bootstrap_file);
+    if (cfg.replay_file.empty())
+        return std::make_unique<directory_follower>(bootstrap, cfg.directory_topic, files,
+                                                    cfg.directory_sync_timeout_ms, cfg.kafka_properties, dir);
+    // A pipe can be read only once: by the replay.
+    struct stat st {};
+    if (::stat(cfg.replay_file.c_str(), &st) == 0 && S_ISREG(st.st_mode)) files.push_back(cfg.replay_file);
+    return std::make_unique<directory_follower>(bootstrap, "", files, cfg.directory_sync_timeout_ms,
+                                                cfg.kafka_properties, dir);
 }
 
 directory_follower::~directory_follower() {

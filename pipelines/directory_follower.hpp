@@ -5,7 +5,9 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
+#include "config.hpp"
 #include "decoder.hpp"
 #include "kafka_handles.hpp"
 #include "type_registry.hpp"
@@ -20,9 +22,16 @@ namespace sluice {
 // poll() (the owning sink thread) then applies new users as they arrive.
 class directory_follower {
 public:
+    // files: JSON lines read first (user.created events; other lines are
+    // skipped); topic: followed afterwards, none if empty.
     directory_follower(const std::string& bootstrap, const std::string& topic,
-                       const std::string& bootstrap_file, std::uint32_t sync_timeout_ms,
+                       const std::vector<std::string>& files, std::uint32_t sync_timeout_ms,
                        const std::map<std::string, std::string>& props, user_directory& dir);
+    // What the settings ask for: the bootstrap file and the directory topic;
+    // for a replay, the bootstrap file and the replay file itself (the
+    // events it replays are the whole world), no topic.
+    static std::unique_ptr<directory_follower> of(const settings& cfg, const std::string& bootstrap,
+                                                  user_directory& dir);
     ~directory_follower();
 
     // Sink thread: apply whatever arrived; returns the number of users applied.

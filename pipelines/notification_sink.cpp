@@ -9,8 +9,7 @@ namespace sluice {
 notification_sink::notification_sink(const settings& cfg, const std::string& bootstrap, flow& f,
                                      sink_context& ctx)
     : ctx_(ctx),
-      follower_(std::make_unique<directory_follower>(bootstrap, cfg.directory_topic, cfg.directory_bootstrap_file,
-                                                     cfg.directory_sync_timeout_ms, cfg.kafka_properties, directory_)),
+      follower_(directory_follower::of(cfg, bootstrap, directory_)),
       dedup_(cfg.dedup_capacity),
       tracker_(f, ctx, cfg.outputs.at("notification"), bootstrap, cfg.producer_properties,
                retry_policy::of(cfg), "notification") {

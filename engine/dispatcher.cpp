@@ -1,0 +1,111 @@
+// Slot filling, decode, routing and the dispatch records shared by every source.
+#include "dispatcher.hpp"
+
+#include <stdexcept>
+#include <thread>
+
+#include "clock.hpp"
+
+namespace sluice {
+
+dispatcher::dispatcher(const settings& cfg, flow& f, pipeline_metrics& m, type_registry& types,
+                       const routing_table& routes, dead_letter_producer& dlq)
+    : cfg_(cfg), flow_(f), metrics_(m), routes_(routes), dlq_(dlq), decoder_(types, cfg.max_payload_bytes),
+      next_seq_(max_partitions, 0) {}
+
+std::uint32_t dispatcher::partition_index(std::string_view topic, std::int32_t partition) {
+    auto key = std::make_pair(std::string(topic), partition);
+    auto it = index_.find(key);
+    if (it != index_.end()) return it->second;
+    const std::uint32_t idx = metrics_.partition_count.load(std::memory_order_relaxed);
+    if (idx >= max_partitions) throw std::runtime_error("more than 4096 partitions assigned over the process lifetime");
+    partition_view& v = metrics_.partitions[idx];
+    v.topic = topic;
+    v.partition = partition;
+    v.known.store(true, std::memory_order_release);
+    // release: the view's topic is written before readers see the new count.
+    metrics_.partition_count.store(idx + 1, std::memory_order_release);
+    index_.emplace(std::move(key), idx);
+    return idx;
+}
+
+void dispatcher::push_record(const flow_record& r) {
+    while (!flow_.to_commit.try_push(r)) {
+        flow_.commit_waiter.wake();
+        std::this_thread::yield();
+    }
+    ++pending_notify_;
+}
+
+void dispatcher::notify() {
+    if (!pending_notify_) return;
+    for (auto& w : flow_.sink_waiters) w->notify();
+    flow_.commit_waiter.notify();
+    pending_notify_ = 0;
+}
+
+void dispatcher::wait_for_slot(std::chrono::microseconds park_for) {
+    notify();
+    event_slot& slot = flow_.pool[next_slot_ % flow_.pool.size()];
+    flow_.source_waiter.idle([&] { return slot.pending.load(std::memory_order_acquire) == 0; }, park_for);
+}
+
+void dispatcher::dispatch(std::uint32_t pidx, const source_event& e) {
+    const std::uint32_t slot_index = static_cast<std::uint32_t>(next_slot_ % flow_.pool.size());
+    event_slot& slot = flow_.pool[slot_index];
+    const std::int64_t t0 = mono_ns();
+    if (first_event_ns_.load(std::memory_order_relaxed) == 0) first_event_ns_.store(t0, std::memory_order_relaxed);
+    const bool tombstone = e.payload == nullptr;
+    slot.assign(e.payload, tombstone ? 0 : e.len, e.key, e.key ? e.key_len : 0);
+    slot.partition = pidx;
+    slot.seq = next_seq_[pidx]++;
+    partition_view& view = metrics_.partitions[pidx];
+    slot.epoch = static_cast<std::uint32_t>(view.assign_epoch.load(std::memory_order_relaxed));
+    slot.offset = e.offset;
+    slot.consumed_ns = t0;
+    slot.kafka_ts_ns = e.timestamp_ns;
+    const std::size_t size = std::max(e.len, e.original_len);
+    metrics_.source.consumed.add();
+    metrics_.source.bytes.add(size);
+    view.consumed.store(view.consumed.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+    view.dispatched.store(slot.seq + 1, std::memory_order_relaxed);
+
+    decode_result r;
+    if (!tombstone && size > cfg_.max_payload_bytes) {
+        r.status = decode_status::oversize;
+        r.size = size;
+        r.limit = cfg_.max_payload_bytes;
+    } else {
+        r = decoder_.decode(slot, tombstone);
+    }
+    const std::int64_t t1 = mono_ns();
+    metrics_.source.decode.record(static_cast<std::uint64_t>(t1 - t0));
+    push_record({flow_record::kind::dispatch, pidx, slot.seq, slot.offset, slot.epoch});
+    if (!r) {
+        // The original bytes go to the dead-letter topic; the offset advances
+        // once the broker confirmed that write.
+        slot.routed = 0;
+        slot.pending.store(1, std::memory_order_relaxed);
+        metrics_.source.dead_lettered.add();
+        dlq_.send(slot, view.topic, view.partition, r.describe(), 1);
+    } else {
+        metrics_.source.decoded.add();
+        const sink_mask mask = routes_.route(slot.ev.type);
+        slot.routed = mask;
+        const std::uint32_t shares = static_cast<std::uint32_t>(__builtin_popcount(mask));
+        if (shares == 0) {
+            push_record({flow_record::kind::done_now, pidx, slot.seq, slot.offset, slot.epoch});
+        } else {
+            slot.pending.store(shares, std::memory_order_relaxed);
+            slot.dispatched_ns = t1;
+            for (std::size_t s = 0; s < flow_.sink_rings.size(); ++s) {
+                if (!(mask & (1u << s))) continue;
+                // Cannot fail: a ring holds as many indexes as there are slots.
+                [[maybe_unused]] const bool ok = flow_.sink_rings[s]->try_push(slot_index);
+            }
+        }
+    }
+    ++next_slot_;
+}
+
+}  // namespace sluice

@@ -1,0 +1,85 @@
+// What every source does with an event it read: slot, decode, route, hand to the sinks, tell the commit thread.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "config.hpp"
+#include "dead_letter.hpp"
+#include "decoder.hpp"
+#include "flow.hpp"
+#include "metrics.hpp"
+#include "routing.hpp"
+
+namespace sluice {
+
+// One event as a source read it. The bytes need only live for the call.
+struct source_event {
+    const void* payload = nullptr;  // nullptr: a tombstone
+    std::size_t len = 0;
+    const void* key = nullptr;
+    std::size_t key_len = 0;
+    std::int64_t offset = 0;
+    std::int64_t timestamp_ns = 0;  // producer/broker time, 0 if unknown
+    std::size_t original_len = 0;   // > len when the source kept only a prefix (oversize)
+};
+
+// Design: owned and used by the source thread only (the Kafka consumer or the
+// replay reader). Slots are filled in pool order; the commit thread sees
+// every dispatch, in order, through flow.to_commit.
+class dispatcher {
+public:
+    dispatcher(const settings& cfg, flow& f, pipeline_metrics& m, type_registry& types,
+               const routing_table& routes, dead_letter_producer& dlq);
+
+    // The partition index (commit tracker, stats) of topic/partition,
+    // registering its view the first time.
+    std::uint32_t partition_index(std::string_view topic, std::int32_t partition);
+
+    // The next slot is free: its previous event is done everywhere.
+    bool slot_free() const noexcept { return slot_free_ahead(0); }
+    // The slot `ahead` places after the next one is free too.
+    bool slot_free_ahead(std::size_t ahead) const noexcept {
+        const std::size_t n = flow_.pool.size();
+        // acquire: pairs with the releasing thread's acq_rel decrement.
+        return flow_.pool[(next_slot_ + ahead) % n].pending.load(std::memory_order_acquire) == 0;
+    }
+    // Waits (the source's wait strategy) until the next slot is free, or at
+    // most park_for; wakes the sinks first if they have unannounced work.
+    void wait_for_slot(std::chrono::microseconds park_for);
+
+    // Dispatches into the next slot; the caller checked slot_free().
+    void dispatch(std::uint32_t partition_index, const source_event& e);
+
+    // Tells the sinks and the commit thread about what was dispatched since
+    // the last call (once per batch, not per event).
+    void notify();
+    // Assignment and revocation records, in order with the dispatches.
+    void push_record(const flow_record& r);
+
+    // Per-partition dispatch sequence: reset on assignment, compared with
+    // the commit thread's done count when draining.
+    std::uint64_t& next_seq(std::uint32_t partition_index) noexcept { return next_seq_[partition_index]; }
+    // Monotonic ns of the first event dispatched (0 before); any thread.
+    std::int64_t first_event_mono_ns() const noexcept { return first_event_ns_.load(std::memory_order_relaxed); }
+
+private:
+    const settings& cfg_;
+    flow& flow_;
+    pipeline_metrics& metrics_;
+    const routing_table& routes_;
+    dead_letter_producer& dlq_;
+    decoder decoder_;
+    std::uint64_t next_slot_ = 0;
+    std::vector<std::uint64_t> next_seq_;  // per partition index
+    std::map<std::pair<std::string, std::int32_t>, std::uint32_t> index_;
+    std::atomic<std::int64_t> first_event_ns_{0};
+    std::uint32_t pending_notify_ = 0;
+};
+
+}  // namespace sluice
