@@ -1,0 +1,176 @@
+// The whole pipeline fed by the replay source: every line once, dead letters with line numbers, local commits.
+#include <gtest/gtest.h>
+#include <simdjson.h>
+
+#include <fstream>
+
+#include "delivery_audit.hpp"
+#include "embedded_broker.hpp"
+#include "kafka_test_support.hpp"
+#include "pipeline.hpp"
+#include "replay_source.hpp"
+#include "sink_factory.hpp"
+
+using namespace sluice;
+using namespace sluice::testing;
+
+namespace {
+
+struct replay_file {
+    std::string path;
+    std::vector<produced_event> good;  // coordinates: ("replay", 0, line number)
+    std::map<std::int64_t, std::string> bad;  // line number -> expected reason prefix
+    std::map<std::int64_t, std::string> lines;
+    std::int64_t count = 0;
+};
+
+std::string type_of(const std::string& json) {
+    simdjson::dom::parser parser;
+    simdjson::dom::element doc = parser.parse(json);
+    std::string_view t;
+    if (doc["event_type"].get(t) && doc["eventType"].get(t)) return "";
+    return std::string(t);
+}
+
+// n seed events, a task whose users are created only at the end of the file,
+// and malformed lines at known places.
+replay_file make_file(const std::string& dir, std::size_t n, std::size_t max_payload) {
+    replay_file f;
+    f.path = dir + "/capture.ndjson";
+    std::ofstream out(f.path, std::ios::binary);
+    auto add = [&](const std::string& line, const std::string& bad_reason = "") {
+        ++f.count;
+        out << line << '\n';
+        f.lines[f.count] = line;
+        if (bad_reason.empty()) {
+            produced_event e;
+            e.at = {replay_source::topic, 0, f.count};
+            e.type = type_of(line);
+            f.good.push_back(e);
+        }
+        else f.bad[f.count] = bad_reason;
+    };
+    add(R"({"eventType":"task.updated","taskId":1,"teamId":2,"actorId":555,"creatorId":555,"assigneeId":556,"timestamp":"2026-01-01T00:00:00Z","payload":{}})");
+    const auto recs = seed_records(n, 21);
+    for (std::size_t i = 0; i < recs.size(); ++i) {
+        add(recs[i].value);
+        if (i == 10) add("", "empty payload");
+        if (i == 500) add("[1,2,3]", "not a JSON object: the payload is an array");
+        if (i == 900) add(R"({"event_type":"page.view","timestamp":"2024-01-01T00:00:00Z","data":{}})", "missing field: event_id");
+        if (i == 1200) {
+            const std::string big = "{\"event_id\":\"big\",\"pad\":\"" + std::string(max_payload * 2, 'z') + "\"}";
+            add(big, "payload too large: " + std::to_string(big.size()) + " bytes (max " + std::to_string(max_payload) + ")");
+        }
+    }
+    add(R"({"eventType":"user.created","userId":555,"timestamp":"2026-01-01T00:00:00Z","payload":{"email":"a@example.com","username":"a"}})");
+    add(R"({"eventType":"user.created","userId":556,"timestamp":"2026-01-01T00:00:00Z","payload":{"email":"b@example.com","username":"b"}})");
+    return f;
+}
+
+struct test_env {
+    std::string dir = temp_dir();
+    std::unique_ptr<embedded_broker> broker;
+    test_env() {
+        settings s = load_settings("", {"source=\"replay:/dev/null\""});
+        broker = std::make_unique<embedded_broker>(1, s.broker_topics());
+    }
+    settings config(const std::string& file, std::vector<std::string> extra = {}) const {
+        std::vector<std::string> sets = {
+            "source=\"replay:" + file + "\"",
+            "kafka.bootstrap.servers=\"" + broker->bootstraps() + "\"",
+            "stats.socket=\"" + dir + "/stats.sock\"",
+            "sinks.enrichment.output=\"file:" + dir + "/enriched.jsonl\"",
+            "sinks.notification.output=\"file:" + dir + "/notifications.jsonl\"",
+            "sinks.analytics.output=\"file:" + dir + "/rollups.jsonl\"",
+            "pipeline.max.payload.bytes=4096",
+            "commit.interval.ms=50",
+        };
+        sets.insert(sets.end(), extra.begin(), extra.end());
+        return load_settings("", sets);
+    }
+};
+
+}  // namespace
+
+TEST(Replay, EveryLineReachesItsSinksOnceAndTheWatermarkReachesTheEnd) {
+    test_env env;
+    const replay_file f = make_file(env.dir, 3000, 4096);
+    auto log = std::make_shared<sink_log>();
+    {
+        pipeline p(env.config(f.path), logging_seed_sinks(log));
+        p.start();
+        partition_view& v = p.metrics().partitions[0];
+        ASSERT_TRUE(wait_until([&] { return v.committed_offset.load() == f.count + 1; }, std::chrono::seconds(60)))
+            << "committed " << v.committed_offset.load() << " of " << f.count + 1;
+        EXPECT_EQ(v.topic, "replay");
+        EXPECT_EQ(v.end_at_assign.load(), f.count + 1);
+        p.stop();
+        pipeline_metrics& m = p.metrics();
+        EXPECT_EQ(m.source.consumed.get(), static_cast<std::uint64_t>(f.count));
+        EXPECT_EQ(m.source.decoded.get(), f.good.size());
+        EXPECT_EQ(m.source.dead_lettered.get(), f.bad.size());
+        EXPECT_EQ(m.sinks[0].partial.get(), 0u) << "users created later in the file are known from the start";
+        EXPECT_EQ(v.committed_offset.load(), f.count + 1);
+        EXPECT_FALSE(p.source_failed());
+    }
+    for (const std::string sink : {"enrichment", "notification", "analytics"}) {
+        const audit a = check(routed_to(f.good, sink), log->of(sink));
+        EXPECT_GT(a.expected, 0u) << sink;
+        EXPECT_EQ(a.missing, 0u) << sink << ": first missing " << a.first_missing;
+        EXPECT_EQ(a.duplicates, 0u) << sink;
+    }
+    // The enrichment output names each line as its source.
+    const sightings enriched = enriched_sources(read_lines(env.dir + "/enriched.jsonl"));
+    const audit a = check(routed_to(f.good, "enrichment"), enriched);
+    EXPECT_EQ(a.missing, 0u) << a.first_missing;
+    EXPECT_EQ(a.duplicates, 0u);
+
+    // Dead letters: the original line (cut to the payload limit when longer),
+    // its line number as offset, and why.
+    const auto dlq = read_all(env.broker->bootstraps(), "replay.dlq");
+    ASSERT_EQ(dlq.size(), f.bad.size());
+    for (const auto& r : dlq) {
+        const std::int64_t line = std::stoll(r.headers.at("sluice.source.offset"));
+        ASSERT_TRUE(f.bad.count(line)) << "dead letter for line " << line << " which is fine";
+        EXPECT_EQ(r.headers.at("sluice.failure_reason"), f.bad.at(line));
+        EXPECT_EQ(r.headers.at("sluice.source.topic"), "replay");
+        EXPECT_EQ(r.headers.at("sluice.source.partition"), "0");
+        EXPECT_EQ(r.value, f.lines.at(line).substr(0, 4096));
+    }
+}
+
+// Stopped in the middle of the file: the final commit covers exactly the
+// lines handed to the sinks, each of which they finished.
+TEST(Replay, StoppedMidFileCommitsExactlyWhatWasDispatched) {
+    test_env env;
+    const replay_file f = make_file(env.dir, 60000, 4096);
+    auto log = std::make_shared<sink_log>();
+    pipeline_metrics* m = nullptr;
+    std::int64_t committed = 0;
+    std::uint64_t consumed = 0;
+    {
+        // A slow analytics sink keeps the replay from finishing first.
+        pipeline p(env.config(f.path, {"pipeline.ring.size=64"}),
+                   logging_seed_sinks(log, [](std::string_view sink) {
+                       if (sink == "analytics") std::this_thread::sleep_for(std::chrono::microseconds(50));
+                   }));
+        m = &p.metrics();
+        p.start();
+        ASSERT_TRUE(wait_until([&] { return m->source.consumed.get() > 2000; }, std::chrono::seconds(60)));
+        p.stop();
+        consumed = m->source.consumed.get();
+        committed = m->partitions[0].committed_offset.load();
+        ASSERT_LT(consumed, static_cast<std::uint64_t>(f.count)) << "the replay finished before it was stopped";
+    }
+    EXPECT_EQ(committed, static_cast<std::int64_t>(consumed) + 1);
+    std::vector<produced_event> dispatched;
+    for (const auto& e : f.good)
+        if (e.at.offset < committed) dispatched.push_back(e);
+    for (const std::string sink : {"enrichment", "notification", "analytics"}) {
+        const sightings seen = log->of(sink);
+        const audit a = check(routed_to(dispatched, sink), seen);
+        EXPECT_EQ(a.missing, 0u) << sink << ": first missing " << a.first_missing;
+        EXPECT_EQ(a.duplicates, 0u) << sink;
+        EXPECT_EQ(seen.size(), a.expected) << sink << " saw lines past the commit";
+    }
+}
