@@ -26,6 +26,9 @@ expect_error "Usage: " "$sluice" run --bogus
 expect_error "Usage: " "$sluice" frobnicate
 expect_error "File does not exist: /nonexistent.toml" "$sluice" run --config /nonexistent.toml
 expect_error "config: pipeline.ring.size: must be between 1 and" "$sluice" run --set pipeline.ring.size=0
+expect_error "config: --source: expected kafka or replay:FILE (got 'bogus')" "$sluice" run --source bogus
+expect_error "cannot open replay file /nonexistent/capture.ndjson: No such file or directory" \
+    "$sluice" run --source replay:/nonexistent/capture.ndjson
 printf '[kafka]\nbootstrap.servers = \n' > "$work/broken.toml"
 expect_error "config: $work/broken.toml:2:" "$sluice" run --config "$work/broken.toml"
 
@@ -111,4 +114,38 @@ left=$(timeout 60 kcat -b "$bootstrap" -G e2e -X session.timeout.ms=6000 \
     -X partition.assignment.strategy=cooperative-sticky -X auto.offset.reset=earliest \
     -e -q -f '%t %p %o\n' $topics || true)
 [ -z "$left" ] || fail "kcat in group e2e found uncommitted events: $(echo "$left" | head -3)"
+
+# Replay: what kcat captured (one payload per line), plus two malformed lines,
+# through `sluice run --source replay:FILE` with the same sinks.
+: > "$work/capture.ndjson"
+enrich_lines=0
+for t in $topics; do
+    kcat -C -b "$bootstrap" -t "$t" -e -q -f '%s\n' > "$work/topic.ndjson"
+    case "$t" in task.*|portfolio.articles|portfolio.projects) enrich_lines=$((enrich_lines + $(wc -l < "$work/topic.ndjson"))) ;; esac
+    cat "$work/topic.ndjson" >> "$work/capture.ndjson"
+done
+good_lines=$(wc -l < "$work/capture.ndjson")
+printf '{"event_id":"broken"\n\n' >> "$work/capture.ndjson"
+lines=$((good_lines + 2))
+"$sluice" run --source "replay:$work/capture.ndjson" --set "kafka.bootstrap.servers=$bootstrap" \
+    --set stats.http= --set "stats.socket=\"$work/replay.sock\"" --set run.progress=false \
+    --set "sinks.enrichment.output=\"file:$work/replay-enriched.jsonl\"" > "$work/replay.out" 2>&1 ||
+    fail "replay exited non-zero: $(tail -3 "$work/replay.out")"
+tail -1 "$work/replay.out" | grep -Eq "^caught up: $lines events in [0-9.]+ s \([0-9]+ events/s\)$" ||
+    fail "replay's last line: $(tail -1 "$work/replay.out")"
+grep -q "every line before line $((lines + 1)) is done" "$work/replay.out" || fail "replay summary: $(cat "$work/replay.out")"
+[ "$(wc -l < "$work/replay-enriched.jsonl")" -eq "$enrich_lines" ] ||
+    fail "replay enriched $(wc -l < "$work/replay-enriched.jsonl") lines, expected $enrich_lines"
+# Each dead letter names its line number and why.
+replay_dead=$(kcat -C -b "$bootstrap" -t replay.dlq -e -q -f '%h\n')
+echo "$replay_dead" | grep -q "sluice.source.topic=replay,sluice.source.partition=0,sluice.source.offset=$((good_lines + 1)),sluice.failure_reason=invalid JSON" ||
+    fail "replay dead letters: $replay_dead"
+echo "$replay_dead" | grep -q "sluice.source.offset=$((good_lines + 2)),sluice.failure_reason=empty payload" ||
+    fail "replay dead letters: $replay_dead"
+# A pipe works too (kcat ... | sluice run --source replay:/dev/stdin).
+head -n 1000 "$work/capture.ndjson" | "$sluice" run --source replay:/dev/stdin --set "kafka.bootstrap.servers=$bootstrap" \
+    --set stats.http= --set 'stats.socket=""' --set run.progress=false --set sinks.enrichment.output=none \
+    --set sinks.notification.output=none --set sinks.analytics.output=none > "$work/pipe.out" 2>&1 ||
+    fail "replay from a pipe: $(tail -3 "$work/pipe.out")"
+tail -1 "$work/pipe.out" | grep -q "^caught up: 1000 events" || fail "replay from a pipe: $(tail -1 "$work/pipe.out")"
 echo "end to end: ok"
