@@ -80,10 +80,10 @@ void dispatcher::dispatch(std::uint32_t pidx, const source_event& e) {
     }
     const std::int64_t t1 = mono_ns();
     metrics_.source.decode.record(static_cast<std::uint64_t>(t1 - t0));
-    push_record({flow_record::kind::dispatch, pidx, slot.seq, slot.offset, slot.epoch});
     if (!r) {
         // The original bytes go to the dead-letter topic; the offset advances
         // once the broker confirmed that write.
+        push_record({flow_record::kind::dispatch, pidx, slot.seq, slot.offset, slot.epoch});
         slot.routed = 0;
         slot.pending.store(1, std::memory_order_relaxed);
         metrics_.source.dead_lettered.add();
@@ -94,8 +94,12 @@ void dispatcher::dispatch(std::uint32_t pidx, const source_event& e) {
         slot.routed = mask;
         const std::uint32_t shares = static_cast<std::uint32_t>(__builtin_popcount(mask));
         if (shares == 0) {
+            // Routed nowhere: dispatched and done in one record.
             push_record({flow_record::kind::done_now, pidx, slot.seq, slot.offset, slot.epoch});
         } else {
+            // Before any sink can see it: the commit thread reads this record
+            // before the ack that will follow.
+            push_record({flow_record::kind::dispatch, pidx, slot.seq, slot.offset, slot.epoch});
             slot.pending.store(shares, std::memory_order_relaxed);
             slot.dispatched_ns = t1;
             for (std::size_t s = 0; s < flow_.sink_rings.size(); ++s) {

@@ -15,7 +15,8 @@
 
 namespace sluice {
 
-// Source -> commit thread, in dispatch order.
+// Source -> commit thread, in dispatch order. done_now: dispatched and done
+// at once (routed to no sink).
 struct flow_record {
     enum class kind : std::uint8_t { dispatch, done_now, assign, revoke } type;
     std::uint32_t partition;

@@ -2,6 +2,7 @@
 #include <benchmark/benchmark.h>
 #include <simdjson.h>
 
+#include "bare_parse.hpp"
 #include "corpus.hpp"
 #include "decoder.hpp"
 
@@ -41,23 +42,10 @@ BENCHMARK(BM_decode_sluice)->Unit(benchmark::kMillisecond);
 // The ceiling: simdjson on-demand over the same (already padded) bytes,
 // walking every top-level key and touching no value.
 void BM_decode_simdjson_bare(benchmark::State& state) {
-    std::vector<std::string> padded;
-    for (const auto& e : events()) padded.push_back(e + std::string(simdjson::SIMDJSON_PADDING, '\0'));
+    const std::vector<std::string> padded = sluice::bench::padded(events());
     simdjson::ondemand::parser parser;
     std::size_t keys = 0;
-    for (auto _ : state) {
-        for (const auto& p : padded) {
-            simdjson::ondemand::document doc;
-            simdjson::ondemand::object obj;
-            if (parser.iterate(p.data(), p.size() - simdjson::SIMDJSON_PADDING, p.size()).get(doc) ||
-                doc.get_object().get(obj))
-                continue;
-            for (auto f : obj) {
-                std::string_view k;
-                if (!f.unescaped_key().get(k)) ++keys;
-            }
-        }
-    }
+    for (auto _ : state) keys += sluice::bench::bare_parse(parser, padded);
     benchmark::DoNotOptimize(keys);
     state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(events().size()));
     state.SetBytesProcessed(state.iterations() * corpus_bytes());
