@@ -66,7 +66,7 @@ PY
   exit $?
 fi
 
-for bench in bench_ring bench_decode bench_parts; do
+for bench in bench_ring bench_decode bench_parts bench_pipeline; do
   out="perf/results/$bench.json"
   build/perf/$bench --benchmark_repetitions="$reps" --benchmark_report_aggregates_only=false \
     --benchmark_out="$out" --benchmark_out_format=json > /dev/null
@@ -91,7 +91,7 @@ def runs(path):
     return data["context"], by_name
 
 failed = False
-for bench in ("bench_ring", "bench_decode", "bench_parts"):
+for bench in ("bench_ring", "bench_decode", "bench_parts", "bench_pipeline"):
     try:
         base_ctx, base = runs(f"perf/baselines/{bench}.json")
     except FileNotFoundError:
