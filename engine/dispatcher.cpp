@@ -40,7 +40,9 @@ void dispatcher::push_record(const flow_record& r) {
 void dispatcher::notify() {
     if (!pending_notify_) return;
     for (auto& w : flow_.sink_waiters) w->notify();
-    flow_.commit_waiter.notify();
+    // The commit thread parks for a few ms at most and commits in batches:
+    // waking it per batch would only buy context switches (as for acks).
+    if (flow_.to_commit.size_approx() * 2 > flow_.to_commit.capacity()) flow_.commit_waiter.notify();
     pending_notify_ = 0;
 }
 
