@@ -17,7 +17,7 @@ void BM_histogram_record(benchmark::State& state) {
     std::uint64_t v = 1000;
     for (auto _ : state) {
         h.record(v);
-        v = v * 6364136223846793005ull + 1442695040888963407ull >> 44;  // spread over buckets
+        v = (v * 6364136223846793005ull + 1442695040888963407ull) >> 44;  // spread over buckets
     }
     state.SetItemsProcessed(state.iterations());
 }

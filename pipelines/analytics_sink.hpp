@@ -45,7 +45,8 @@ private:
     std::int64_t window_ns_;
     std::size_t top_k_;
     bool open_ = false;
-    std::int64_t last_event_wall_ns_ = 0;
+    std::int64_t last_event_wall_ns_ = 0;  // monotonic: the poll after the last event
+    std::uint32_t since_poll_ = 0;         // events processed since the last poll
     std::int64_t last_publish_ns_ = 0;
     std::uint64_t rollups_ = 0;
     mutable std::mutex live_mutex_;

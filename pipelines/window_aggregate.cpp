@@ -2,6 +2,7 @@
 #include "window_aggregate.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <cstring>
 
 #include "json_writer.hpp"
@@ -18,30 +19,69 @@ std::uint64_t hash_id(std::string_view s) noexcept {
 }
 }  // namespace
 
+top_k_counter::top_k_counter(std::size_t table)
+    : entries_(table < 1 ? 1 : table), index_(std::bit_ceil(entries_.size() * 2)), mask_(index_.size() - 1) {}
+
+std::size_t top_k_counter::find_slot(std::uint64_t h, std::string_view id) const noexcept {
+    std::size_t i = h & mask_;
+    while (index_[i] != 0) {
+        const entry& e = entries_[index_[i] - 1];
+        if (e.hash == h && std::string_view(e.id.data(), e.len) == id) break;
+        i = (i + 1) & mask_;
+    }
+    return i;
+}
+
+void top_k_counter::unindex(std::size_t entry_index) noexcept {
+    const entry& gone = entries_[entry_index];
+    std::size_t i = find_slot(gone.hash, std::string_view(gone.id.data(), gone.len));
+    // Backward-shift deletion keeps every probe chain unbroken.
+    std::size_t j = i;
+    for (;;) {
+        j = (j + 1) & mask_;
+        if (index_[j] == 0) break;
+        const std::size_t home = entries_[index_[j] - 1].hash & mask_;
+        const bool between = i <= j ? (i < home && home <= j) : (i < home || home <= j);
+        if (!between) {
+            index_[i] = index_[j];
+            i = j;
+        }
+    }
+    index_[i] = 0;
+}
+
 void top_k_counter::add(std::string_view id) noexcept {
     if (id.size() > 63) id = id.substr(0, 63);
     const std::uint64_t h = hash_id(id);
-    for (std::size_t i = 0; i < used_; ++i)
-        if (entries_[i].hash == h && std::string_view(entries_[i].id.data(), entries_[i].len) == id) {
-            ++entries_[i].count;
-            return;
-        }
-    entry* e;
-    if (used_ < entries_.size()) {
-        e = &entries_[used_++];
-        e->count = 0;
-    } else {
-        // Space-Saving: replace the minimum, inheriting its count.
-        e = &*std::min_element(entries_.begin(), entries_.end(),
-                               [](const entry& a, const entry& b) { return a.count < b.count; });
+    std::size_t slot = find_slot(h, id);
+    if (index_[slot] != 0) {
+        ++entries_[index_[slot] - 1].count;
+        return;
     }
-    e->hash = h;
-    e->len = static_cast<std::uint8_t>(id.size());
-    std::memcpy(e->id.data(), id.data(), id.size());
-    ++e->count;
+    std::size_t n;
+    if (used_ < entries_.size()) {
+        n = used_++;
+        entries_[n].count = 0;
+    } else {
+        // Space-Saving: replace the (first) minimum, inheriting its count.
+        n = static_cast<std::size_t>(std::min_element(entries_.begin(), entries_.end(),
+                                                      [](const entry& a, const entry& b) { return a.count < b.count; }) -
+                                     entries_.begin());
+        unindex(n);
+        slot = find_slot(h, id);  // the shift may have moved the free slot
+    }
+    entry& e = entries_[n];
+    e.hash = h;
+    e.len = static_cast<std::uint8_t>(id.size());
+    std::memcpy(e.id.data(), id.data(), id.size());
+    ++e.count;
+    index_[slot] = static_cast<std::uint32_t>(n + 1);
 }
 
-void top_k_counter::clear() noexcept { used_ = 0; }
+void top_k_counter::clear() noexcept {
+    used_ = 0;
+    std::fill(index_.begin(), index_.end(), 0);
+}
 
 std::vector<top_k_counter::item> top_k_counter::top(std::size_t k) const {
     std::vector<item> all;

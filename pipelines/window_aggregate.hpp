@@ -12,10 +12,12 @@
 namespace sluice {
 
 // Top-K by the Space-Saving algorithm over a fixed table: exact while the
-// number of distinct entities stays within the table, never allocates.
+// number of distinct entities stays within the table, never allocates. An
+// open-addressing index (hash -> entry) finds an entity in O(1); only a
+// replacement in a full table scans the counts for the minimum.
 class top_k_counter {
 public:
-    explicit top_k_counter(std::size_t table = 1024) : entries_(table) {}
+    explicit top_k_counter(std::size_t table = 1024);
     void add(std::string_view id) noexcept;
     void clear() noexcept;
     struct item {
@@ -31,7 +33,12 @@ private:
         std::uint8_t len = 0;
         std::array<char, 63> id{};
     };
+    std::size_t find_slot(std::uint64_t hash, std::string_view id) const noexcept;  // index slot
+    void unindex(std::size_t entry_index) noexcept;
+
     std::vector<entry> entries_;
+    std::vector<std::uint32_t> index_;  // entry index + 1; 0 = empty; at most half full
+    std::size_t mask_;
     std::size_t used_ = 0;
 };
 

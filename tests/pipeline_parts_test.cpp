@@ -1,5 +1,9 @@
 // Pieces of the sinks: dedup window, top-K, distinct count, directory keys, JSON, seed events.
 #include <gtest/gtest.h>
+
+#include <algorithm>
+#include <map>
+#include <random>
 #include <simdjson.h>
 
 #include <set>
@@ -59,6 +63,43 @@ TEST(TopK, SpaceSavingKeepsHeavyHittersWhenTheTableOverflows) {
     }
     EXPECT_EQ(t.top(1)[0].id, "hot");
     EXPECT_GE(t.top(1)[0].count, 100u);
+}
+
+// The indexed table gives exactly the counts of the plain Space-Saving
+// algorithm (linear search, first minimum replaced) on a skewed random
+// stream with far more distinct ids than entries, across clears.
+TEST(TopK, IndexedTableMatchesPlainSpaceSaving) {
+    struct plain {
+        std::vector<std::pair<std::string, std::uint64_t>> e;
+        std::size_t cap;
+        void add(const std::string& id) {
+            for (auto& [k, c] : e)
+                if (k == id) return void(++c);
+            if (e.size() < cap) return e.push_back({id, 1});
+            auto m = std::min_element(e.begin(), e.end(), [](const auto& a, const auto& b) { return a.second < b.second; });
+            *m = {id, m->second + 1};
+        }
+    };
+    std::mt19937_64 rng(5);
+    for (std::size_t cap : {1u, 7u, 64u}) {
+        top_k_counter t(cap);
+        plain ref{{}, cap};
+        for (int i = 0; i < 40000; ++i) {
+            if (i == 20000) {
+                t.clear();
+                ref.e.clear();
+            }
+            // Skewed: low ids far more often than high ones.
+            const std::uint64_t r = rng() % 1000;
+            const std::string id = "article-" + std::to_string(r * r / 1000);
+            t.add(id);
+            ref.add(id);
+        }
+        std::map<std::string, std::uint64_t> want(ref.e.begin(), ref.e.end());
+        std::map<std::string, std::uint64_t> got;
+        for (const auto& item : t.top(cap)) got[std::string(item.id)] = item.count;
+        EXPECT_EQ(got, want) << "table of " << cap;
+    }
 }
 
 TEST(DistinctCounter, ExactAcrossGrowth) {
