@@ -17,7 +17,8 @@ constexpr std::size_t poll_batch = 256;
 kafka_source::kafka_source(const settings& cfg, const std::string& bootstrap, flow& f,
                            pipeline_metrics& m, type_registry& types, const routing_table& routes,
                            dead_letter_producer& dlq)
-    : cfg_(cfg), flow_(f), metrics_(m), dispatch_(cfg, f, m, types, routes, dlq) {
+    : cfg_(cfg), flow_(f), metrics_(m), dispatch_(cfg, f, m, types, routes, dlq),
+      last_received_(max_partitions, -1), skipping_(max_partitions, false) {
     kafka_config conf;
     conf.set_all(consumer_defaults());
     conf.set("bootstrap.servers", bootstrap);
@@ -117,6 +118,7 @@ void kafka_source::assign(rd_kafka_topic_partition_list_t* parts) {
         v.dispatched.store(0, std::memory_order_relaxed);
         v.assigned.store(true, std::memory_order_release);
         dispatch_.next_seq(idx) = 0;
+        last_received_[idx] = -1;
         v.start_offset.store(starts[static_cast<std::size_t>(i)], std::memory_order_relaxed);
         v.end_at_assign.store(ends[static_cast<std::size_t>(i)], std::memory_order_release);
         dispatch_.push_record({flow_record::kind::assign, idx, epoch, 0});
@@ -232,8 +234,32 @@ void kafka_source::handle(rd_kafka_message_t* m) {
         rd_kafka_message_destroy(m);
         return;
     }
+    if (redelivered(m)) return;
     if (held_head_ == held_.size() && dispatch(m)) return;
     held_.push_back(m);  // wait for a free slot, in order
+}
+
+// librdkafka 2.0.2 can fetch a partition again from an earlier offset after
+// a pause and resume (librdkafka issues #4637, #4686, fixed in 2.4): seen
+// here under CPU contention as a few hundred events processed twice with no
+// rebalance. Within one assignment offsets only grow, so a message at or
+// below the last one received is such a redelivery: skipped and counted.
+bool kafka_source::redelivered(rd_kafka_message_t* m) {
+    const std::uint32_t idx = partition_index(m->rkt, m->partition);
+    std::int64_t& last = last_received_[idx];
+    if (m->offset > last) {
+        last = m->offset;
+        skipping_[idx] = false;
+        return false;
+    }
+    metrics_.source.redelivered.add();
+    if (!skipping_[idx])  // once per run of redeliveries
+        std::fprintf(stderr, "sluice: consumer: librdkafka delivered %s[%d] again from offset %lld; skipping up to offset %lld, received before\n",
+                     rd_kafka_topic_name(m->rkt), m->partition, static_cast<long long>(m->offset),
+                     static_cast<long long>(last));
+    skipping_[idx] = true;
+    rd_kafka_message_destroy(m);
+    return true;
 }
 
 void kafka_source::wait_for_slot() {
@@ -250,7 +276,7 @@ void kafka_source::wait_for_slot() {
             // Keep serving rebalances and the poll interval while we wait.
             if (rd_kafka_message_t* m = rd_kafka_consumer_poll(rk_.get(), 0)) {
                 if (m->err) handle(m);
-                else held_.push_back(m);
+                else if (!redelivered(m)) held_.push_back(m);
             }
         }
         if (flow_.stop_source.load(std::memory_order_relaxed)) break;

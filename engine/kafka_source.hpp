@@ -43,6 +43,7 @@ private:
     std::uint32_t partition_index(rd_kafka_topic_t* rkt, std::int32_t partition);
 
     void handle(rd_kafka_message_t* m);       // takes ownership
+    bool redelivered(rd_kafka_message_t* m);  // true: destroyed, not to be dispatched
     bool dispatch(rd_kafka_message_t* m);     // false: no free slot yet
     void wait_for_slot();
     void set_paused(bool pause);  // all assigned partitions
@@ -57,6 +58,8 @@ private:
     std::vector<rd_kafka_message_t*> held_;   // consumed, not yet dispatched (FIFO)
     std::size_t held_head_ = 0;
     bool paused_ = false;
+    std::vector<std::int64_t> last_received_;  // per partition index, this assignment; -1: none
+    std::vector<bool> skipping_;               // per partition index: in a run of redeliveries
     struct topic_cache {
         rd_kafka_topic_t* rkt;
         std::vector<std::uint32_t> by_partition;

@@ -25,7 +25,8 @@ struct counter {
 
 struct alignas(64) source_metrics {
     counter consumed, bytes, decoded, dead_lettered, consume_errors, pauses, resumes,
-        rebalances, assigned_partitions, blocked_ns;
+        rebalances, assigned_partitions, blocked_ns,
+        redelivered;  // messages librdkafka delivered twice within one assignment, skipped
     histogram decode;  // payload copy + simdjson decode + routing
 };
 

@@ -93,7 +93,7 @@ std::string stats_report::stats_json() const {
         .field("decoded", s.decoded.get()).field("dead_lettered", s.dead_lettered.get())
         .field("consume_errors", s.consume_errors.get()).field("pauses", s.pauses.get())
         .field("resumes", s.resumes.get()).field("rebalances", s.rebalances.get())
-        .field("blocked_ms", s.blocked_ns.get() / 1'000'000)
+        .field("blocked_ms", s.blocked_ns.get() / 1'000'000).field("redelivered_skipped", s.redelivered.get())
         .end_object();
     w.key("sinks").begin_object();
     for (std::size_t i = 0; i < m_.sink_names.size(); ++i) {
@@ -169,6 +169,8 @@ std::string stats_report::prometheus() const {
     counter("sluice_events_dead_lettered_total", "Events sent to the dead-letter topic at decode.", s.dead_lettered.get());
     counter("sluice_consume_errors_total", "Consumer errors reported by librdkafka.", s.consume_errors.get());
     counter("sluice_pauses_total", "Times the source paused its partitions (backpressure).", s.pauses.get());
+    counter("sluice_redelivered_skipped_total", "Messages librdkafka delivered again within one assignment, skipped.",
+            s.redelivered.get());
     counter("sluice_rebalances_total", "Rebalance callbacks.", s.rebalances.get());
     counter("sluice_commits_total", "Successful offset commits.", m_.commit.commits.get());
     counter("sluice_commit_failures_total", "Failed offset commits.", m_.commit.commit_failures.get());
