@@ -2,6 +2,10 @@
 #include <benchmark/benchmark.h>
 #include <readerwriterqueue/readerwriterqueue.h>
 
+#include <pthread.h>
+#include <sched.h>
+#include <unistd.h>
+
 #include <atomic>
 #include <thread>
 
@@ -12,11 +16,42 @@ namespace {
 
 constexpr std::uint64_t items = 1 << 20;
 
+// The two threads on two different cores: left to the scheduler on a 2-CPU
+// machine they sometimes share one, and the figure then measures time
+// slicing (several times faster, and bimodal from run to run).
+class on_two_cores {
+public:
+    on_two_cores() {
+        if (sysconf(_SC_NPROCESSORS_ONLN) < 2) return;
+        pinned_ = pthread_getaffinity_np(pthread_self(), sizeof saved_, &saved_) == 0;
+        if (pinned_) pin(0);
+    }
+    ~on_two_cores() {
+        if (pinned_) pthread_setaffinity_np(pthread_self(), sizeof saved_, &saved_);
+    }
+    // Called first thing by the other thread.
+    void other() const {
+        if (pinned_) pin(1);
+    }
+
+private:
+    static void pin(int cpu) {
+        cpu_set_t set;
+        CPU_ZERO(&set);
+        CPU_SET(cpu, &set);
+        pthread_setaffinity_np(pthread_self(), sizeof set, &set);
+    }
+    cpu_set_t saved_{};
+    bool pinned_ = false;
+};
+
 // Single items: producer try_push, consumer front/pop.
 void BM_ring_single(benchmark::State& state) {
+    const on_two_cores cores;
     for (auto _ : state) {
         sluice::spsc_ring<std::uint64_t> ring(4096);
         std::thread producer([&] {
+            cores.other();
             for (std::uint64_t i = 0; i < items;)
                 if (ring.try_push(i)) ++i;
         });
@@ -36,9 +71,11 @@ void BM_ring_single(benchmark::State& state) {
 BENCHMARK(BM_ring_single)->UseRealTime()->Unit(benchmark::kMillisecond);
 
 void BM_rwqueue_single(benchmark::State& state) {
+    const on_two_cores cores;
     for (auto _ : state) {
         moodycamel::ReaderWriterQueue<std::uint64_t> q(4096);
         std::thread producer([&] {
+            cores.other();
             for (std::uint64_t i = 0; i < items;)
                 if (q.try_enqueue(i)) ++i;
         });
@@ -59,9 +96,11 @@ BENCHMARK(BM_rwqueue_single)->UseRealTime()->Unit(benchmark::kMillisecond);
 
 // Batches of 64 on both sides.
 void BM_ring_batch64(benchmark::State& state) {
+    const on_two_cores cores;
     for (auto _ : state) {
         sluice::spsc_ring<std::uint64_t> ring(4096);
         std::thread producer([&] {
+            cores.other();
             std::uint64_t buf[64];
             for (std::uint64_t i = 0; i < items;) {
                 const std::size_t n = std::min<std::uint64_t>(64, items - i);
@@ -89,8 +128,10 @@ template <typename Push, typename Pop>
 void ping_pong(benchmark::State& state, Push push, Pop pop) {
     constexpr int rounds = 20000;
     double total_ns = 0;
+    const on_two_cores cores;
     for (auto _ : state) {
         std::thread echo([&] {
+            cores.other();
             for (int i = 0; i < rounds; ++i) {
                 std::uint64_t v;
                 while (!pop(1, v)) {
