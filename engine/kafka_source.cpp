@@ -227,6 +227,10 @@ bool kafka_source::dispatch(rd_kafka_message_t* m) {
 void kafka_source::handle(rd_kafka_message_t* m) {
     if (m->err) {
         if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+            // An error of a partition may come with a reset of its position
+            // (out of range after a truncated log): what follows is read
+            // again, not skipped as a redelivery.
+            if (m->rkt && m->partition >= 0) last_received_[partition_index(m->rkt, m->partition)] = -1;
             metrics_.source.consume_errors.add();
             if (metrics_.source.consume_errors.get() <= 20 || metrics_.source.consume_errors.get() % 1000 == 0)
                 std::fprintf(stderr, "sluice: consumer: %s\n", rd_kafka_message_errstr(m));
@@ -244,6 +248,8 @@ void kafka_source::handle(rd_kafka_message_t* m) {
 // here under CPU contention as a few hundred events processed twice with no
 // rebalance. Within one assignment offsets only grow, so a message at or
 // below the last one received is such a redelivery: skipped and counted.
+// After an error of the partition (see handle) nothing is skipped: better a
+// duplicate than a skipped event.
 bool kafka_source::redelivered(rd_kafka_message_t* m) {
     const std::uint32_t idx = partition_index(m->rkt, m->partition);
     std::int64_t& last = last_received_[idx];
