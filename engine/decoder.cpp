@@ -286,9 +286,17 @@ decode_result decoder::decode(event_slot& slot, bool tombstone) noexcept {
             const char* p = slot.payload();
             while (i < len && (p[i] == ' ' || p[i] == '\t' || p[i] == '\n' || p[i] == '\r')) ++i;
             const char first = i < len ? p[i] : '\0';
+            // A leading t, f or n is a literal only if the whole payload is
+            // that word ("not json" is not null).
+            auto literal = [&](std::string_view word) {
+                std::size_t j = i + word.size();
+                if (j > len || std::string_view(p + i, word.size()) != word) return false;
+                while (j < len && (p[j] == ' ' || p[j] == '\t' || p[j] == '\n' || p[j] == '\r')) ++j;
+                return j == len;
+            };
             const char* what = first == '[' ? "an array" : first == '"' ? "a string"
                              : (first == '-' || (first >= '0' && first <= '9')) ? "a number"
-                             : first == 't' || first == 'f' ? "a boolean" : first == 'n' ? "null" : nullptr;
+                             : literal("true") || literal("false") ? "a boolean" : literal("null") ? "null" : nullptr;
             if (!what) return c.fail(decode_status::not_json, ""), c.result;
             return c.fail(decode_status::not_an_object, what), c.result;
         }

@@ -72,6 +72,13 @@ TEST(Decoder, EveryBadInputHasItsOwnReason) {
     EXPECT_EQ(f.reason("\"text\""), "not a JSON object: the payload is a string");
     EXPECT_EQ(f.reason("42"), "not a JSON object: the payload is a number");
     EXPECT_EQ(f.reason("Q\x15h garbage"), "invalid JSON: the payload does not start with a JSON value");
+    EXPECT_EQ(f.reason("null"), "not a JSON object: the payload is null");
+    EXPECT_EQ(f.reason(" true \n"), "not a JSON object: the payload is a boolean");
+    EXPECT_EQ(f.reason("false"), "not a JSON object: the payload is a boolean");
+    // A leading n, t or f is not enough to be a literal.
+    EXPECT_EQ(f.reason("not json"), "invalid JSON: the payload does not start with a JSON value");
+    EXPECT_EQ(f.reason("nullx"), "invalid JSON: the payload does not start with a JSON value");
+    EXPECT_EQ(f.reason("tru"), "invalid JSON: the payload does not start with a JSON value");
     EXPECT_EQ(f.reason(R"({"a":1})"), "unknown envelope: neither event_type nor eventType present");
     EXPECT_EQ(f.reason(R"({"event_type":"x")" + ok_tail), "missing field: event_id");
     EXPECT_EQ(f.reason(R"({"event_id":"a","event_type":"x","data":{}})"), "missing field: timestamp");
