@@ -42,14 +42,24 @@ line_reader::line_reader(const std::string& path, std::size_t max_line) : path_(
 }
 
 line_reader::~line_reader() {
-    // Reads still in flight write into the blocks: wait for them first.
-    for (auto& b : blocks_)
-        while (b.st == block::state::reading) {
-            io_uring_cqe* cqe = nullptr;
-            if (io_uring_wait_cqe(&ring_, &cqe) != 0 || !cqe) break;
-            blocks_[static_cast<std::size_t>(io_uring_cqe_get_data64(cqe))].st = block::state::idle;
-            io_uring_cqe_seen(&ring_, cqe);
-        }
+    // Reads still in flight write into the blocks: cancel them (a pipe's may
+    // wait forever for a writer) and wait for every completion first.
+    constexpr std::uint64_t cancel_tag = ~std::uint64_t(0);
+    std::size_t pending = 0;
+    for (std::size_t b = 0; b < blocks_.size(); ++b) {
+        if (blocks_[b].st != block::state::reading) continue;
+        ++pending;
+        io_uring_sqe* sqe = io_uring_get_sqe(&ring_);
+        io_uring_prep_cancel64(sqe, b, 0);
+        io_uring_sqe_set_data64(sqe, cancel_tag);
+    }
+    if (pending) io_uring_submit(&ring_);
+    while (pending) {
+        io_uring_cqe* cqe = nullptr;
+        if (io_uring_wait_cqe(&ring_, &cqe) != 0 || !cqe) break;
+        if (io_uring_cqe_get_data64(cqe) != cancel_tag) --pending;
+        io_uring_cqe_seen(&ring_, cqe);
+    }
     io_uring_queue_exit(&ring_);
     ::close(fd_);
 }

@@ -3,6 +3,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <chrono>
 #include <cstdio>
 #include <fstream>
 #include <string>
@@ -127,6 +129,34 @@ TEST(LineReader, ReadsAPipeAsItIsWritten) {
     writer.join();
     ASSERT_EQ(got.size(), lines.size());
     for (std::size_t i = 0; i < lines.size(); ++i) ASSERT_EQ(got[i].text, lines[i]) << "line " << i + 1;
+    std::remove(path.c_str());
+}
+
+// A pipe whose writer stays open and silent: next() says "again" instead of
+// blocking, and the reader can be destroyed (shutdown) with its read pending.
+TEST(LineReader, AnIdlePipeNeitherBlocksNorHoldsUpShutdown) {
+    const std::string path = temp_path("idle");
+    ASSERT_EQ(mkfifo(path.c_str(), 0600), 0);
+    std::atomic<bool> done{false};
+    std::thread writer([&] {
+        std::ofstream out(path, std::ios::binary);
+        out << "one\n";
+        out.flush();
+        while (!done.load()) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    });
+    {
+        line_reader r(path, 1024);
+        std::string_view line;
+        std::size_t full = 0;
+        line_reader::status st;
+        while ((st = r.next(line, full)) == line_reader::status::again) {
+        }
+        ASSERT_EQ(st, line_reader::status::line);
+        EXPECT_EQ(line, "one");
+        EXPECT_EQ(r.next(line, full), line_reader::status::again);
+    }  // destroyed with a read pending on the silent pipe
+    done.store(true);
+    writer.join();
     std::remove(path.c_str());
 }
 
