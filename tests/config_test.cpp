@@ -80,3 +80,14 @@ TEST(Config, ErrorsNameTheKey) {
         EXPECT_STREQ(e.what(), "config: cannot read file '/nonexistent/sluice.toml'");
     }
 }
+
+TEST(Config, SourceIsKafkaOrAReplayFile) {
+    EXPECT_TRUE(load_settings("", {}).replay_file.empty());
+    const settings s = load_settings("", {"source=\"replay:/data/capture.ndjson\""});
+    EXPECT_EQ(s.replay_file, "/data/capture.ndjson");
+    EXPECT_EQ(s.broker_topics().count("replay.dlq"), 1u) << "the embedded broker holds the replay's dead letters";
+    EXPECT_TRUE(load_settings("", {"source=kafka"}).replay_file.empty());
+    EXPECT_EQ(error_of("source = \"replay:\"\n"), "config: source: expected kafka or replay:FILE (got 'replay:')");
+    EXPECT_EQ(error_of("source = \"file:/x\"\n"), "config: source: expected kafka or replay:FILE (got 'file:/x')");
+    EXPECT_NE(error_of("source = 3\n").find("config: source:"), std::string::npos);
+}
