@@ -207,9 +207,8 @@ void kafka_source::set_paused(bool pause) {
     (pause ? metrics_.source.pauses : metrics_.source.resumes).add();
 }
 
-bool kafka_source::dispatch(rd_kafka_message_t* m) {
+bool kafka_source::dispatch(rd_kafka_message_t* m, std::uint32_t pidx) {
     if (!dispatch_.slot_free()) return false;
-    const std::uint32_t pidx = partition_index(m->rkt, m->partition);
     rd_kafka_timestamp_type_t tstype;
     const std::int64_t ts_ms = rd_kafka_message_timestamp(m, &tstype);
     source_event e;
@@ -238,8 +237,9 @@ void kafka_source::handle(rd_kafka_message_t* m) {
         rd_kafka_message_destroy(m);
         return;
     }
-    if (redelivered(m)) return;
-    if (held_head_ == held_.size() && dispatch(m)) return;
+    const std::uint32_t idx = partition_index(m->rkt, m->partition);
+    if (redelivered(m, idx)) return;
+    if (held_head_ == held_.size() && dispatch(m, idx)) return;
     held_.push_back(m);  // wait for a free slot, in order
 }
 
@@ -250,8 +250,7 @@ void kafka_source::handle(rd_kafka_message_t* m) {
 // below the last one received is such a redelivery: skipped and counted.
 // After an error of the partition (see handle) nothing is skipped: better a
 // duplicate than a skipped event.
-bool kafka_source::redelivered(rd_kafka_message_t* m) {
-    const std::uint32_t idx = partition_index(m->rkt, m->partition);
+bool kafka_source::redelivered(rd_kafka_message_t* m, std::uint32_t idx) {
     std::int64_t& last = last_received_[idx];
     if (m->offset > last) {
         last = m->offset;
@@ -271,7 +270,8 @@ bool kafka_source::redelivered(rd_kafka_message_t* m) {
 void kafka_source::wait_for_slot() {
     const std::int64_t since = mono_ns();
     while (held_head_ < held_.size()) {
-        if (dispatch(held_[held_head_])) {
+        rd_kafka_message_t* next = held_[held_head_];
+        if (dispatch(next, partition_index(next->rkt, next->partition))) {
             ++held_head_;
             continue;
         }
@@ -282,7 +282,7 @@ void kafka_source::wait_for_slot() {
             // Keep serving rebalances and the poll interval while we wait.
             if (rd_kafka_message_t* m = rd_kafka_consumer_poll(rk_.get(), 0)) {
                 if (m->err) handle(m);
-                else if (!redelivered(m)) held_.push_back(m);
+                else if (!redelivered(m, partition_index(m->rkt, m->partition))) held_.push_back(m);
             }
         }
         if (flow_.stop_source.load(std::memory_order_relaxed)) break;

@@ -43,8 +43,9 @@ private:
     std::uint32_t partition_index(rd_kafka_topic_t* rkt, std::int32_t partition);
 
     void handle(rd_kafka_message_t* m);       // takes ownership
-    bool redelivered(rd_kafka_message_t* m);  // true: destroyed, not to be dispatched
-    bool dispatch(rd_kafka_message_t* m);     // false: no free slot yet
+    // idx: m's partition index.
+    bool redelivered(rd_kafka_message_t* m, std::uint32_t idx);  // true: destroyed, not to be dispatched
+    bool dispatch(rd_kafka_message_t* m, std::uint32_t idx);     // false: no free slot yet
     void wait_for_slot();
     void set_paused(bool pause);  // all assigned partitions
 

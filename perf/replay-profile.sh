@@ -9,26 +9,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 events="${1:-1000000}"
 reps="${2:-3}"
-scripts/setup.sh >/dev/null
-sluice=build/app/sluice
-work=$(mktemp -d /tmp/sluice-profile-XXXXXX)
-broker_pid=""
-cleanup() {
-  [ -n "$broker_pid" ] && kill "$broker_pid" 2>/dev/null || true
-  wait 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
+. scripts/bench-env.sh
 
 # The embedded broker keeps about 5 MiB per partition: spread the capture.
-"$sluice" broker --no-default-topics --topics "bench.events:96" > "$work/broker.out" 2>/dev/null &
-broker_pid=$!
-for _ in $(seq 1 100); do grep -q '^bootstrap=' "$work/broker.out" 2>/dev/null && break; sleep 0.1; done
-bootstrap=$(sed -n 's/^bootstrap=//p' "$work/broker.out")
+start_broker "bench.events:96"
 "$sluice" loadgen --bootstrap "$bootstrap" --rate 0 --count "$events" --seed 42 --topic bench.events > /dev/null
 kcat -C -b "$bootstrap" -t bench.events -e -q -f '%s\n' > "$work/capture.ndjson"
-kill "$broker_pid"
-broker_pid=""
+kill "$broker_pid"  # the replay runs without it
 echo "captured $(wc -l < "$work/capture.ndjson") events ($(du -m "$work/capture.ndjson" | cut -f1) MB)"
 
 for r in $(seq 1 "$reps"); do

@@ -19,23 +19,10 @@ fi
 events="${1:-1000000}"
 reps="${2:-3}"
 partitions="${3:-96}"
-scripts/setup.sh >/dev/null
-sluice=build/app/sluice
-work=$(mktemp -d /tmp/sluice-bench-XXXXXX)
-broker_pid=""
-cleanup() {
-  [ -n "$broker_pid" ] && kill "$broker_pid" 2>/dev/null || true
-  wait 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
+. scripts/bench-env.sh
 
 # The embedded broker keeps about 5 MiB per partition: spread the corpus.
-"$sluice" broker --no-default-topics \
-  --topics "bench.events:$partitions,bench.events.dlq:3,user.created:3" > "$work/broker.out" 2>/dev/null &
-broker_pid=$!
-for _ in $(seq 1 100); do grep -q '^bootstrap=' "$work/broker.out" 2>/dev/null && break; sleep 0.1; done
-bootstrap=$(sed -n 's/^bootstrap=//p' "$work/broker.out")
+start_broker "bench.events:$partitions,bench.events.dlq:3,user.created:3"
 
 echo "preloading $events events into bench.events ($partitions partitions)..."
 "$sluice" loadgen --bootstrap "$bootstrap" --rate 0 --count "$events" --seed 42 --topic bench.events > "$work/load.out"

@@ -8,23 +8,11 @@ seconds="${1:-10}"
 shift || true
 rates=("$@")
 [ ${#rates[@]} -gt 0 ] || rates=(5000 50000 200000)
-scripts/setup.sh >/dev/null
-sluice=build/app/sluice
-work=$(mktemp -d /tmp/sluice-latency-XXXXXX)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
+. scripts/bench-env.sh
 
 topics="user.created:3"
 for r in "${rates[@]}"; do topics="$topics,bench.rate$r:12,bench.rate$r.dlq:3"; done
-"$sluice" broker --no-default-topics --topics "$topics" > "$work/broker.out" 2>/dev/null &
-pids+=($!)
-for _ in $(seq 1 100); do grep -q '^bootstrap=' "$work/broker.out" 2>/dev/null && break; sleep 0.1; done
-bootstrap=$(sed -n 's/^bootstrap=//p' "$work/broker.out")
+start_broker "$topics"
 
 # "p50 p99 p99.9 max" in microseconds from a `hist NAME` answer.
 percentiles() {
@@ -41,7 +29,7 @@ for r in "${rates[@]}"; do
     --set sinks.enrichment.output=none --set sinks.notification.output=none --set sinks.analytics.output=none \
     > "$work/run.out" 2>&1 &
   run_pid=$!
-  pids+=($run_pid)
+  bench_pids+=("$run_pid")
   # Offer load once the partitions are assigned.
   for _ in $(seq 1 300); do
     [ -S "$work/s.sock" ] && "$sluice" stats --socket "$work/s.sock" --raw stats | grep -q '"assigned":true' && break

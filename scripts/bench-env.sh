@@ -1,0 +1,27 @@
+# Sourced by the benchmark scripts, from the repository root. Builds sluice
+# and sets:
+#   sluice      the binary
+#   work        a temporary folder, removed at exit after killing bench_pids
+#   bench_pids  processes to kill at exit (append to it)
+# start_broker TOPICS starts `sluice broker` with only TOPICS
+# (name:partitions,...), adds it to bench_pids and sets broker_pid and
+# bootstrap.
+scripts/setup.sh >/dev/null
+sluice=build/app/sluice
+work=$(mktemp -d /tmp/sluice-bench-XXXXXX)
+bench_pids=()
+bench_cleanup() {
+  for p in "${bench_pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$work"
+}
+trap bench_cleanup EXIT
+
+start_broker() {
+  "$sluice" broker --no-default-topics --topics "$1" > "$work/broker.out" 2>/dev/null &
+  broker_pid=$!
+  bench_pids+=("$broker_pid")
+  for _ in $(seq 1 100); do grep -q '^bootstrap=' "$work/broker.out" 2>/dev/null && break; sleep 0.1; done
+  bootstrap=$(sed -n 's/^bootstrap=//p' "$work/broker.out")
+  if [ -z "$bootstrap" ]; then echo "sluice broker printed no bootstrap line" >&2; exit 1; fi
+}
