@@ -31,6 +31,7 @@ struct loadgen_options {
     double duration_s = 0;
     std::uint64_t seed = 1;
     std::string topic;  // all events to this topic instead of their own
+    std::vector<std::string> properties;  // librdkafka producer key=value, over the defaults
 };
 int loadgen_command(const loadgen_options& o);
 

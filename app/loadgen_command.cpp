@@ -1,6 +1,8 @@
 // `sluice loadgen`: realistic seed events at a constant, open-loop rate.
 #include <atomic>
 #include <cstdio>
+#include <map>
+#include <string>
 #include <thread>
 
 #include "commands.hpp"
@@ -10,6 +12,13 @@
 namespace sluice {
 
 int loadgen_command(const loadgen_options& o) {
+    std::map<std::string, std::string> props;
+    for (const auto& kv : o.properties) {
+        const auto eq = kv.find('=');  // checked by the command line parser
+        props[kv.substr(0, eq)] = kv.substr(eq + 1);
+    }
+    // Before the signal thread: a bad property throws here.
+    load_producer producer(o.bootstrap, props);
     std::atomic<bool> stop{false};
     std::atomic<bool> done{false};
     std::thread signals([&] {
@@ -17,7 +26,6 @@ int loadgen_command(const loadgen_options& o) {
             if (wait_for_shutdown_signal(200)) stop.store(true);
         }
     });
-    load_producer producer(o.bootstrap, {});
     seed_generator gen(o.seed);
     seed_event ev;
     const load_result r = producer.run(

@@ -41,6 +41,15 @@ int main(int argc, char** argv) {
     count_opt->excludes(dur_opt);
     load_cmd->add_option("--seed", load.seed, "random seed (ids and mix are deterministic per seed)");
     load_cmd->add_option("--topic", load.topic, "send every event to this topic instead of its own (benchmarks)");
+    load_cmd->add_option("-X,--property", load.properties,
+                         "librdkafka producer property key=value (repeatable), e.g. -X linger.ms=0")
+        ->check(CLI::Validator(
+            [](std::string& kv) {
+                const auto eq = kv.find('=');
+                return eq == std::string::npos || eq == 0 ? std::string("expected key=value, got '" + kv + "'")
+                                                          : std::string();
+            },
+            "key=value"));
 
     sluice::stats_options stats;
     auto* stats_cmd = app.add_subcommand("stats", "show the stats of a running sluice");

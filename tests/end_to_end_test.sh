@@ -29,6 +29,9 @@ expect_error "config: pipeline.ring.size: must be between 1 and" "$sluice" run -
 expect_error "config: --source: expected kafka or replay:FILE (got 'bogus')" "$sluice" run --source bogus
 expect_error "cannot open replay file /nonexistent/capture.ndjson: No such file or directory" \
     "$sluice" run --source replay:/nonexistent/capture.ndjson
+expect_error "--property: expected key=value, got 'linger.ms'" "$sluice" loadgen -b localhost:1 -n 1 -X linger.ms
+expect_error "kafka property no.such.property=1: No such configuration property" \
+    "$sluice" loadgen -b localhost:1 -n 1 -X no.such.property=1
 printf '[kafka]\nbootstrap.servers = \n' > "$work/broken.toml"
 expect_error "config: $work/broken.toml:2:" "$sluice" run --config "$work/broken.toml"
 
@@ -40,7 +43,7 @@ bootstrap=$(sed -n 's/^bootstrap=//p' "$work/broker.out")
 echo "broker at $bootstrap"
 
 count=5000
-"$sluice" loadgen --bootstrap "$bootstrap" --rate 0 --count $count --seed 9 > "$work/loadgen.out"
+"$sluice" loadgen --bootstrap "$bootstrap" --rate 0 --count $count --seed 9 -X linger.ms=2 > "$work/loadgen.out"
 grep -q "sent $count events" "$work/loadgen.out" || fail "loadgen: $(cat "$work/loadgen.out")"
 
 # The produced events as kcat sees them.
