@@ -80,6 +80,21 @@ struct arena_writer {
     }
 };
 
+// A field's key. Keys without a backslash (all real ones) are read in place,
+// up to their closing quote (stage 1 checked that strings are closed);
+// simdjson's unescaped_key() copies every key through an indirect call and
+// was a fifth of the decode. Keys with escapes are unescaped.
+simdjson::error_code field_key(od::field& f, std::string_view& out) noexcept {
+    const char* start = reinterpret_cast<const char*>(f.key().raw());
+    for (const char* p = start;; ++p) {
+        if (*p == '"') {
+            out = {start, static_cast<std::size_t>(p - start)};
+            return simdjson::SUCCESS;
+        }
+        if (*p == '\\') return f.unescaped_key().get(out);
+    }
+}
+
 struct decode_ctx {
     arena_writer arena;
     decode_result result;
@@ -98,14 +113,14 @@ struct decode_ctx {
         seen |= bit;
         return true;
     }
-    bool string_field(od::value v, const char* name, str_ref& out) noexcept {
+    bool string_field(od::value& v, const char* name, str_ref& out) noexcept {
         std::string_view s;
         if (auto e = v.get_string().get(s)) return fail(decode_status::wrong_type, name, e);
         if (!arena.put(s, out)) return fail(decode_status::oversize, name);
         return true;
     }
     // Ids may be JSON numbers (task style) or strings (portfolio style).
-    bool id_field(od::value v, const char* name, str_ref& out, bool allow_null = false) noexcept {
+    bool id_field(od::value& v, const char* name, str_ref& out, bool allow_null = false) noexcept {
         od::json_type t;
         if (auto e = v.type().get(t)) return fail(decode_status::invalid_json, name, e);
         if (t == od::json_type::null) {
@@ -123,7 +138,7 @@ struct decode_ctx {
         }
         return arena.put_int(n, out) || fail(decode_status::oversize, name);
     }
-    bool timestamp_field(od::value v, const char* name, std::int64_t& out) noexcept {
+    bool timestamp_field(od::value& v, const char* name, std::int64_t& out) noexcept {
         std::string_view s;
         if (auto e = v.get_string().get(s)) return fail(decode_status::wrong_type, name, e);
         auto ns = parse_iso8601_ns(s);
@@ -135,7 +150,7 @@ struct decode_ctx {
 
 // Values we do not read would be skipped without a depth check; walk them
 // with a bound instead so hostile nesting is rejected (and validated).
-bool check_nesting(od::value v, decode_ctx& c, std::size_t depth_left) noexcept {
+bool check_nesting(od::value& v, decode_ctx& c, std::size_t depth_left) noexcept {
     od::json_type t;
     if (auto e = v.type().get(t)) return c.fail(decode_status::invalid_json, "", e);
     if (t != od::json_type::object && t != od::json_type::array) return true;
@@ -144,17 +159,16 @@ bool check_nesting(od::value v, decode_ctx& c, std::size_t depth_left) noexcept 
         od::object obj;
         if (auto e = v.get_object().get(obj)) return c.fail(decode_status::invalid_json, "", e);
         for (auto fr : obj) {
-            od::field f;
-            if (auto e = std::move(fr).get(f)) return c.fail(decode_status::invalid_json, "", e);
+            if (auto e = fr.error()) return c.fail(decode_status::invalid_json, "", e);
+            od::field& f = fr.value_unsafe();
             if (!check_nesting(f.value(), c, depth_left - 1)) return false;
         }
     } else {
         od::array arr;
         if (auto e = v.get_array().get(arr)) return c.fail(decode_status::invalid_json, "", e);
         for (auto er : arr) {
-            od::value ev;
-            if (auto e = std::move(er).get(ev)) return c.fail(decode_status::invalid_json, "", e);
-            if (!check_nesting(ev, c, depth_left - 1)) return false;
+            if (auto e = er.error()) return c.fail(decode_status::invalid_json, "", e);
+            if (!check_nesting(er.value_unsafe(), c, depth_left - 1)) return false;
         }
     }
     return true;
@@ -163,22 +177,22 @@ bool check_nesting(od::value v, decode_ctx& c, std::size_t depth_left) noexcept 
 // Calls on_field(key, value) for each field of the object v (named `what`
 // in errors); stops at the first failure.
 template <typename OnField>
-bool for_each_field(od::value v, decode_ctx& c, const char* what, OnField&& on_field) noexcept {
+bool for_each_field(od::value& v, decode_ctx& c, const char* what, OnField&& on_field) noexcept {
     od::object obj;
     if (auto e = v.get_object().get(obj)) return c.fail(decode_status::wrong_type, what, e);
     for (auto fr : obj) {
-        od::field f;
-        if (auto e = std::move(fr).get(f)) return c.fail(decode_status::invalid_json, what, e);
+        if (auto e = fr.error()) return c.fail(decode_status::invalid_json, what, e);
+        od::field& f = fr.value_unsafe();  // in place: see field_key()
         std::string_view k;
-        if (auto e = f.unescaped_key().get(k)) return c.fail(decode_status::invalid_json, what, e);
+        if (auto e = field_key(f, k)) return c.fail(decode_status::invalid_json, what, e);
         if (!on_field(k, f.value())) return false;
     }
     return true;
 }
 
 // data{} of the portfolio envelope: fields we understand, the rest skipped.
-bool decode_portfolio_data(od::value v, decode_ctx& c, event& ev) noexcept {
-    return for_each_field(v, c, "data", [&](std::string_view k, od::value fv) {
+bool decode_portfolio_data(od::value& v, decode_ctx& c, event& ev) noexcept {
+    return for_each_field(v, c, "data", [&](std::string_view k, od::value& fv) {
         if (k == "article_id" || k == "project_id") return c.id_field(fv, "data.entity_id", ev.entity_id);
         if (k == "path" && ev.entity_id.empty()) return c.string_field(fv, "data.path", ev.entity_id);
         if (k == "author_id") return c.id_field(fv, "data.author_id", ev.author_id, true);
@@ -191,8 +205,8 @@ bool decode_portfolio_data(od::value v, decode_ctx& c, event& ev) noexcept {
 }
 
 // payload{} of the task envelope.
-bool decode_task_payload(od::value v, decode_ctx& c, event& ev) noexcept {
-    return for_each_field(v, c, "payload", [&](std::string_view k, od::value fv) {
+bool decode_task_payload(od::value& v, decode_ctx& c, event& ev) noexcept {
+    return for_each_field(v, c, "payload", [&](std::string_view k, od::value& fv) {
         if (k == "email") return c.string_field(fv, "payload.email", ev.email);
         if (k == "username") return c.string_field(fv, "payload.username", ev.username);
         if (k == "title") return c.string_field(fv, "payload.title", ev.title);
@@ -306,11 +320,11 @@ decode_result decoder::decode(event_slot& slot, bool tombstone) noexcept {
     str_ref type_name;
     bool have_ts = false;
     for (auto fr : obj) {
-        od::field f;
-        if (auto e = std::move(fr).get(f)) return c.fail(decode_status::invalid_json, "", e), c.result;
+        if (auto e = fr.error()) return c.fail(decode_status::invalid_json, "", e), c.result;
+        od::field& f = fr.value_unsafe();
         std::string_view k;
-        if (auto e = f.unescaped_key().get(k)) return c.fail(decode_status::invalid_json, "", e), c.result;
-        od::value v = f.value();
+        if (auto e = field_key(f, k)) return c.fail(decode_status::invalid_json, "", e), c.result;
+        od::value& v = f.value();  // by reference throughout: see field_key()
         bool ok = true;
         switch (classify(k)) {
             case top_key::event_id: ok = c.mark(k_event_id, "event_id") && c.id_field(v, "event_id", ev.event_id); break;

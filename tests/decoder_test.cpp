@@ -61,6 +61,23 @@ TEST(Decoder, UserCreated) {
     EXPECT_EQ(f.slot.str(f.slot.ev.username), "newuser");
 }
 
+// Keys are read in place unless they hold an escape; an escaped key means
+// the same as its plain spelling, and a key holding an escaped quote is
+// neither cut at that quote nor mistaken for a known one.
+TEST(Decoder, EscapedKeysMeanWhatTheySpell) {
+    fixture f;
+    auto r = f.run(R"({"event\u005fid":"e-2","event_type":"page.viewed","timestamp":"2024-01-01T00:00:00Z",)"
+                   R"("so\"urce":"not-the-source","data":{"p\u0061th":"/x","user_\u0069d":"u1"}})");
+    ASSERT_TRUE(r) << r.describe();
+    EXPECT_EQ(f.slot.str(f.slot.ev.event_id), "e-2");
+    EXPECT_EQ(f.slot.str(f.slot.ev.entity_id), "/x");
+    EXPECT_EQ(f.slot.str(f.slot.ev.user_id), "u1");
+    EXPECT_TRUE(f.slot.ev.source.empty());
+    // A duplicate spelled two ways is still a duplicate.
+    EXPECT_EQ(f.reason(R"({"event_id":"a","event\u005fid":"b","event_type":"x","timestamp":"2024-01-01T00:00:00Z","data":{}})"),
+              "duplicate key: event_id");
+}
+
 TEST(Decoder, EveryBadInputHasItsOwnReason) {
     fixture f;
     const std::string ok_tail = R"(,"timestamp":"2024-01-01T00:00:00Z","data":{}})";
