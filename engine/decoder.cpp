@@ -61,10 +61,12 @@ enum key_bit : std::uint32_t {
     k_assignee_id = 1u << 12, k_payload = 1u << 13,
 };
 
+// Appends to the slot's arena; offsets are from the start of the slot's
+// buffer (see event_slot::str()).
 struct arena_writer {
     char* base;
-    std::size_t cap;
-    std::size_t used = 0;
+    std::size_t cap;   // end of the arena, from base
+    std::size_t used;  // next free byte, from base
 
     bool put(std::string_view s, str_ref& out) noexcept {
         if (used + s.size() > cap) return false;
@@ -74,9 +76,11 @@ struct arena_writer {
         return true;
     }
     bool put_int(std::int64_t v, str_ref& out) noexcept {
-        char tmp[24];
-        auto [end, ec] = std::to_chars(tmp, tmp + sizeof tmp, v);
-        return put({tmp, static_cast<std::size_t>(end - tmp)}, out);
+        if (used + 20 > cap) return false;  // "-9223372036854775808"
+        char* end = std::to_chars(base + used, base + cap, v).ptr;
+        out = {static_cast<std::uint32_t>(used), static_cast<std::uint32_t>(end - (base + used))};
+        used = static_cast<std::size_t>(end - base);
+        return true;
     }
 };
 
@@ -114,6 +118,18 @@ struct decode_ctx {
         return true;
     }
     bool string_field(od::value& v, const char* name, str_ref& out) noexcept {
+        // Without a backslash the text between the quotes is the string
+        // (stage 1 validated its UTF-8 and control characters): refer to it
+        // in the payload instead of unescaping and copying it.
+        const std::string_view tok = v.raw_json_token();  // the quotes and any spaces after
+        if (!tok.empty() && tok[0] == '"') {
+            std::size_t n = tok.size();
+            while (n > 1 && (tok[n - 1] == ' ' || tok[n - 1] == '\t' || tok[n - 1] == '\n' || tok[n - 1] == '\r')) --n;
+            if (n >= 2 && tok[n - 1] == '"' && !std::memchr(tok.data() + 1, '\\', n - 2)) {
+                out = {static_cast<std::uint32_t>(tok.data() + 1 - arena.base), static_cast<std::uint32_t>(n - 2)};
+                return true;
+            }
+        }
         std::string_view s;
         if (auto e = v.get_string().get(s)) return fail(decode_status::wrong_type, name, e);
         if (!arena.put(s, out)) return fail(decode_status::oversize, name);
@@ -276,7 +292,8 @@ decoder::decoder(type_registry& types, std::size_t max_payload, std::size_t max_
 decoder::~decoder() = default;
 
 decode_result decoder::decode(event_slot& slot, bool tombstone) noexcept {
-    decode_ctx c{arena_writer{slot.arena(), slot.arena_capacity()}, {}, impl_->max_depth, 0};
+    decode_ctx c{arena_writer{slot.payload(), slot.arena_offset() + slot.arena_capacity(), slot.arena_offset()},
+                 {}, impl_->max_depth, 0};
     event& ev = slot.ev;
     ev = event{};
     const std::size_t len = slot.payload_len();

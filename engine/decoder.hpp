@@ -51,8 +51,9 @@ public:
     decoder(const decoder&) = delete;
     decoder& operator=(const decoder&) = delete;
 
-    // Decodes slot.payload() (padded by event_slot::assign) into slot.ev, writing
-    // unescaped strings to slot.arena(). A null payload is a tombstone.
+    // Decodes slot.payload() (padded by event_slot::assign) into slot.ev: its
+    // strings refer to the payload in place, or to the slot's arena when they
+    // needed unescaping. A null payload is a tombstone.
     decode_result decode(event_slot& slot, bool tombstone = false) noexcept;
 
     std::size_t max_payload() const noexcept { return max_payload_; }

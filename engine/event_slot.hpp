@@ -34,10 +34,16 @@ struct event_slot {
     const char* payload() const noexcept { return buffer_.get(); }
     std::uint32_t payload_len() const noexcept { return len_; }
     std::size_t payload_capacity() const noexcept { return cap_; }  // excluding padding
-    char* arena() noexcept { return arena_.get(); }
+    // One buffer: the padded payload (and key), then the arena that holds
+    // decoded strings which needed unescaping. A str_ref is an offset into
+    // the whole buffer, so a string without escapes refers to the payload
+    // in place.
+    const char* buffer() const noexcept { return buffer_.get(); }
+    std::size_t buffer_size() const noexcept { return arena_offset() + arena_capacity(); }
+    std::size_t arena_offset() const noexcept { return cap_ + json_padding; }
     std::size_t arena_capacity() const noexcept { return cap_ + 32; }
 
-    std::string_view str(str_ref r) const noexcept { return {arena_.get() + r.off, r.len}; }
+    std::string_view str(str_ref r) const noexcept { return {buffer_.get() + r.off, r.len}; }
     // The Kafka message key, stored after the padded payload.
     std::string_view key() const noexcept { return {buffer_.get() + len_ + json_padding, key_len_}; }
 
@@ -47,8 +53,7 @@ struct event_slot {
         if (len + key_len > cap_ || !buffer_) {
             std::size_t cap = cap_ ? cap_ : 512;
             while (cap < len + key_len) cap *= 2;
-            buffer_.reset(new char[cap + json_padding]);
-            arena_.reset(new char[cap + 32]);
+            buffer_.reset(new char[cap + json_padding + cap + 32]);  // see buffer_size()
             cap_ = cap;
         }
         if (len) std::memcpy(buffer_.get(), data, len);
@@ -60,7 +65,6 @@ struct event_slot {
 
 private:
     std::unique_ptr<char[]> buffer_;
-    std::unique_ptr<char[]> arena_;
     std::size_t cap_ = 0;
     std::uint32_t len_ = 0;
     std::uint32_t key_len_ = 0;

@@ -78,6 +78,24 @@ TEST(Decoder, EscapedKeysMeanWhatTheySpell) {
               "duplicate key: event_id");
 }
 
+// Strings without escapes are taken from the payload in place, the others
+// unescaped: either way exactly the string, whatever spacing surrounds it.
+TEST(Decoder, StringsInPlaceAndUnescaped) {
+    fixture f;
+    auto r = f.run("{ \"event_id\" : \"e-3\"  ,\n\"event_type\":\"x.y\"\r\n, \"timestamp\":\"2024-01-01T00:00:00Z\",\t"
+                   "\"source\":\"a\\u0062c\\t\", \"version\":\" 1.0 \", \"data\":{\"title\":\"\" , \"path\":\"/\\\"q\\\"\"} }");
+    ASSERT_TRUE(r) << r.describe();
+    EXPECT_EQ(f.slot.str(f.slot.ev.event_id), "e-3");
+    EXPECT_EQ(f.slot.str(f.slot.ev.source), "abc\t");
+    EXPECT_EQ(f.slot.str(f.slot.ev.version), " 1.0 ");
+    EXPECT_EQ(f.slot.str(f.slot.ev.title), "");
+    EXPECT_EQ(f.slot.str(f.slot.ev.entity_id), "/\"q\"");
+    EXPECT_EQ(f.types.name(f.slot.ev.type), "x.y");
+    // A number where a string belongs is still a wrong type.
+    EXPECT_EQ(f.reason(R"({"event_id":"a","event_type":"x","timestamp":"2024-01-01T00:00:00Z","source":5,"data":{}})"),
+              "wrong type: source (The JSON element does not have the requested type.)");
+}
+
 TEST(Decoder, EveryBadInputHasItsOwnReason) {
     fixture f;
     const std::string ok_tail = R"(,"timestamp":"2024-01-01T00:00:00Z","data":{}})";

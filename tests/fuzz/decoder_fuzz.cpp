@@ -11,7 +11,7 @@
 namespace {
 
 void check_ref(const sluice::event_slot& slot, sluice::str_ref r) {
-    if (r.len && static_cast<std::size_t>(r.off) + r.len > slot.arena_capacity()) std::abort();
+    if (r.len && static_cast<std::size_t>(r.off) + r.len > slot.buffer_size()) std::abort();
 }
 
 }  // namespace
