@@ -4,7 +4,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
-#include <unordered_map>
+#include <vector>
 
 namespace sluice {
 
@@ -15,20 +15,34 @@ struct user_record {
 };
 
 // Design: owned by one sink thread (each sink that joins on users keeps its
-// own replica, fed by its own directory_follower).
+// own replica, fed by its own directory_follower). Ids are compared as text:
+// the decoder prints numeric ids in decimal, so task-style 7 and
+// portfolio-style "7" are the same user. Records sit in one vector, found
+// through an open-addressing index of (hash tag, record number): one probe
+// of a small table and one record per lookup on the sinks' hot path.
 class user_directory {
 public:
-    user_directory() { users_.reserve(1 << 16); }
+    user_directory();
 
-    // Numeric ids ("7") and their JSON number form join; other strings by value.
+    // A 64-bit key of an id for counting distinct users: a decimal id of up
+    // to 18 digits is its value, any other text a hash with the top bit set.
     static std::uint64_t key_of(std::string_view id) noexcept;
 
     void upsert(std::string_view id, std::string_view email, std::string_view username);
+    // The record of exactly this id, or nullptr. Valid until the next upsert().
     const user_record* find(std::string_view id) const noexcept;
-    std::size_t size() const noexcept { return users_.size(); }
+    std::size_t size() const noexcept { return records_.size(); }
 
 private:
-    std::unordered_map<std::uint64_t, user_record> users_;
+    struct slot {
+        std::uint32_t tag = 0;     // high half of the id's hash
+        std::uint32_t record = 0;  // index into records_ + 1; 0: empty
+    };
+    static std::uint64_t hash(std::string_view id) noexcept;
+    void grow();
+
+    std::vector<user_record> records_;
+    std::vector<slot> index_;  // power-of-two size, at most half full
 };
 
 }  // namespace sluice

@@ -121,6 +121,31 @@ TEST(UserDirectory, NumericAndStringIdsJoin) {
     EXPECT_EQ(d.find(""), nullptr);
 }
 
+// A lookup answers for exactly the id asked: "007" is not user 7 (the two
+// once shared one 64-bit key, so the second upsert overwrote the first),
+// and records survive the index growing past its first size.
+TEST(UserDirectory, ExactIdsAcrossGrowth) {
+    user_directory d;
+    d.upsert("7", "seven@x", "seven");
+    d.upsert("007", "bond@x", "bond");
+    EXPECT_EQ(d.find("7")->email, "seven@x");
+    EXPECT_EQ(d.find("007")->email, "bond@x");
+    d.upsert("7", "new@x", "seven2");  // a repeated user.created updates
+    EXPECT_EQ(d.size(), 2u);
+    EXPECT_EQ(d.find("7")->username, "seven2");
+    // (std::string(1, c) += ...: "u" + std::to_string(i) trips g++ 12's -Wrestrict, its bug 105329.)
+    auto name = [](char c, int i) { return std::string(1, c) += std::to_string(i); };
+    for (int i = 0; i < 300000; ++i) d.upsert(name('u', i), name('e', i), "n");
+    EXPECT_EQ(d.size(), 300002u);
+    for (int i = 0; i < 300000; i += 997) {
+        const user_record* r = d.find(name('u', i));
+        ASSERT_NE(r, nullptr) << i;
+        EXPECT_EQ(r->email, name('e', i));
+    }
+    EXPECT_EQ(d.find("u300000"), nullptr);
+    EXPECT_EQ(d.find("007")->email, "bond@x");
+}
+
 TEST(JsonWriter, EscapesAndNests) {
     std::string out;
     json_writer w(out);
