@@ -10,6 +10,7 @@ void sink_runner::run() {
     waiter& w = *flow_.sink_waiters[index_];
     std::uint32_t batch[64];
     bool stopped = false;
+    ctx_.releases.stamp_later();
     for (;;) {
         const std::size_t n = ring.pop_batch(batch, 64);
         // One clock read per event: an event's end is the next one's start.
@@ -20,6 +21,7 @@ void sink_runner::run() {
             sink_.process(slot, batch[i]);
             const std::int64_t t1 = mono_ns();
             ctx_.metrics.process.record(static_cast<std::uint64_t>(t1 - t0));
+            ctx_.releases.stamp(t1);  // if process() completed the event
             t0 = t1;
         }
         if (n) sink_.end_of_batch();

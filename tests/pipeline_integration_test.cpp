@@ -110,6 +110,19 @@ TEST(PipelineIntegration, EveryEventReachesItsSinksAndIsCommitted) {
         EXPECT_EQ(m.sinks[1].processed.get(), routed_to(g, "notification"));
         EXPECT_EQ(m.sinks[2].processed.get(), routed_to(g, "analytics"));
         EXPECT_EQ(m.sinks[0].partial.get(), 0u) << "every referenced user was created earlier";
+        // Every completed event has its in-pipeline and end-to-end latency
+        // recorded once (here completed when the file output confirms it).
+        std::uint64_t released = 0, in_pipeline = 0, end_to_end = 0;
+        for (auto& r : m.releases) {
+            released += r.released.get();
+            in_pipeline += r.in_pipeline.snapshot().total;
+            end_to_end += r.end_to_end.snapshot().total;
+            EXPECT_LT(r.in_pipeline.snapshot().max, 60'000'000'000u);
+            EXPECT_LT(r.end_to_end.snapshot().max, 120'000'000'000u);
+        }
+        EXPECT_EQ(released, 3000u) << "every seed event type routes to a sink";
+        EXPECT_EQ(in_pipeline, released);
+        EXPECT_EQ(end_to_end, released);
     }
     EXPECT_EQ(read_lines(env.dir + "/enriched.jsonl").size(), routed_to(g, "enrichment"));
     EXPECT_EQ(read_lines(env.dir + "/notifications.jsonl").size(), g.notifications);

@@ -112,6 +112,18 @@ TEST(Replay, EveryLineReachesItsSinksOnceAndTheWatermarkReachesTheEnd) {
         EXPECT_EQ(m.sinks[0].partial.get(), 0u) << "users created later in the file are known from the start";
         EXPECT_EQ(v.committed_offset.load(), f.count + 1);
         EXPECT_FALSE(p.source_failed());
+        // Every line is completed once, through a sink or its dead letter,
+        // with its in-pipeline latency; a file has no timestamps to take
+        // end-to-end latency from.
+        std::uint64_t released = 0, in_pipeline = 0, end_to_end = 0;
+        for (auto& r : m.releases) {
+            released += r.released.get();
+            in_pipeline += r.in_pipeline.snapshot().total;
+            end_to_end += r.end_to_end.snapshot().total;
+        }
+        EXPECT_EQ(released, static_cast<std::uint64_t>(f.count));
+        EXPECT_EQ(in_pipeline, released);
+        EXPECT_EQ(end_to_end, 0u);
     }
     for (const std::string sink : {"enrichment", "notification", "analytics"}) {
         const audit a = check(routed_to(f.good, sink), log->of(sink));
@@ -203,4 +215,32 @@ TEST(Replay, EventsRoutedNowhereAreDoneAtOnce) {
     const audit a = check(routed_to(routed, "analytics"), log->of("analytics"));
     EXPECT_EQ(a.missing, 0u) << a.first_missing;
     EXPECT_EQ(log->of("analytics").size(), a.expected) << "page views reached analytics";
+}
+
+// With outputs `none` a sink completes each event inside process(): its
+// latency is stamped there, once per event, like a delivery's at the end of
+// a batch.
+TEST(Replay, LatencyIsRecordedOncePerEventWithoutOutputs) {
+    test_env env;
+    const replay_file f = make_file(env.dir, 3000, 4096);
+    auto log = std::make_shared<sink_log>();
+    {
+        pipeline p(env.config(f.path, {"sinks.enrichment.output=none", "sinks.notification.output=none",
+                                       "sinks.analytics.output=none"}),
+                   logging_seed_sinks(log));
+        p.start();
+        partition_view& v = p.metrics().partitions[0];
+        ASSERT_TRUE(wait_until([&] { return v.committed_offset.load() == f.count + 1; }, std::chrono::seconds(60)));
+        p.stop();
+        std::uint64_t released = 0, in_pipeline = 0, max_ns = 0;
+        for (auto& r : p.metrics().releases) {
+            released += r.released.get();
+            in_pipeline += r.in_pipeline.snapshot().total;
+            max_ns = std::max(max_ns, r.in_pipeline.snapshot().max);
+        }
+        EXPECT_EQ(released, static_cast<std::uint64_t>(f.count));
+        EXPECT_EQ(in_pipeline, released);
+        EXPECT_GT(max_ns, 0u);
+        EXPECT_LT(max_ns, 60'000'000'000u);
+    }
 }
