@@ -38,7 +38,6 @@ struct event_slot {
     // decoded strings which needed unescaping. A str_ref is an offset into
     // the whole buffer, so a string without escapes refers to the payload
     // in place.
-    const char* buffer() const noexcept { return buffer_.get(); }
     std::size_t buffer_size() const noexcept { return arena_offset() + arena_capacity(); }
     std::size_t arena_offset() const noexcept { return cap_ + json_padding; }
     std::size_t arena_capacity() const noexcept { return cap_ + 32; }

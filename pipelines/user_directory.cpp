@@ -23,7 +23,7 @@ std::uint64_t user_directory::key_of(std::string_view id) noexcept {
     return h | (1ull << 63);
 }
 
-user_directory::user_directory() : index_(1 << 17) { records_.reserve(1 << 16); }
+user_directory::user_directory() : index_(1 << 14) {}
 
 std::uint64_t user_directory::hash(std::string_view id) noexcept { return std::hash<std::string_view>{}(id); }
 

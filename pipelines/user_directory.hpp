@@ -18,8 +18,8 @@ struct user_record {
 // own replica, fed by its own directory_follower). Ids are compared as text:
 // the decoder prints numeric ids in decimal, so task-style 7 and
 // portfolio-style "7" are the same user. Records sit in one vector, found
-// through an open-addressing index of (hash tag, record number): one probe
-// of a small table and one record per lookup on the sinks' hot path.
+// through an open-addressing index of (hash tag, record number), so a lookup
+// compares the id text only where the tags match.
 class user_directory {
 public:
     user_directory();
