@@ -55,7 +55,7 @@ public:
 
     // Releasing thread, once: it calls stamp() after each event it processes
     // and flush() after each batch, so release() need not read the clocks
-    // (two reads per completed event were a quarter of a sink thread).
+    // (clock reads were a quarter of the analytics thread's samples).
     void stamp_later() noexcept { stamp_later_ = true; }
 
     // Releasing thread: the events completed since the last call were done
