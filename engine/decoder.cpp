@@ -137,6 +137,22 @@ struct decode_ctx {
     }
     // Ids may be JSON numbers (task style) or strings (portfolio style).
     bool id_field(od::value& v, const char* name, str_ref& out, bool allow_null = false) noexcept {
+        // An integer already in its canonical decimal form (no leading zero,
+        // not -0, at most 18 digits: within int64) is its own text: refer to
+        // it in the payload. Anything else is parsed and printed below.
+        const std::string_view tok = v.raw_json_token();
+        if (!tok.empty() && (tok[0] == '-' || (tok[0] >= '0' && tok[0] <= '9'))) {
+            std::size_t n = tok.size();
+            while (n > 1 && (tok[n - 1] == ' ' || tok[n - 1] == '\t' || tok[n - 1] == '\n' || tok[n - 1] == '\r')) --n;
+            const std::size_t first = tok[0] == '-' ? 1 : 0;
+            const std::size_t digits = n - first;
+            bool canonical = digits >= 1 && digits <= 18 && (tok[first] != '0' || (digits == 1 && first == 0));
+            for (std::size_t i = first; canonical && i < n; ++i) canonical = tok[i] >= '0' && tok[i] <= '9';
+            if (canonical) {
+                out = {static_cast<std::uint32_t>(tok.data() - arena.base), static_cast<std::uint32_t>(n)};
+                return true;
+            }
+        }
         od::json_type t;
         if (auto e = v.type().get(t)) return fail(decode_status::invalid_json, name, e);
         if (t == od::json_type::null) {

@@ -96,6 +96,30 @@ TEST(Decoder, StringsInPlaceAndUnescaped) {
               "wrong type: source (The JSON element does not have the requested type.)");
 }
 
+// Numeric ids become their decimal text: taken in place when the JSON is
+// already that text, printed otherwise; the same rejections either way.
+TEST(Decoder, NumericIdsAreTheirDecimalText) {
+    fixture f;
+    auto id = [&](std::string_view json_number) {
+        const std::string ev = std::string(R"({"eventType":"user.created","userId":)") + std::string(json_number) +
+                               R"( ,"timestamp":"2025-08-25T22:30:57Z","payload":{"email":"e@x"}})";
+        const decode_result r = f.run(ev);
+        return r ? std::string(f.slot.str(f.slot.ev.user_id)) : r.describe();
+    };
+    EXPECT_EQ(id("7"), "7");
+    EXPECT_EQ(id("0"), "0");
+    EXPECT_EQ(id("-12"), "-12");
+    EXPECT_EQ(id("-0"), "0");
+    EXPECT_EQ(id("123456789012345678"), "123456789012345678");
+    EXPECT_EQ(id("-9223372036854775808"), "-9223372036854775808");
+    EXPECT_EQ(id("9223372036854775807"), "9223372036854775807");
+    EXPECT_EQ(id("9223372036854775808"), "number out of range: userId must be a 64-bit integer");
+    EXPECT_EQ(id("1e3"), "number out of range: userId must be a 64-bit integer");
+    EXPECT_EQ(id("1.5"), "number out of range: userId must be a 64-bit integer");
+    EXPECT_EQ(id("007").rfind("number out of range: userId", 0), 0u) << id("007");
+    EXPECT_EQ(id("true").rfind("wrong type: userId", 0), 0u) << id("true");
+}
+
 TEST(Decoder, EveryBadInputHasItsOwnReason) {
     fixture f;
     const std::string ok_tail = R"(,"timestamp":"2024-01-01T00:00:00Z","data":{}})";
