@@ -99,6 +99,14 @@ simdjson::error_code field_key(od::field& f, std::string_view& out) noexcept {
     }
 }
 
+// The length of a raw_json_token() without the spaces simdjson includes
+// after a scalar.
+std::size_t token_length(std::string_view tok) noexcept {
+    std::size_t n = tok.size();
+    while (n > 1 && (tok[n - 1] == ' ' || tok[n - 1] == '\t' || tok[n - 1] == '\n' || tok[n - 1] == '\r')) --n;
+    return n;
+}
+
 struct decode_ctx {
     arena_writer arena;
     decode_result result;
@@ -117,20 +125,23 @@ struct decode_ctx {
         seen |= bit;
         return true;
     }
+    // A JSON string without a backslash is the text between its quotes
+    // (stage 1 validated its UTF-8 and control characters): read it in the
+    // payload instead of having simdjson unescape and copy it.
+    static bool in_place_string(od::value& v, std::string_view& out) noexcept {
+        const std::string_view tok = v.raw_json_token();
+        if (tok.empty() || tok[0] != '"') return false;
+        const std::size_t n = token_length(tok);
+        if (n < 2 || tok[n - 1] != '"' || std::memchr(tok.data() + 1, '\\', n - 2)) return false;
+        out = tok.substr(1, n - 2);
+        return true;
+    }
     bool string_field(od::value& v, const char* name, str_ref& out) noexcept {
-        // Without a backslash the text between the quotes is the string
-        // (stage 1 validated its UTF-8 and control characters): refer to it
-        // in the payload instead of unescaping and copying it.
-        const std::string_view tok = v.raw_json_token();  // the quotes and any spaces after
-        if (!tok.empty() && tok[0] == '"') {
-            std::size_t n = tok.size();
-            while (n > 1 && (tok[n - 1] == ' ' || tok[n - 1] == '\t' || tok[n - 1] == '\n' || tok[n - 1] == '\r')) --n;
-            if (n >= 2 && tok[n - 1] == '"' && !std::memchr(tok.data() + 1, '\\', n - 2)) {
-                out = {static_cast<std::uint32_t>(tok.data() + 1 - arena.base), static_cast<std::uint32_t>(n - 2)};
-                return true;
-            }
-        }
         std::string_view s;
+        if (in_place_string(v, s)) {
+            out = {static_cast<std::uint32_t>(s.data() - arena.base), static_cast<std::uint32_t>(s.size())};
+            return true;
+        }
         if (auto e = v.get_string().get(s)) return fail(decode_status::wrong_type, name, e);
         if (!arena.put(s, out)) return fail(decode_status::oversize, name);
         return true;
@@ -142,8 +153,7 @@ struct decode_ctx {
         // it in the payload. Anything else is parsed and printed below.
         const std::string_view tok = v.raw_json_token();
         if (!tok.empty() && (tok[0] == '-' || (tok[0] >= '0' && tok[0] <= '9'))) {
-            std::size_t n = tok.size();
-            while (n > 1 && (tok[n - 1] == ' ' || tok[n - 1] == '\t' || tok[n - 1] == '\n' || tok[n - 1] == '\r')) --n;
+            const std::size_t n = token_length(tok);
             const std::size_t first = tok[0] == '-' ? 1 : 0;
             const std::size_t digits = n - first;
             bool canonical = digits >= 1 && digits <= 18 && (tok[first] != '0' || (digits == 1 && first == 0));
@@ -172,7 +182,8 @@ struct decode_ctx {
     }
     bool timestamp_field(od::value& v, const char* name, std::int64_t& out) noexcept {
         std::string_view s;
-        if (auto e = v.get_string().get(s)) return fail(decode_status::wrong_type, name, e);
+        if (!in_place_string(v, s))
+            if (auto e = v.get_string().get(s)) return fail(decode_status::wrong_type, name, e);
         auto ns = parse_iso8601_ns(s);
         if (!ns) return fail(decode_status::bad_timestamp, name);
         out = *ns;

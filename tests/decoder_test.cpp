@@ -91,6 +91,9 @@ TEST(Decoder, StringsInPlaceAndUnescaped) {
     EXPECT_EQ(f.slot.str(f.slot.ev.title), "");
     EXPECT_EQ(f.slot.str(f.slot.ev.entity_id), "/\"q\"");
     EXPECT_EQ(f.types.name(f.slot.ev.type), "x.y");
+    // A timestamp with an escape is unescaped, then parsed.
+    ASSERT_TRUE(f.run(R"({"event_id":"a","event_type":"x","timestamp":"2024-01-01T00:00:00\u005a","data":{}})"));
+    EXPECT_EQ(f.slot.ev.timestamp_ns, 1704067200LL * 1000000000LL);
     // A number where a string belongs is still a wrong type.
     EXPECT_EQ(f.reason(R"({"event_id":"a","event_type":"x","timestamp":"2024-01-01T00:00:00Z","source":5,"data":{}})"),
               "wrong type: source (The JSON element does not have the requested type.)");
