@@ -5,24 +5,6 @@
 
 namespace sluice {
 
-std::uint64_t user_directory::key_of(std::string_view id) noexcept {
-    if (!id.empty() && id.size() <= 18) {
-        std::uint64_t v = 0;
-        bool digits = true;
-        for (char c : id) {
-            if (c < '0' || c > '9') {
-                digits = false;
-                break;
-            }
-            v = v * 10 + static_cast<std::uint64_t>(c - '0');
-        }
-        if (digits) return v;
-    }
-    std::uint64_t h = 1469598103934665603ull;  // FNV-1a, top bit set: never a plain number
-    for (unsigned char c : id) h = (h ^ c) * 1099511628211ull;
-    return h | (1ull << 63);
-}
-
 user_directory::user_directory() : index_(1 << 14) {}
 
 std::uint64_t user_directory::hash(std::string_view id) noexcept { return std::hash<std::string_view>{}(id); }

@@ -24,10 +24,6 @@ class user_directory {
 public:
     user_directory();
 
-    // A 64-bit key of an id for counting distinct users: a decimal id of up
-    // to 18 digits is its value, any other text a hash with the top bit set.
-    static std::uint64_t key_of(std::string_view id) noexcept;
-
     void upsert(std::string_view id, std::string_view email, std::string_view username);
     // The record of exactly this id, or nullptr. Valid until the next upsert().
     const user_record* find(std::string_view id) const noexcept;

@@ -7,7 +7,6 @@
 
 #include "json_writer.hpp"
 #include "timestamp.hpp"
-#include "user_directory.hpp"
 
 namespace sluice {
 

@@ -74,6 +74,8 @@ TEST(SinkRules, DirectoryJoinsRecipientsDedupAndWindows) {
         {t, 0, 0, "a", portfolio("v2", "article.view", "2025-08-25T22:00:02Z", R"({"article_id":"a-1","user_id":"2"})")},
         {t, 0, 0, "a", portfolio("v3", "article.view", "2025-08-25T22:00:03Z", R"({"article_id":"a-2","user_id":"2"})")},
         {t, 0, 0, "a", portfolio("v4", "project.view", "2025-08-25T22:00:04Z", R"({"project_id":"p-1","user_id":"3"})")},
+        // "002" is a user of its own, not user 2.
+        {t, 0, 0, "a", portfolio("v6", "article.view", "2025-08-25T22:00:05Z", R"({"article_id":"a-3","user_id":"002"})")},
         {t, 0, 0, "a", portfolio("v5", "page.view", "2025-08-25T22:00:30Z", R"({"path":"/","user_id":"3"})")},
     });
     const settings cfg = load_settings("", {
@@ -89,7 +91,7 @@ TEST(SinkRules, DirectoryJoinsRecipientsDedupAndWindows) {
     {
         pipeline p(cfg, make_seed_sink);
         p.start();
-        ASSERT_TRUE(wait_until([&] { return p.metrics().sinks[2].processed.get() == 12; }, std::chrono::seconds(60)));
+        ASSERT_TRUE(wait_until([&] { return p.metrics().sinks[2].processed.get() == 13; }, std::chrono::seconds(60)));
         ASSERT_TRUE(wait_until([&] { return read_lines(dir + "/rollups.jsonl").size() == 1; }, std::chrono::seconds(10)));
         p.stop();
         EXPECT_EQ(p.metrics().sinks[1].deduplicated.get(), 1u);
@@ -144,11 +146,11 @@ TEST(SinkRules, DirectoryJoinsRecipientsDedupAndWindows) {
     simdjson::dom::element r = parser.parse(rollups[0]);
     EXPECT_EQ(std::string_view(r["window_start"]), "2025-08-25T22:00:00.000Z");
     EXPECT_EQ(std::string_view(r["closed_by"]), "window end");
-    EXPECT_EQ(std::uint64_t(r["events"]), 11u);
+    EXPECT_EQ(std::uint64_t(r["events"]), 12u);
     EXPECT_EQ(std::uint64_t(r["late_events"]), 0u);
     EXPECT_EQ(std::uint64_t(r["counts"]["task.updated"]), 3u);
-    EXPECT_EQ(std::uint64_t(r["counts"]["article.view"]), 3u);
-    EXPECT_EQ(std::uint64_t(r["unique_users"]), 3u);
+    EXPECT_EQ(std::uint64_t(r["counts"]["article.view"]), 4u);
+    EXPECT_EQ(std::uint64_t(r["unique_users"]), 4u) << "users 1, 2, 3 and 002";
     EXPECT_EQ(std::string_view(r["top_articles"].at(0)["id"]), "a-1");
     EXPECT_EQ(std::uint64_t(r["top_articles"].at(0)["views"]), 2u);
     EXPECT_EQ(std::string_view(r["top_projects"].at(0)["id"]), "p-1");
