@@ -279,11 +279,9 @@ void kafka_source::wait_for_slot() {
         const std::int64_t now = mono_ns();
         if (!paused_ && now - since > std::int64_t(cfg_.pause_after_ms) * 1'000'000) set_paused(true);
         if (paused_ || now - since > 100'000'000) {
-            // Keep serving rebalances and the poll interval while we wait.
-            if (rd_kafka_message_t* m = rd_kafka_consumer_poll(rk_.get(), 0)) {
-                if (m->err) handle(m);
-                else if (!redelivered(m, partition_index(m->rkt, m->partition))) held_.push_back(m);
-            }
+            // Keep serving rebalances and the poll interval while we wait;
+            // with messages held, handle() queues a new one behind them.
+            if (rd_kafka_message_t* m = rd_kafka_consumer_poll(rk_.get(), 0)) handle(m);
         }
         if (flow_.stop_source.load(std::memory_order_relaxed)) break;
     }
