@@ -114,3 +114,43 @@ TEST(HostileInput, EveryCaseIsDeadLetteredWithItsOwnReasonAndTheRestFlows) {
     }
     EXPECT_EQ(reasons.size(), cases.size()) << "every case has a distinct reason";
 }
+
+// Events far larger than a partition's share of a fetch (sluice asks for at
+// most 256 KiB per partition and 1 MiB per fetch) still arrive whole, in
+// order, between small ones: the broker returns a first batch that exceeds
+// the limit, and nothing stalls behind it.
+TEST(HostileInput, EventsLargerThanTheFetchLimitsFlowAndAreCommitted) {
+    const std::string dir = temp_dir();
+    embedded_broker broker(1, load_settings("", {}).broker_topics());
+    const std::string b = broker.bootstraps();
+
+    seed_generator gen(9);
+    seed_event ev;
+    std::vector<record> recs;
+    for (std::size_t size : {0, 300 << 10, 0, 900 << 10, 0, 600 << 10, 0}) {
+        gen.next(ev, wall_ns());
+        std::string value = ev.value;
+        // An extra string field the decoder skips.
+        if (size) value.insert(1, "\"padding\":\"" + std::string(size, 'p') + "\",");
+        recs.push_back({"portfolio.analytics", 0, 0, ev.key, value});
+    }
+    produce(b, recs);
+
+    const settings cfg = load_settings("", {
+        "kafka.bootstrap.servers=\"" + b + "\"", "kafka.group.id=\"large\"",
+        "stats.socket=\"" + dir + "/s.sock\"", "sinks.enrichment.output=\"none\"",
+        "sinks.notification.output=\"none\"", "sinks.analytics.output=\"none\"", "commit.interval.ms=50"});
+    pipeline p(cfg, make_seed_sink);
+    p.start();
+    ASSERT_TRUE(wait_until([&] {
+        const auto c = committed_offsets(b, "large", {"portfolio.analytics"});
+        return c.at({"portfolio.analytics", 0}) == static_cast<std::int64_t>(recs.size());
+    }, std::chrono::seconds(60)));
+    p.stop();
+    EXPECT_EQ(p.metrics().source.decoded.get(), recs.size());
+    EXPECT_EQ(p.metrics().source.dead_lettered.get(), 0u);
+    EXPECT_EQ(p.metrics().sinks[2].processed.get(), recs.size());
+    std::size_t bytes = 0;
+    for (const auto& r : recs) bytes += r.value.size();
+    EXPECT_EQ(p.metrics().source.bytes.get(), bytes);
+}
