@@ -18,7 +18,9 @@ inline constexpr std::size_t json_padding = 64;  // SIMDJSON_PADDING in simdjson
 // sinks. Sinks only read it; each calls release once when done. The thread
 // whose release brings pending to 0 reports the completion (partition, seq),
 // after which the source may refill the slot.
-struct event_slot {
+// Cache-line aligned: unaligned, neighbouring slots shared a line, and the
+// source filling one slot took that line from the sinks reading the other.
+struct alignas(64) event_slot {
     std::atomic<std::uint32_t> pending{0};
     std::uint32_t partition = 0;       // commit tracker's partition index
     std::uint64_t seq = 0;             // per-partition dispatch sequence
