@@ -5,6 +5,15 @@
 
 namespace sluice {
 
+namespace {
+constexpr std::size_t prefetch_ahead = 2;
+
+void prefetch_slot(const event_slot& slot) noexcept {
+    const char* p = reinterpret_cast<const char*>(&slot);
+    for (std::size_t off = 0; off < sizeof(event_slot); off += 64) __builtin_prefetch(p + off);
+}
+}  // namespace
+
 void sink_runner::run() {
     spsc_ring<std::uint32_t>& ring = *flow_.sink_rings[index_];
     waiter& w = *flow_.sink_waiters[index_];
@@ -15,7 +24,11 @@ void sink_runner::run() {
         const std::size_t n = ring.pop_batch(batch, 64);
         // One clock read per event: an event's end is the next one's start.
         std::int64_t t0 = n ? mono_ns() : 0;
+        // The source wrote these slots on another core: ask for the next
+        // ones' lines now, so their transfer overlaps this event's work.
+        for (std::size_t i = 0; i < n && i < prefetch_ahead; ++i) prefetch_slot(flow_.pool[batch[i]]);
         for (std::size_t i = 0; i < n; ++i) {
+            if (i + prefetch_ahead < n) prefetch_slot(flow_.pool[batch[i + prefetch_ahead]]);
             event_slot& slot = flow_.pool[batch[i]];
             ctx_.metrics.queue_wait.record(static_cast<std::uint64_t>(std::max<std::int64_t>(t0 - slot.dispatched_ns, 0)));
             sink_.process(slot, batch[i]);
