@@ -25,7 +25,7 @@ fi
 . scripts/bench-env.sh
 
 start_broker "bench.events:96,bench.events.dlq:3,user.created:3,idle.events:96"
-"$sluice" loadgen --bootstrap "$bootstrap" --rate 0 --count "$events" --seed 42 --topic bench.events > /dev/null
+preload "$events"
 
 common=(--set "kafka.bootstrap.servers=$bootstrap" --set 'stats.socket=""' --set run.progress=false
         --set sinks.enrichment.output=none --set sinks.notification.output=none --set sinks.analytics.output=none)

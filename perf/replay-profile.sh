@@ -13,7 +13,7 @@ reps="${2:-3}"
 
 # The embedded broker keeps about 5 MiB per partition: spread the capture.
 start_broker "bench.events:96"
-"$sluice" loadgen --bootstrap "$bootstrap" --rate 0 --count "$events" --seed 42 --topic bench.events > /dev/null
+preload "$events"
 kcat -C -b "$bootstrap" -t bench.events -e -q -f '%s\n' > "$work/capture.ndjson"
 kill "$broker_pid"  # the replay runs without it
 echo "captured $(wc -l < "$work/capture.ndjson") events ($(du -m "$work/capture.ndjson" | cut -f1) MB)"

@@ -15,7 +15,7 @@ cd "$(dirname "$0")/.."
 . scripts/bench-env.sh
 
 start_broker "bench.events:96,bench.events.dlq:3,user.created:3"
-"$sluice" loadgen --bootstrap "$bootstrap" --rate 0 --count "$events" --seed 42 --topic bench.events > /dev/null
+preload "$events"
 
 results="$work/results"
 : > "$results"

@@ -25,3 +25,19 @@ start_broker() {
   bootstrap=$(sed -n 's/^bootstrap=//p' "$work/broker.out")
   if [ -z "$bootstrap" ]; then echo "sluice broker printed no bootstrap line" >&2; exit 1; fi
 }
+
+# preload EVENTS: that many load-generator events (seed 42) into bench.events,
+# spread evenly over its partitions (by key, the load generator's popular
+# articles put twice the average into some partitions, past the ~5 MiB the
+# embedded broker keeps of each), then checks that the broker kept them all.
+preload() {
+  echo "preloading $1 events into bench.events..."
+  "$sluice" loadgen --bootstrap "$bootstrap" --rate 0 --count "$1" --seed 42 --topic bench.events \
+    -X partitioner=random > "$work/load.out"
+  local present
+  present=$(kcat -C -b "$bootstrap" -t bench.events -e -q -f '%o\n' | wc -l)
+  if [ "$present" -ne "$1" ]; then
+    echo "the broker kept $present of $1 events (retention): use more partitions" >&2
+    exit 1
+  fi
+}

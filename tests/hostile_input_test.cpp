@@ -27,6 +27,29 @@ std::string slurp(const std::string& path) {
     return s.str();
 }
 
+// Outputs none, the stats socket in dir, commits every 50 ms.
+settings analytics_settings(const std::string& bootstrap, const std::string& dir, const std::string& group,
+                            std::vector<std::string> extra) {
+    std::vector<std::string> sets = {
+        "kafka.bootstrap.servers=\"" + bootstrap + "\"", "kafka.group.id=\"" + group + "\"",
+        "stats.socket=\"" + dir + "/s.sock\"", "sinks.enrichment.output=\"none\"",
+        "sinks.notification.output=\"none\"", "sinks.analytics.output=\"none\"", "commit.interval.ms=50"};
+    sets.insert(sets.end(), extra.begin(), extra.end());
+    return load_settings("", sets);
+}
+
+// Runs p until group has committed portfolio.analytics[0] up to end, then
+// stops it; false if that took over a minute.
+bool run_until_committed(pipeline& p, const std::string& bootstrap, const std::string& group, std::int64_t end) {
+    p.start();
+    const bool done = wait_until([&] {
+        const auto c = committed_offsets(bootstrap, group, {"portfolio.analytics"});
+        return c.at({"portfolio.analytics", 0}) == end;
+    }, std::chrono::seconds(60));
+    p.stop();
+    return done;
+}
+
 struct hostile_case {
     std::string name, payload, reason_prefix;
     bool tombstone = false;
@@ -81,19 +104,9 @@ TEST(HostileInput, EveryCaseIsDeadLetteredWithItsOwnReasonAndTheRestFlows) {
     add_good(5);
     produce(b, recs);
 
-    const settings cfg = load_settings("", {
-        "kafka.bootstrap.servers=\"" + b + "\"", "kafka.group.id=\"hostile\"",
-        "stats.socket=\"" + dir + "/s.sock\"", "pipeline.max.payload.bytes=65536",
-        "sinks.enrichment.output=\"none\"", "sinks.notification.output=\"none\"",
-        "sinks.analytics.output=\"none\"", "commit.interval.ms=50"});
     {
-        pipeline p(cfg, make_seed_sink);
-        p.start();
-        ASSERT_TRUE(wait_until([&] {
-            const auto c = committed_offsets(b, "hostile", {"portfolio.analytics"});
-            return c.at({"portfolio.analytics", 0}) == static_cast<std::int64_t>(recs.size());
-        }, std::chrono::seconds(60)));
-        p.stop();
+        pipeline p(analytics_settings(b, dir, "hostile", {"pipeline.max.payload.bytes=65536"}), make_seed_sink);
+        ASSERT_TRUE(run_until_committed(p, b, "hostile", static_cast<std::int64_t>(recs.size())));
         EXPECT_EQ(p.metrics().source.dead_lettered.get(), cases.size());
         EXPECT_EQ(p.metrics().commit.dlq_delivered.get(), cases.size());
         EXPECT_EQ(p.metrics().source.decoded.get(), good);
@@ -136,17 +149,8 @@ TEST(HostileInput, EventsLargerThanTheFetchLimitsFlowAndAreCommitted) {
     }
     produce(b, recs);
 
-    const settings cfg = load_settings("", {
-        "kafka.bootstrap.servers=\"" + b + "\"", "kafka.group.id=\"large\"",
-        "stats.socket=\"" + dir + "/s.sock\"", "sinks.enrichment.output=\"none\"",
-        "sinks.notification.output=\"none\"", "sinks.analytics.output=\"none\"", "commit.interval.ms=50"});
-    pipeline p(cfg, make_seed_sink);
-    p.start();
-    ASSERT_TRUE(wait_until([&] {
-        const auto c = committed_offsets(b, "large", {"portfolio.analytics"});
-        return c.at({"portfolio.analytics", 0}) == static_cast<std::int64_t>(recs.size());
-    }, std::chrono::seconds(60)));
-    p.stop();
+    pipeline p(analytics_settings(b, dir, "large", {}), make_seed_sink);
+    ASSERT_TRUE(run_until_committed(p, b, "large", static_cast<std::int64_t>(recs.size())));
     EXPECT_EQ(p.metrics().source.decoded.get(), recs.size());
     EXPECT_EQ(p.metrics().source.dead_lettered.get(), 0u);
     EXPECT_EQ(p.metrics().sinks[2].processed.get(), recs.size());
