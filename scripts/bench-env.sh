@@ -7,7 +7,7 @@
 # (name:partitions,...), adds it to bench_pids and sets broker_pid and
 # bootstrap.
 scripts/setup.sh >/dev/null
-sluice=build/app/sluice
+sluice="${SLUICE_BINARY:-build/app/sluice}"  # another build to compare
 work=$(mktemp -d /tmp/sluice-bench-XXXXXX)
 bench_pids=()
 bench_cleanup() {
