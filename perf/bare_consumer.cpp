@@ -53,11 +53,20 @@ int main(int argc, char** argv) {
         if (!started) {
             rd_kafka_topic_partition_list_t* a = nullptr;
             if (rd_kafka_assignment(rk.get(), &a) == 0 && a && a->cnt > 0) {
-                // One ListOffsets request per leader, as sluice asks.
-                for (int i = 0; i < a->cnt; ++i) a->elems[i].offset = RD_KAFKA_OFFSET_END;
-                if (rd_kafka_offsets_for_times(rk.get(), a, 5000) != RD_KAFKA_RESP_ERR_NO_ERROR) return 1;
+                // Both ends of every partition in one ListOffsets request per
+                // leader each, as sluice asks; only partitions with data count.
+                rd_kafka_topic_partition_list_t* lo = rd_kafka_topic_partition_list_copy(a);
+                for (int i = 0; i < a->cnt; ++i) {
+                    a->elems[i].offset = RD_KAFKA_OFFSET_END;
+                    lo->elems[i].offset = RD_KAFKA_OFFSET_BEGINNING;
+                }
+                if (rd_kafka_offsets_for_times(rk.get(), a, 5000) != RD_KAFKA_RESP_ERR_NO_ERROR ||
+                    rd_kafka_offsets_for_times(rk.get(), lo, 5000) != RD_KAFKA_RESP_ERR_NO_ERROR)
+                    return 1;
                 for (int i = 0; i < a->cnt; ++i)
-                    if (a->elems[i].offset > 0) remaining[{a->elems[i].topic, a->elems[i].partition}] = a->elems[i].offset;
+                    if (a->elems[i].offset > lo->elems[i].offset)
+                        remaining[{a->elems[i].topic, a->elems[i].partition}] = a->elems[i].offset;
+                rd_kafka_topic_partition_list_destroy(lo);
                 started = true;
             }
             if (a) rd_kafka_topic_partition_list_destroy(a);

@@ -1,13 +1,13 @@
 # Sourced by the benchmark scripts, from the repository root. Builds sluice
 # and sets:
-#   sluice      the binary
+#   sluice      the binary (SLUICE_BINARY overrides: another build to compare)
 #   work        a temporary folder, removed at exit after killing bench_pids
 #   bench_pids  processes to kill at exit (append to it)
 # start_broker TOPICS starts `sluice broker` with only TOPICS
 # (name:partitions,...), adds it to bench_pids and sets broker_pid and
-# bootstrap.
+# bootstrap; preload EVENTS fills bench.events (see below).
 scripts/setup.sh >/dev/null
-sluice="${SLUICE_BINARY:-build/app/sluice}"  # another build to compare
+sluice="${SLUICE_BINARY:-build/app/sluice}"
 work=$(mktemp -d /tmp/sluice-bench-XXXXXX)
 bench_pids=()
 bench_cleanup() {
