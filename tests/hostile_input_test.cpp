@@ -129,9 +129,9 @@ TEST(HostileInput, EveryCaseIsDeadLetteredWithItsOwnReasonAndTheRestFlows) {
 }
 
 // Events far larger than a partition's share of a fetch (sluice asks for at
-// most 256 KiB per partition and 1 MiB per fetch) still arrive whole, in
-// order, between small ones: the broker returns a first batch that exceeds
-// the limit, and nothing stalls behind it.
+// most 256 KiB per partition and 1 MiB per fetch) still arrive whole between
+// small ones: the broker returns a first batch that exceeds the limit, and
+// nothing stalls behind it.
 TEST(HostileInput, EventsLargerThanTheFetchLimitsFlowAndAreCommitted) {
     const std::string dir = temp_dir();
     embedded_broker broker(1, load_settings("", {}).broker_topics());
