@@ -1,6 +1,7 @@
 // Checked librdkafka configuration and the tuned defaults.
 #include "kafka_handles.hpp"
 
+#include <charconv>
 #include <stdexcept>
 
 #include "embedded_broker.hpp"
@@ -32,8 +33,8 @@ kafka_handle kafka_config::make(rd_kafka_type_t type) {
     return kafka_handle(rk);
 }
 
-std::map<std::string, std::string> consumer_defaults() {
-    return {
+std::map<std::string, std::string> consumer_defaults(const std::map<std::string, std::string>& overrides) {
+    std::map<std::string, std::string> d = {
         {"enable.auto.commit", "false"},
         {"enable.auto.offset.store", "false"},
         {"auto.offset.reset", "earliest"},
@@ -55,6 +56,16 @@ std::map<std::string, std::string> consumer_defaults() {
         {"partition.assignment.strategy", "cooperative-sticky"},
         {"statistics.interval.ms", "0"},
     };
+    // librdkafka refuses a fetch.max.bytes below message.max.bytes: a larger
+    // message.max.bytes given without fetch.max.bytes raises ours with it.
+    const auto mm = overrides.find("message.max.bytes");
+    if (mm != overrides.end() && !overrides.count("fetch.max.bytes")) {
+        long long v = 0;
+        const auto [end, ec] = std::from_chars(mm->second.data(), mm->second.data() + mm->second.size(), v);
+        if (ec == std::errc() && end == mm->second.data() + mm->second.size() && v > std::stoll(d["fetch.max.bytes"]))
+            d["fetch.max.bytes"] = mm->second;
+    }
+    return d;
 }
 
 std::map<std::string, std::string> producer_defaults() {

@@ -46,8 +46,11 @@ private:
 };
 
 // librdkafka settings for a latency-tuned consumer on librdkafka 2.0.2:
-// avoids the 1 s fetch-queue stall, the 500 ms fetch wait and Nagle.
-std::map<std::string, std::string> consumer_defaults();
+// avoids the 1 s fetch-queue stall, the 500 ms fetch wait and Nagle, and
+// keeps fetch responses small. overrides: what the caller sets on top,
+// which the defaults are adjusted to (a larger message.max.bytes raises
+// fetch.max.bytes).
+std::map<std::string, std::string> consumer_defaults(const std::map<std::string, std::string>& overrides = {});
 // A producer tuned for low latency with delivery reports.
 std::map<std::string, std::string> producer_defaults();
 

@@ -20,7 +20,7 @@ kafka_source::kafka_source(const settings& cfg, const std::string& bootstrap, fl
     : cfg_(cfg), flow_(f), metrics_(m), dispatch_(cfg, f, m, types, routes, dlq),
       last_received_(max_partitions, -1), skipping_(max_partitions, false) {
     kafka_config conf;
-    conf.set_all(consumer_defaults());
+    conf.set_all(consumer_defaults(cfg.kafka_properties));
     conf.set("bootstrap.servers", bootstrap);
     conf.set("group.id", cfg.group_id);
     conf.set_all(cfg.kafka_properties);

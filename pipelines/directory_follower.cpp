@@ -20,7 +20,7 @@ directory_follower::directory_follower(const std::string& bootstrap, const std::
     if (topic.empty()) return;  // no directory topic: the bootstrap file only
 
     kafka_config conf;
-    conf.set_all(consumer_defaults());
+    conf.set_all(consumer_defaults(props));
     conf.set_all(props);
     conf.set("bootstrap.servers", bootstrap);
     conf.set("group.id", "sluice-directory");  // required by the client; never joined or committed

@@ -12,6 +12,7 @@
 #include "decoder.hpp"
 #include "dedup_window.hpp"
 #include "json_writer.hpp"
+#include "kafka_handles.hpp"
 #include "seed_events.hpp"
 #include "user_directory.hpp"
 #include "window_aggregate.hpp"
@@ -174,4 +175,22 @@ TEST(SeedEvents, EveryGeneratedEventDecodes) {
     }
     EXPECT_EQ(seen.size(), 18u);
     EXPECT_EQ(styles.size(), 2u);
+}
+
+// sluice lowers fetch.max.bytes to 1 MiB, and librdkafka refuses a consumer
+// whose message.max.bytes is larger: a user raising only message.max.bytes
+// (large events) must still get a consumer.
+TEST(ConsumerDefaults, ALargerMessageMaxBytesRaisesTheFetchLimit) {
+    EXPECT_EQ(consumer_defaults().at("fetch.max.bytes"), "1048576");
+    const std::map<std::string, std::string> big = {{"message.max.bytes", "4000000"}};
+    EXPECT_EQ(consumer_defaults(big).at("fetch.max.bytes"), "4000000");
+    kafka_config conf;
+    conf.set_all(consumer_defaults(big));
+    conf.set_all(big);
+    EXPECT_NO_THROW(conf.make(RD_KAFKA_CONSUMER));
+    // Smaller, or with fetch.max.bytes given too: the defaults stand.
+    EXPECT_EQ(consumer_defaults({{"message.max.bytes", "500000"}}).at("fetch.max.bytes"), "1048576");
+    EXPECT_EQ(consumer_defaults({{"message.max.bytes", "4000000"}, {"fetch.max.bytes", "2000000"}}).at("fetch.max.bytes"),
+              "1048576");
+    EXPECT_EQ(consumer_defaults({{"message.max.bytes", "lots"}}).at("fetch.max.bytes"), "1048576");
 }
