@@ -3,6 +3,7 @@
 
 #include <charconv>
 #include <stdexcept>
+#include <string>
 
 #include "embedded_broker.hpp"
 
@@ -33,6 +34,10 @@ kafka_handle kafka_config::make(rd_kafka_type_t type) {
     return kafka_handle(rk);
 }
 
+namespace {
+constexpr long long fetch_max_bytes = 1 << 20;  // see consumer_defaults()
+}  // namespace
+
 std::map<std::string, std::string> consumer_defaults(const std::map<std::string, std::string>& overrides) {
     std::map<std::string, std::string> d = {
         {"enable.auto.commit", "false"},
@@ -45,7 +50,7 @@ std::map<std::string, std::string> consumer_defaults(const std::map<std::string,
         // cost 25-40% more CPU per event and 40-50% of the throughput
         // (README, Performance). At 1 MiB per round trip a broker 0.5 ms away
         // still delivers 2 GB/s; raise them for distant brokers.
-        {"fetch.max.bytes", "1048576"},
+        {"fetch.max.bytes", std::to_string(fetch_max_bytes)},
         {"max.partition.fetch.bytes", "262144"},
         // The prefetch limits are checked against one shared consumer queue in
         // 2.0.2; hitting them parks the fetcher for a hard-coded second.
@@ -62,7 +67,7 @@ std::map<std::string, std::string> consumer_defaults(const std::map<std::string,
     if (mm != overrides.end() && !overrides.count("fetch.max.bytes")) {
         long long v = 0;
         const auto [end, ec] = std::from_chars(mm->second.data(), mm->second.data() + mm->second.size(), v);
-        if (ec == std::errc() && end == mm->second.data() + mm->second.size() && v > std::stoll(d["fetch.max.bytes"]))
+        if (ec == std::errc() && end == mm->second.data() + mm->second.size() && v > fetch_max_bytes)
             d["fetch.max.bytes"] = mm->second;
     }
     return d;
