@@ -2,10 +2,10 @@
 #include "analytics_sink.hpp"
 
 #include <charconv>
-#include <functional>
 
 #include "clock.hpp"
 #include "json_writer.hpp"
+#include "key_hash.hpp"
 
 namespace sluice {
 
@@ -45,7 +45,7 @@ void analytics_sink::process(event_slot& slot, std::uint32_t slot_index) {
     else if (type == "project.view") window_.top_projects.add(slot.str(e.entity_id));
     const str_ref user = !e.user_id.empty() ? e.user_id : !e.actor_id.empty() ? e.actor_id : e.author_id;
     // Distinct by the id's text, as the directory joins ("002" is not user 2).
-    if (!user.empty()) window_.users.add(std::hash<std::string_view>{}(slot.str(user)));
+    if (!user.empty()) window_.users.add(key_hash(slot.str(user)));
     ++since_poll_;
     ctx_.done(slot);  // counted: see the class comment
     (void)slot_index;

@@ -29,10 +29,4 @@ inline std::string_view event_key(const event_slot& slot, const type_registry& t
     return buf;
 }
 
-inline std::uint64_t hash_key(std::string_view s) noexcept {
-    std::uint64_t h = 1469598103934665603ull;
-    for (unsigned char c : s) h = (h ^ c) * 1099511628211ull;
-    return h ^ (h >> 29);
-}
-
 }  // namespace sluice

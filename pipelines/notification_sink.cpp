@@ -2,6 +2,7 @@
 #include "notification_sink.hpp"
 
 #include "event_key.hpp"
+#include "key_hash.hpp"
 #include "timestamp.hpp"
 
 namespace sluice {
@@ -49,7 +50,7 @@ void notification_sink::process(event_slot& slot, std::uint32_t slot_index) {
     const event& e = slot.ev;
     tracker_.begin(slot_index);
     const std::string_view key = event_key(slot, ctx_.types, key_buf_);
-    if (dedup_.seen_or_insert(hash_key(key))) {
+    if (dedup_.seen_or_insert(key_hash(key))) {
         ctx_.metrics.deduplicated.add();
         tracker_.end(slot);  // nothing emitted: done
         return;

@@ -1,13 +1,13 @@
 // User directory: records in a vector behind an open-addressing index.
 #include "user_directory.hpp"
 
-#include <functional>
+#include "key_hash.hpp"
 
 namespace sluice {
 
 user_directory::user_directory() : index_(1 << 14) {}
 
-std::uint64_t user_directory::hash(std::string_view id) noexcept { return std::hash<std::string_view>{}(id); }
+std::uint64_t user_directory::hash(std::string_view id) noexcept { return key_hash(id); }
 
 void user_directory::upsert(std::string_view id, std::string_view email, std::string_view username) {
     const std::uint64_t h = hash(id);

@@ -6,17 +6,10 @@
 #include <cstring>
 
 #include "json_writer.hpp"
+#include "key_hash.hpp"
 #include "timestamp.hpp"
 
 namespace sluice {
-
-namespace {
-std::uint64_t hash_id(std::string_view s) noexcept {
-    std::uint64_t h = 1469598103934665603ull;
-    for (unsigned char c : s) h = (h ^ c) * 1099511628211ull;
-    return h | 1;
-}
-}  // namespace
 
 top_k_counter::top_k_counter(std::size_t table)
     : entries_(table < 1 ? 1 : table), index_(std::bit_ceil(entries_.size() * 2)), mask_(index_.size() - 1) {}
@@ -51,7 +44,7 @@ void top_k_counter::unindex(std::size_t entry_index) noexcept {
 
 void top_k_counter::add(std::string_view id) noexcept {
     if (id.size() > 63) id = id.substr(0, 63);
-    const std::uint64_t h = hash_id(id);
+    const std::uint64_t h = key_hash(id) | 1;
     std::size_t slot = find_slot(h, id);
     if (index_[slot] != 0) {
         ++entries_[index_[slot] - 1].count;

@@ -8,7 +8,7 @@ packages=(
   build-essential meson ninja-build pkg-config
   librdkafka-dev libsimdjson-dev liburing-dev libmimalloc-dev
   libconcurrentqueue-dev libreaderwriterqueue-dev libtomlplusplus-dev libcli11-dev
-  libgtest-dev libbenchmark-dev kcat time
+  libxxhash-dev libgtest-dev libbenchmark-dev kcat time
   clang libclang-rt-14-dev  # sanitizer and libFuzzer builds (scripts/test.sh, scripts/fuzz.sh)
 )
 missing=()

@@ -1,4 +1,4 @@
-// Pieces of the sinks: dedup window, top-K, distinct count, directory keys, JSON, seed events.
+// Pieces of the sinks: key hash, dedup window, top-K, distinct count, directory keys, JSON, seed events.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -6,18 +6,60 @@
 #include <random>
 #include <simdjson.h>
 
+#include <cstdio>
+#include <filesystem>
 #include <set>
+#include <unordered_set>
 
 #include "clock.hpp"
 #include "decoder.hpp"
 #include "dedup_window.hpp"
 #include "json_writer.hpp"
 #include "kafka_handles.hpp"
+#include "key_hash.hpp"
 #include "seed_events.hpp"
 #include "user_directory.hpp"
 #include "window_aggregate.hpp"
 
 using namespace sluice;
+
+TEST(KeyHash, AMillionDistinctIdsGetDistinctHashes) {
+    // The dedup window keeps only the hash: a collision would drop an event.
+    std::unordered_set<std::uint64_t> seen;
+    std::string id;
+    for (int i = 0; i < 1'000'000; ++i) {
+        id = "user-" + std::to_string(i);
+        ASSERT_TRUE(seen.insert(key_hash(id)).second) << id;
+        if (i % 3 == 0) {
+            ASSERT_TRUE(seen.insert(key_hash("3f2c1a90-" + id + "-event")).second) << id;
+        }
+    }
+    EXPECT_EQ(key_hash("user-1"), key_hash(std::string("user-1")));
+    EXPECT_NE(key_hash(""), key_hash(std::string_view("\0", 1)));
+}
+
+// Run by the test below in a child process: prints the hash of one id.
+TEST(KeyHash, DISABLED_PrintHashOfAnId) { std::printf("hash=%llu\n", static_cast<unsigned long long>(key_hash("user-1"))); }
+
+TEST(KeyHash, EachProcessHashesDifferently) {
+    // Seeded per process, so ids cannot be crafted in advance to collide.
+    const std::string self = std::filesystem::read_symlink("/proc/self/exe");  // popen runs a shell
+    auto child_hash = [&] {
+        FILE* p = popen(("'" + self + "' --gtest_filter=KeyHash.DISABLED_PrintHashOfAnId "
+                         "--gtest_also_run_disabled_tests 2>&1").c_str(), "r");
+        std::string out;
+        char buf[256];
+        while (p && std::fgets(buf, sizeof buf, p)) out += buf;
+        if (p) pclose(p);
+        const auto at = out.find("hash=");
+        return at == std::string::npos ? std::string("no hash in: ") + out : out.substr(at, out.find('\n', at) - at);
+    };
+    const std::string a = child_hash(), b = child_hash();
+    ASSERT_EQ(a.rfind("hash=", 0), 0u) << a;
+    ASSERT_EQ(b.rfind("hash=", 0), 0u) << b;
+    EXPECT_NE(a, b);
+    EXPECT_NE(a, "hash=" + std::to_string(key_hash("user-1")));
+}
 
 TEST(DedupWindow, RemembersTheLastNAndForgetsOlder) {
     dedup_window d(3);
