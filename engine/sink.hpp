@@ -44,6 +44,11 @@ public:
     virtual ~sink() = default;
     virtual std::string_view name() const noexcept = 0;
     virtual void process(event_slot& slot, std::uint32_t slot_index) = 0;
+    // An event process() will get two events from now, its slot and payload
+    // already on their way into the cache: start loading the table entries
+    // process() will look up for it (__builtin_prefetch), so those cache
+    // misses overlap the work in between. Changes no state.
+    virtual void prefetch(const event_slot& slot) {}
     // End of a batch of process() calls: flush batched output.
     virtual void end_of_batch() {}
     // Deliveries, retries, timers. Returns true if it did any work.

@@ -1,16 +1,31 @@
 // Sink thread loop.
 #include "sink_runner.hpp"
 
+#include <algorithm>
+
 #include "clock.hpp"
 
 namespace sluice {
 
 namespace {
-constexpr std::size_t prefetch_ahead = 2;
+// The source wrote the slots and payloads on another core, and what a sink
+// looks up depends on them: load them in stages, each far enough ahead for
+// the previous stage's lines to have arrived, so the transfers and table
+// misses overlap the work on earlier events.
+constexpr std::size_t slot_ahead = 6;     // the slot's lines
+constexpr std::size_t payload_ahead = 4;  // the payload's first lines (address and length are in the slot)
+constexpr std::size_t lookup_ahead = 2;   // sink::prefetch: the table entries its ids hash to
+constexpr std::size_t payload_prefetch_bytes = 512;
 
 void prefetch_slot(const event_slot& slot) noexcept {
     const char* p = reinterpret_cast<const char*>(&slot);
     for (std::size_t off = 0; off < sizeof(event_slot); off += 64) __builtin_prefetch(p + off);
+}
+
+void prefetch_payload(const event_slot& slot) noexcept {
+    const char* p = slot.payload();
+    const std::size_t len = std::min<std::size_t>(slot.payload_len(), payload_prefetch_bytes);
+    for (std::size_t off = 0; off < len; off += 64) __builtin_prefetch(p + off);
 }
 }  // namespace
 
@@ -24,11 +39,13 @@ void sink_runner::run() {
         const std::size_t n = ring.pop_batch(batch, 64);
         // One clock read per event: an event's end is the next one's start.
         std::int64_t t0 = n ? mono_ns() : 0;
-        // The source wrote these slots on another core: ask for the next
-        // ones' lines now, so their transfer overlaps this event's work.
-        for (std::size_t i = 0; i < n && i < prefetch_ahead; ++i) prefetch_slot(flow_.pool[batch[i]]);
+        for (std::size_t i = 0; i < n && i < slot_ahead; ++i) prefetch_slot(flow_.pool[batch[i]]);
+        for (std::size_t i = 0; i < n && i < payload_ahead; ++i) prefetch_payload(flow_.pool[batch[i]]);
+        for (std::size_t i = 0; i < n && i < lookup_ahead; ++i) sink_.prefetch(flow_.pool[batch[i]]);
         for (std::size_t i = 0; i < n; ++i) {
-            if (i + prefetch_ahead < n) prefetch_slot(flow_.pool[batch[i + prefetch_ahead]]);
+            if (i + slot_ahead < n) prefetch_slot(flow_.pool[batch[i + slot_ahead]]);
+            if (i + payload_ahead < n) prefetch_payload(flow_.pool[batch[i + payload_ahead]]);
+            if (i + lookup_ahead < n) sink_.prefetch(flow_.pool[batch[i + lookup_ahead]]);
             event_slot& slot = flow_.pool[batch[i]];
             ctx_.metrics.queue_wait.record(static_cast<std::uint64_t>(std::max<std::int64_t>(t0 - slot.dispatched_ns, 0)));
             sink_.process(slot, batch[i]);

@@ -28,6 +28,18 @@ void analytics_sink::close_window(const char* reason) {
     last_rollup_ = rollup;
 }
 
+namespace {
+// Whose event it is, for the distinct-user count.
+str_ref user_of(const event& e) noexcept {
+    return !e.user_id.empty() ? e.user_id : !e.actor_id.empty() ? e.actor_id : e.author_id;
+}
+}  // namespace
+
+void analytics_sink::prefetch(const event_slot& slot) {
+    const str_ref user = user_of(slot.ev);
+    if (!user.empty()) window_.users.prefetch(key_hash(slot.str(user)));
+}
+
 void analytics_sink::process(event_slot& slot, std::uint32_t slot_index) {
     const event& e = slot.ev;
     const std::int64_t ts = e.timestamp_ns;
@@ -43,7 +55,7 @@ void analytics_sink::process(event_slot& slot, std::uint32_t slot_index) {
     const std::string_view type = ctx_.types.name(e.type);
     if (type == "article.view") window_.top_articles.add(slot.str(e.entity_id));
     else if (type == "project.view") window_.top_projects.add(slot.str(e.entity_id));
-    const str_ref user = !e.user_id.empty() ? e.user_id : !e.actor_id.empty() ? e.actor_id : e.author_id;
+    const str_ref user = user_of(e);
     // Distinct by the id's text, as the directory joins ("002" is not user 2).
     if (!user.empty()) window_.users.add(key_hash(slot.str(user)));
     ++since_poll_;

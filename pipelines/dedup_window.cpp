@@ -44,6 +44,9 @@ bool dedup_window::seen_or_insert(std::uint64_t h) noexcept {
     fifo_[head_] = h;
     head_ = (head_ + 1) % fifo_.size();
     ++count_;
+    // The next insert erases the oldest key: load its entry now (a miss in a
+    // table larger than the cache) so that it arrives in the meantime.
+    if (count_ == fifo_.size()) __builtin_prefetch(&table_[fifo_[head_] & mask_]);
     return false;
 }
 

@@ -15,6 +15,8 @@ public:
 
     // True if h was seen within the window; otherwise remembers it.
     bool seen_or_insert(std::uint64_t h) noexcept;
+    // Start loading the table entry seen_or_insert(h) will probe first.
+    void prefetch(std::uint64_t h) const noexcept { __builtin_prefetch(&table_[(h ? h : 1) & mask_]); }
     std::size_t size() const noexcept { return count_; }
 
 private:

@@ -15,6 +15,16 @@ notification_sink::notification_sink(const settings& cfg, const std::string& boo
       tracker_(f, ctx, cfg.outputs.at("notification"), bootstrap, cfg.producer_properties,
                retry_policy::of(cfg), "notification") {
     record_.reserve(1024);
+    prefetch_key_buf_.reserve(256);
+}
+
+void notification_sink::prefetch(const event_slot& slot) {
+    dedup_.prefetch(key_hash(event_key(slot, ctx_.types, prefetch_key_buf_)));
+    // The ids process() may look up; an unused one costs one line.
+    const event& e = slot.ev;
+    directory_.prefetch(slot.str(e.creator_id));
+    directory_.prefetch(slot.str(e.assignee_id));
+    directory_.prefetch(slot.str(e.recipient));
 }
 
 void notification_sink::notify(const event_slot& slot, std::string_view kind, std::string_view recipient_id,

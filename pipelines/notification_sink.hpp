@@ -26,6 +26,7 @@ public:
 
     std::string_view name() const noexcept override { return "notification"; }
     void process(event_slot& slot, std::uint32_t slot_index) override;
+    void prefetch(const event_slot& slot) override;
     void end_of_batch() override { tracker_.flush(); }
     bool poll(std::int64_t now_ns) override;
     bool idle() const noexcept override { return tracker_.idle(); }
@@ -40,7 +41,7 @@ private:
     std::unique_ptr<directory_follower> follower_;
     dedup_window dedup_;
     delivery_tracker tracker_;
-    std::string record_, key_buf_, id_buf_;
+    std::string record_, key_buf_, id_buf_, prefetch_key_buf_;
     counter sent_, no_recipient_;
 };
 

@@ -27,6 +27,10 @@ public:
     void upsert(std::string_view id, std::string_view email, std::string_view username);
     // The record of exactly this id, or nullptr. Valid until the next upsert().
     const user_record* find(std::string_view id) const noexcept;
+    // Start loading the index entry find(id) will probe first.
+    void prefetch(std::string_view id) const noexcept {
+        if (!id.empty()) __builtin_prefetch(&index_[hash(id) & (index_.size() - 1)]);
+    }
     std::size_t size() const noexcept { return records_.size(); }
 
 private:

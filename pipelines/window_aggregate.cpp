@@ -94,7 +94,7 @@ void distinct_counter::add(std::uint64_t key) noexcept {
         return;
     }
     std::size_t mask = table_.size() - 1;
-    std::size_t i = key * 0x9E3779B97F4A7C15ull >> 20 & mask;
+    std::size_t i = home(key, mask);
     while (table_[i] != 0) {
         if (table_[i] == key) return;
         i = (i + 1) & mask;
@@ -106,7 +106,7 @@ void distinct_counter::add(std::uint64_t key) noexcept {
         mask = table_.size() - 1;
         for (std::uint64_t k : old) {
             if (!k) continue;
-            std::size_t j = k * 0x9E3779B97F4A7C15ull >> 20 & mask;
+            std::size_t j = home(k, mask);
             while (table_[j] != 0) j = (j + 1) & mask;
             table_[j] = k;
         }
