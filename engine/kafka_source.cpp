@@ -36,10 +36,17 @@ kafka_source::kafka_source(const settings& cfg, const std::string& bootstrap, fl
     rd_kafka_topic_partition_list_destroy(subs);
     if (err) throw std::runtime_error(std::string("subscribe: ") + rd_kafka_err2str(err));
     held_.reserve(poll_batch * 4);
+    dispatched_.reserve(poll_batch);
 }
 
 kafka_source::~kafka_source() {
+    destroy_dispatched();
     for (std::size_t i = held_head_; i < held_.size(); ++i) rd_kafka_message_destroy(held_[i]);
+}
+
+void kafka_source::destroy_dispatched() {
+    for (rd_kafka_message_t* m : dispatched_) rd_kafka_message_destroy(m);
+    dispatched_.clear();
 }
 
 std::uint32_t kafka_source::partition_index(rd_kafka_topic_t* rkt, std::int32_t partition) {
@@ -219,7 +226,8 @@ bool kafka_source::dispatch(rd_kafka_message_t* m, std::uint32_t pidx) {
     e.offset = m->offset;
     e.timestamp_ns = ts_ms > 0 ? ts_ms * 1'000'000 : 0;
     dispatch_.dispatch(pidx, e);
-    rd_kafka_message_destroy(m);
+    dispatched_.push_back(m);
+    if (dispatched_.size() == poll_batch) destroy_dispatched();  // stays within the reserve
     return true;
 }
 
@@ -305,6 +313,7 @@ void kafka_source::run() {
             else {
                 flow_.source_waiter.idle([] { return false; }, std::chrono::microseconds(500));
                 if (rd_kafka_message_t* m = rd_kafka_consumer_poll(rk_.get(), 0)) handle(m);
+                destroy_dispatched();
                 continue;
             }
         }
@@ -322,7 +331,9 @@ void kafka_source::run() {
         }
         for (ssize_t i = 0; i < got; ++i) handle(batch[i]);
         dispatch_.notify();
+        destroy_dispatched();
     }
+    destroy_dispatched();
     // Held but undispatched messages are simply not processed: not committed either.
     for (std::size_t i = held_head_; i < held_.size(); ++i) rd_kafka_message_destroy(held_[i]);
     held_.clear();
