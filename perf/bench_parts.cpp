@@ -1,12 +1,15 @@
-// Per-event costs of the engine's pieces: histogram, watermark, routing, JSON records, dedup.
+// Per-event costs of the engine's pieces: histogram, watermark, routing, JSON records, key hash, dedup.
 #include <benchmark/benchmark.h>
 
 #include <random>
+#include <string>
+#include <vector>
 
 #include "commit_tracker.hpp"
 #include "dedup_window.hpp"
 #include "histogram.hpp"
 #include "json_writer.hpp"
+#include "key_hash.hpp"
 #include "routing.hpp"
 #include "window_aggregate.hpp"
 
@@ -89,6 +92,20 @@ void BM_json_record(benchmark::State& state) {
     state.SetItemsProcessed(state.iterations());
 }
 BENCHMARK(BM_json_record);
+
+// Ids of the given length (a user id: 8, an event_id UUID: 36), 1024 of them.
+void BM_key_hash(benchmark::State& state) {
+    std::vector<std::string> ids;
+    for (int i = 0; i < 1024; ++i) {
+        std::string id = std::to_string(i * 7919);
+        id.resize(static_cast<std::size_t>(state.range(0)), 'x');
+        ids.push_back(std::move(id));
+    }
+    std::size_t i = 0;
+    for (auto _ : state) benchmark::DoNotOptimize(sluice::key_hash(ids[i++ & 1023]));
+    state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_key_hash)->Arg(8)->Arg(36);
 
 void BM_dedup_window(benchmark::State& state) {
     sluice::dedup_window d(65536);
