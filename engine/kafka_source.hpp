@@ -58,12 +58,12 @@ private:
     kafka_queue queue_;
 
     std::vector<rd_kafka_message_t*> held_;   // consumed, not yet dispatched (FIFO)
+    std::size_t held_head_ = 0;
     // Dispatched (copied into their slots), destroyed together after each
     // batch: destroying a message releases references on counters that
     // librdkafka's fetch thread increments for every new message, and a burst
     // moves those cache lines over once instead of once per message.
     std::vector<rd_kafka_message_t*> dispatched_;
-    std::size_t held_head_ = 0;
     bool paused_ = false;
     std::vector<std::int64_t> last_received_;  // per partition index, this assignment; -1: none
     std::vector<bool> skipping_;               // per partition index: in a run of redeliveries
