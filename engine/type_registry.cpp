@@ -3,13 +3,13 @@
 
 #include <cstring>
 
+#include "key_hash.hpp"  // xxhash.h, inlined
+
 namespace sluice {
 namespace {
-std::uint64_t fnv1a(std::string_view s) noexcept {
-    std::uint64_t h = 1469598103934665603ull;
-    for (unsigned char c : s) h = (h ^ c) * 1099511628211ull;
-    return h;
-}
+// Unseeded, unlike key_hash: a registry may be built before main(), and a
+// crafted name costs at most a probe over this small, bounded table.
+std::uint64_t name_hash(std::string_view s) noexcept { return XXH3_64bits(s.data(), s.size()); }
 }  // namespace
 
 const std::array<std::string_view, 19>& type_registry::seed_types() noexcept {
@@ -28,7 +28,7 @@ type_registry::type_registry() {
 }
 
 std::size_t type_registry::slot_of(std::string_view name) const noexcept {
-    std::size_t i = fnv1a(name) & (table_.size() - 1);
+    std::size_t i = name_hash(name) & (table_.size() - 1);
     const std::size_t n = count_.load(std::memory_order_acquire);
     for (;;) {
         const type_id id = table_[i];
