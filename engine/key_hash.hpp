@@ -15,7 +15,8 @@ namespace sluice {
 
 // Random for each process, so ids cannot be crafted in advance to collide:
 // the tables keep only the hash, and a collision would drop an event as a
-// duplicate, undercount distinct users or make a probe chain long.
+// duplicate, undercount distinct users or make a probe chain long. Set
+// during static initialisation: a table filled before main() must not use it.
 extern const std::uint64_t key_hash_seed;
 
 inline std::uint64_t key_hash(std::string_view text) noexcept {
