@@ -33,7 +33,7 @@ void dedup_window::erase(std::uint64_t h) noexcept {
 }
 
 bool dedup_window::seen_or_insert(std::uint64_t h) noexcept {
-    if (h == 0) h = 1;
+    h = stored(h);
     const std::size_t i = find_slot(h);
     if (table_[i] == h) return true;
     if (count_ == fifo_.size()) {

@@ -16,10 +16,12 @@ public:
     // True if h was seen within the window; otherwise remembers it.
     bool seen_or_insert(std::uint64_t h) noexcept;
     // Start loading the table entry seen_or_insert(h) will probe first.
-    void prefetch(std::uint64_t h) const noexcept { __builtin_prefetch(&table_[(h ? h : 1) & mask_]); }
+    void prefetch(std::uint64_t h) const noexcept { __builtin_prefetch(&table_[stored(h) & mask_]); }
     std::size_t size() const noexcept { return count_; }
 
 private:
+    // 0 marks an empty entry: hash 0 is kept as 1.
+    static std::uint64_t stored(std::uint64_t h) noexcept { return h ? h : 1; }
     std::size_t find_slot(std::uint64_t h) const noexcept;
     void erase(std::uint64_t h) noexcept;
 
