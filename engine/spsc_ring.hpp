@@ -63,10 +63,7 @@ public:
             free = mask_ + 1 - (w - read_cached_);
         }
         const std::size_t count = n < free ? n : static_cast<std::size_t>(free);
-        for (std::size_t i = 0; i < count; ++i) {
-            __builtin_prefetch(&slots_[(w + i + prefetch_ahead_) & mask_], 1);  // see try_push()
-            slots_[(w + i) & mask_] = items[i];
-        }
+        for (std::size_t i = 0; i < count; ++i) slots_[(w + i) & mask_] = items[i];
         write_.store(w + count, std::memory_order_release);  // see try_push()
         return count;
     }
