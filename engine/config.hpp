@@ -47,6 +47,7 @@ struct settings {
     std::size_t max_payload_bytes = 1 << 20;
     std::uint32_t pause_after_ms = 50;
     std::uint32_t revoke_drain_timeout_ms = 30000;
+    std::uint32_t wake_after_events = 1;  // see dispatcher::notify_if_many()
     // commit
     std::uint32_t commit_max_events = 10000;
     std::uint32_t commit_interval_ms = 200;

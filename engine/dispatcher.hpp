@@ -57,8 +57,16 @@ public:
     void dispatch(std::uint32_t partition_index, const source_event& e);
 
     // Tells the sinks and the commit thread about what was dispatched since
-    // the last call (once per batch, not per event).
+    // the last call (once per batch, not per event). Sources call it before
+    // they may block.
     void notify();
+    // The same once pipeline.wake.after.events records are unannounced:
+    // sources call it after each batch while more input may be queued.
+    // Waking a parked sink costs a futex call and context switches on both
+    // sides; waking for bigger batches trades latency for events/s.
+    void notify_if_many() {
+        if (pending_notify_ >= cfg_.wake_after_events) notify();
+    }
     // Assignment and revocation records, in order with the dispatches.
     void push_record(const flow_record& r);
 

@@ -155,6 +155,7 @@ void kafka_source::revoke(rd_kafka_topic_partition_list_t* parts, bool lost) {
 
     // Drain: every dispatched event of these partitions finishes in all its
     // sinks (the sinks and the commit thread keep running meanwhile).
+    dispatch_.notify();
     flow_.commit_waiter.notify();
     const std::int64_t deadline = mono_ns() + std::int64_t(cfg_.revoke_drain_timeout_ms) * 1'000'000;
     for (std::uint32_t idx : idxs) {
@@ -311,6 +312,7 @@ void kafka_source::run() {
             if (dispatch_.slot_free() && dispatch_.slot_free_ahead(n / 2))
                 set_paused(false);
             else {
+                dispatch_.notify();
                 flow_.source_waiter.idle([] { return false; }, std::chrono::microseconds(500));
                 if (rd_kafka_message_t* m = rd_kafka_consumer_poll(rk_.get(), 0)) handle(m);
                 destroy_dispatched();
@@ -321,6 +323,7 @@ void kafka_source::run() {
         ssize_t got = rd_kafka_consume_batch_queue(queue_.get(), 0, batch, poll_batch);
         if (got <= 0) {
             // ...then block for the next message (returns as soon as one arrives).
+            dispatch_.notify();
             rd_kafka_message_t* m = rd_kafka_consumer_poll(rk_.get(), spin ? 0 : 100);
             if (m) {
                 batch[0] = m;
@@ -330,7 +333,9 @@ void kafka_source::run() {
             }
         }
         for (ssize_t i = 0; i < got; ++i) handle(batch[i]);
-        dispatch_.notify();
+        // The sinks hear of it once enough has gathered, or before the poll
+        // above blocks, when nothing more is queued.
+        dispatch_.notify_if_many();
         destroy_dispatched();
     }
     destroy_dispatched();

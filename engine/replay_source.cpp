@@ -65,11 +65,11 @@ void replay_source::read_all() {
         e.original_len = full_len;
         dispatch_.dispatch(partition_, e);
         v.high_watermark.store(line_no, std::memory_order_relaxed);
-        // Wake the sinks once per batch, as the Kafka source does per poll
-        // (of up to 256): per 64 lines, each parking sink was woken four
+        // Wake the sinks at most once per batch, as the Kafka source does per
+        // poll (of up to 256): per 64 lines, each parking sink was woken four
         // times as often and the futex calls halved the replay rate.
         if (++unannounced == 256) {
-            dispatch_.notify();
+            dispatch_.notify_if_many();
             unannounced = 0;
         }
     }

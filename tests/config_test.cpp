@@ -36,6 +36,7 @@ TEST(Config, DefaultsWithoutAFile) {
     EXPECT_EQ(s.outputs["enrichment"].target, "enriched.events");
     EXPECT_EQ(s.threads["source"].wait, wait_kind::park);
     EXPECT_EQ(s.stats_socket_mode, 0600u);
+    EXPECT_EQ(s.wake_after_events, 1u) << "sinks woken after every poll: latency first";
 }
 
 TEST(Config, FileAndSetOverrides) {
@@ -67,6 +68,7 @@ TEST(Config, ErrorsNameTheKey) {
     EXPECT_NE(error_of("[kafka]\ngrup.id = \"x\"\n").find("config: unknown key 'kafka.grup.id'"), std::string::npos);
     EXPECT_NE(error_of("[commit]\nmax.events = \"ten\"\n").find("config: commit.max.events: expected an integer, got a string"), std::string::npos);
     EXPECT_NE(error_of("[pipeline]\nring.size = 0\n").find("config: pipeline.ring.size: must be between 1 and 4194304 (got 0)"), std::string::npos);
+    EXPECT_NE(error_of("[pipeline]\nwake.after.events = 0\n").find("config: pipeline.wake.after.events: must be between 1 and 4194304 (got 0)"), std::string::npos);
     EXPECT_NE(error_of("[threads.source]\ncpus = [4096]\n").find("config: threads.source.cpus: CPU 4096 does not exist"), std::string::npos);
     EXPECT_NE(error_of("[threads.source]\nwait = \"nap\"\n").find("config: threads.source.wait: must be one of spin, spin-then-park, park (got 'nap')"), std::string::npos);
     EXPECT_NE(error_of("[sinks.enrichment]\noutput = \"s3:bucket\"\n").find("config: sinks.enrichment.output: expected kafka:TOPIC, file:PATH or none"), std::string::npos);

@@ -231,6 +231,25 @@ TEST(PipelineIntegration, BackpressurePausesAndLosesNothing) {
     EXPECT_EQ(read_lines(env.dir + "/notifications.jsonl").size(), g.notifications);
 }
 
+// Sinks woken only for more events than there are: they hear of the events
+// when the source finds nothing more to poll; every event is processed and
+// committed.
+TEST(PipelineIntegration, WakingSinksForBigBatchesLosesNothing) {
+    test_env env;
+    const generated g = make_events(3000, 33);
+    produce(env.broker->bootstraps(), g.records);
+    pipeline p(env.config("wake-batches", {"pipeline.wake.after.events=1000000"}), make_seed_sink);
+    p.start();
+    ASSERT_TRUE(committed_to_end(env.broker->bootstraps(), "wake-batches", std::chrono::seconds(60)));
+    p.stop();
+    pipeline_metrics& m = p.metrics();
+    EXPECT_EQ(m.source.consumed.get(), 3000u);
+    EXPECT_EQ(m.sinks[0].processed.get(), routed_to(g, "enrichment"));
+    EXPECT_EQ(m.sinks[1].processed.get(), routed_to(g, "notification"));
+    EXPECT_EQ(m.sinks[2].processed.get(), routed_to(g, "analytics"));
+    EXPECT_EQ(read_lines(env.dir + "/notifications.jsonl").size(), g.notifications);
+}
+
 namespace {
 // A port nothing listens on now (the kernel picks it), so parallel runs and
 // the embedded broker's own ephemeral ports cannot collide with it.

@@ -151,6 +151,29 @@ TEST(Replay, EveryLineReachesItsSinksOnceAndTheWatermarkReachesTheEnd) {
     }
 }
 
+// Sinks woken only for more events than the file holds: they hear of them
+// at its end, and every line reaches each of its sinks once.
+TEST(Replay, WakingSinksForBigBatchesLosesNothing) {
+    test_env env;
+    const replay_file f = make_file(env.dir, 3000, 4096);
+    auto log = std::make_shared<sink_log>();
+    {
+        pipeline p(env.config(f.path, {"pipeline.wake.after.events=1000000"}), logging_seed_sinks(log));
+        p.start();
+        partition_view& v = p.metrics().partitions[0];
+        ASSERT_TRUE(wait_until([&] { return v.committed_offset.load() == f.count + 1; }, std::chrono::seconds(60)))
+            << "committed " << v.committed_offset.load() << " of " << f.count + 1;
+        p.stop();
+        EXPECT_EQ(p.metrics().source.consumed.get(), static_cast<std::uint64_t>(f.count));
+    }
+    for (const std::string sink : {"enrichment", "notification", "analytics"}) {
+        const audit a = check(routed_to(f.good, sink), log->of(sink));
+        EXPECT_GT(a.expected, 0u) << sink;
+        EXPECT_EQ(a.missing, 0u) << sink << ": first missing " << a.first_missing;
+        EXPECT_EQ(a.duplicates, 0u) << sink;
+    }
+}
+
 // Stopped in the middle of the file: the final commit covers exactly the
 // lines handed to the sinks, each of which they finished.
 TEST(Replay, StoppedMidFileCommitsExactlyWhatWasDispatched) {
