@@ -4,7 +4,8 @@
 #   librdkafka + simdjson, sluice's settings), and sluice (group, decode, all
 #   three sinks, commits, --until-caught-up), alternating repetitions.
 # Usage: scripts/bench-e2e.sh [EVENTS=1000000] [REPETITIONS=3] [PARTITIONS=96]
-# Prints a table of medians and the ratios sluice/bare and sluice/kcat.
+# Prints a table of medians, the ratios sluice/bare and sluice/kcat of the
+# medians, and the same ratios within each repetition (median, min..max).
 #
 # Latency mode: scripts/bench-e2e.sh --latency [SECONDS=10] [RATE ...]
 # offers load open-loop at each rate (default 5000 50000 200000 events/s) to a
@@ -77,4 +78,10 @@ for tool in ("kcat", "bare", "sluice"):
     print(f"{tool:8} {med[tool]:12.0f} {min(rates):10.0f}..{max(rates):<10.0f} {med[tool] * avg / 1e6:8.1f} "
           f"{statistics.median(cpus) / events * 1e6:15.2f} {rss / 1024:12.0f}")
 print(f"sluice/bare {med['sluice'] / med['bare']:.2f}   sluice/kcat {med['sluice'] / med['kcat']:.2f}")
+# The three run back to back in each repetition, while the host's speed
+# drifts over minutes: ratios within a repetition vary less than medians.
+for other in ("bare", "kcat"):
+    ratios = [s[0] / o[0] for s, o in zip(runs["sluice"], runs[other])]
+    print(f"sluice/{other} per repetition: median {statistics.median(ratios):.2f} "
+          f"({min(ratios):.2f}..{max(ratios):.2f})")
 PY
