@@ -121,8 +121,9 @@ public:
 private:
     // A line moving between two cores costs 0.1-0.5 us (vCPUs); one push
     // takes a few ns, so the producer must have many lines on their way to
-    // keep from stalling on each. 16 lines: bench_ring's single-item
-    // throughput rose most at 16 of 2, 4, 8, 16, 32, 64. A ring of fewer
+    // keep from stalling on each. 16 lines (bench_ring, single items): 16
+    // and 32 were fastest while a line took ~0.5 us to move, 4-16 when it
+    // took ~0.1 us (32 then fell below ReaderWriterQueue). A ring of fewer
     // items prefetches at most a quarter of it ahead, clear of the consumer.
     static constexpr std::uint64_t prefetch_lines = 16;
 
