@@ -63,7 +63,8 @@ replay_file make_file(const std::string& dir, std::size_t n, std::size_t max_pay
         }
     }
     add(R"({"eventType":"user.created","userId":555,"timestamp":"2026-01-01T00:00:00Z","payload":{"email":"a@example.com","username":"a"}})");
-    add(R"({"eventType":"user.created","userId":556,"timestamp":"2026-01-01T00:00:00Z","payload":{"email":"b@example.com","username":"b"}})");
+    // The type escaped: the directory's pre-read of the file must not pass it over.
+    add(R"({"eventType":"user\u002ecreated","userId":556,"timestamp":"2026-01-01T00:00:00Z","payload":{"email":"b@example.com","username":"b"}})");
     return f;
 }
 
