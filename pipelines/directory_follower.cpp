@@ -5,17 +5,19 @@
 
 #include <chrono>
 #include <cstdio>
-#include <fstream>
 #include <stdexcept>
+#include <system_error>
 #include <thread>
 #include <vector>
+
+#include "line_reader.hpp"
 
 namespace sluice {
 
 directory_follower::directory_follower(const std::string& bootstrap, const std::string& topic,
                                        const std::vector<std::string>& files, std::uint32_t sync_timeout_ms,
                                        const std::map<std::string, std::string>& props, user_directory& dir)
-    : dir_(dir), decoder_(types_, 1 << 20) {
+    : dir_(dir), decoder_(types_, max_line) {
     for (const auto& f : files) load_file(f);
     if (topic.empty()) return;  // no directory topic: the bootstrap file only
 
@@ -104,14 +106,21 @@ void directory_follower::apply(const void* data, std::size_t len) {
 }
 
 void directory_follower::load_file(const std::string& path) {
-    std::ifstream in(path);
-    if (!in) throw std::runtime_error("user directory: cannot read bootstrap file " + path);
-    std::string line;
-    while (std::getline(in, line)) {
+    std::unique_ptr<line_reader> in;
+    try {
+        in = std::make_unique<line_reader>(path, max_line);
+    } catch (const std::system_error& e) {
+        throw std::runtime_error("user directory: cannot read bootstrap file " + path + ": " + e.code().message());
+    }
+    std::string_view line;
+    std::size_t full_len = 0;
+    for (line_reader::status st; (st = in->next(line, full_len)) != line_reader::status::end;) {
+        if (st == line_reader::status::again) continue;  // a FIFO, not written yet
         // A user.created event names its type, literally or with an escape:
         // other lines are passed over undecoded. A replay file is read so by
         // each joining sink before the replay starts.
-        if (line.find("user.created") == std::string::npos && line.find('\\') == std::string::npos) continue;
+        if (line.find("user.created") == std::string_view::npos && line.find('\\') == std::string_view::npos)
+            continue;
         apply(line.data(), line.size());
     }
 }

@@ -43,6 +43,8 @@ private:
     void apply(const void* data, std::size_t len);
     void load_file(const std::string& path);
 
+    static constexpr std::size_t max_line = 1 << 20;  // longer: cut, not a user
+
     user_directory& dir_;
     type_registry types_;
     decoder decoder_;

@@ -268,3 +268,44 @@ TEST(Replay, LatencyIsRecordedOncePerEventWithoutOutputs) {
         EXPECT_LT(max_ns, 60'000'000'000u);
     }
 }
+
+// The bootstrap file feeds the directory before the replay file does: its
+// user.created lines (one with its type escaped) join, the rest is passed over.
+TEST(Replay, UsersComeFromTheBootstrapFileToo) {
+    test_env env;
+    const std::string replay = env.dir + "/tasks.ndjson";
+    std::ofstream(replay)
+        << R"({"eventType":"task.updated","taskId":9,"teamId":2,"actorId":901,"creatorId":901,"assigneeId":902,"timestamp":"2026-01-01T00:00:00Z","payload":{}})"
+        << "\n";
+    const std::string users = env.dir + "/users.jsonl";
+    std::ofstream(users)
+        << R"({"eventType":"user.created","userId":901,"timestamp":"2026-01-01T00:00:00Z","payload":{"email":"c@example.com","username":"c"}})"
+        << "\n{\"not\":\"a user\"}\n\n"
+        << R"({"eventType":"user\u002ecreated","userId":902,"timestamp":"2026-01-01T00:00:00Z","payload":{"email":"d@example.com","username":"d"}})"
+        << "\n";
+    pipeline p(env.config(replay, {"sinks.enrichment.directory.bootstrap.file=\"" + users + "\""}), make_seed_sink);
+    p.start();
+    partition_view& v = p.metrics().partitions[0];
+    ASSERT_TRUE(wait_until([&] { return v.committed_offset.load() == 2; }, std::chrono::seconds(60)));
+    p.stop();
+    EXPECT_EQ(p.metrics().sinks[0].processed.get(), 1u);
+    EXPECT_EQ(p.metrics().sinks[0].partial.get(), 0u) << "901 and 902 known from the bootstrap file";
+    const std::vector<std::string> out = read_lines(env.dir + "/enriched.jsonl");
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_NE(out[0].find("d@example.com"), std::string::npos) << out[0];
+}
+
+TEST(Replay, AMissingBootstrapFileNamesItself) {
+    test_env env;
+    const std::string replay = env.dir + "/empty.ndjson";
+    std::ofstream(replay) << "";
+    try {
+        pipeline p(env.config(replay, {"sinks.enrichment.directory.bootstrap.file=\"/nonexistent/users.jsonl\""}),
+                   make_seed_sink);
+        p.start();
+        p.stop();
+        FAIL() << "started without its bootstrap file";
+    } catch (const std::runtime_error& e) {
+        EXPECT_STREQ(e.what(), "user directory: cannot read bootstrap file /nonexistent/users.jsonl: No such file or directory");
+    }
+}
