@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # End-to-end throughput through Kafka on the embedded broker, in one run:
-#   kcat (reads the corpus to a file, first event to last), perf/bare_consumer (one thread,
-#   librdkafka + simdjson, sluice's settings), and sluice (group, decode, all
-#   three sinks, commits, --until-caught-up), alternating repetitions.
+#   kcat (reads the corpus to a file, first event to last), perf/bare_consumer
+#   (one thread, librdkafka + simdjson, sluice's settings), and sluice (group,
+#   decode, all three sinks, commits, --until-caught-up), alternating
+#   repetitions.
 # Usage: scripts/bench-e2e.sh [EVENTS=1000000] [REPETITIONS=3] [PARTITIONS=96]
 # Prints a table of medians, the ratios sluice/bare and sluice/kcat of the
 # medians, and the same ratios within each repetition (median, min..max).
