@@ -27,9 +27,15 @@ struct replay_corpus {
 // written once per process.
 const replay_corpus& corpus_file() {
     static const replay_corpus c = [] {
+        // Removed at exit by a handler that keeps its own copy of the path:
+        // this static is destroyed before a handler registered while it is
+        // built runs (reading its path then left every file behind).
+        static char path[64];
+        std::snprintf(path, sizeof path, "/tmp/sluice-bench-replay-%d.ndjson", static_cast<int>(getpid()));
+        std::atexit([] { std::remove(path); });
         replay_corpus r;
         const auto events = sluice::bench::corpus(400000);
-        r.path = "/tmp/sluice-bench-replay-" + std::to_string(getpid()) + ".ndjson";
+        r.path = path;
         std::ofstream out(r.path, std::ios::binary);
         for (const auto& e : events) {
             out << e << '\n';
@@ -37,7 +43,6 @@ const replay_corpus& corpus_file() {
         }
         r.lines = static_cast<std::int64_t>(events.size());
         r.padded = sluice::bench::padded(events);
-        std::atexit([] { std::remove(corpus_file().path.c_str()); });
         return r;
     }();
     return c;

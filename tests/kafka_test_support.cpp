@@ -7,6 +7,8 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
+#include <filesystem>
 
 #include <fstream>
 #include <stdexcept>
@@ -203,9 +205,21 @@ std::string ask_stats(const std::string& socket_path, const std::string& command
 }
 
 std::string temp_dir() {
+    // Each run of the suite wrote ~100 MB of captures and outputs that
+    // nothing removed.
+    struct removed_at_exit {
+        std::vector<std::string> dirs;
+        ~removed_at_exit() {
+            if (std::getenv("SLUICE_KEEP_TEST_FILES")) return;
+            std::error_code ignored;
+            for (const auto& d : dirs) std::filesystem::remove_all(d, ignored);
+        }
+    };
+    static removed_at_exit created;
     char tmpl[] = "/tmp/sluice-test-XXXXXX";
     const char* d = mkdtemp(tmpl);
     if (!d) throw std::runtime_error("mkdtemp failed");
+    created.dirs.emplace_back(d);
     return d;
 }
 

@@ -58,6 +58,8 @@ std::vector<std::string> read_lines(const std::string& path);
 // Sends one command to a stats socket and returns the answer up to its blank
 // line ("connect failed" if nothing listens).
 std::string ask_stats(const std::string& socket_path, const std::string& command);
+// A new directory under /tmp, removed with everything in it when the test
+// binary exits (kept if SLUICE_KEEP_TEST_FILES is set, to look into a failure).
 std::string temp_dir();
 
 }  // namespace sluice::testing
