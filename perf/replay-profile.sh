@@ -5,6 +5,8 @@
 # prints the CPU each thread used (user + system, from /proc, sampled every
 # 20 ms until exit) and the replay rate, REPETITIONS times.
 # Usage: perf/replay-profile.sh [EVENTS=1000000] [REPETITIONS=3]
+#   REPLAY_BINARIES="A B ..." replays the one capture with each of these sluice
+#   binaries in turn in every repetition (an A/B comparison).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 events="${1:-1000000}"
@@ -18,27 +20,36 @@ kcat -C -b "$bootstrap" -t bench.events -e -q -f '%s\n' > "$work/capture.ndjson"
 kill "$broker_pid"  # the replay runs without it
 echo "captured $(wc -l < "$work/capture.ndjson") events ($(du -m "$work/capture.ndjson" | cut -f1) MB)"
 
+clk_tck=$(getconf CLK_TCK)
+read -r -a binaries <<< "${REPLAY_BINARIES:-$sluice}"
 for r in $(seq 1 "$reps"); do
-  "$sluice" run --source "replay:$work/capture.ndjson" --set 'stats.socket=""' --set run.progress=false \
-    --set sinks.enrichment.output=none --set sinks.notification.output=none --set sinks.analytics.output=none \
-    > "$work/run.out" 2>&1 &
-  pid=$!
-  declare -A cpu_ms=()
-  while kill -0 "$pid" 2>/dev/null; do
-    for t in /proc/$pid/task/*; do
-      name=$(cat "$t/comm" 2>/dev/null) || continue
-      stat=$(cat "$t/stat" 2>/dev/null) || continue
-      # Fields after the ")" that ends the name: utime and stime are the 12th and 13th.
-      read -r -a f <<< "${stat##*) }"
-      cpu_ms[$name]=$(( (f[11] + f[12]) * 1000 / $(getconf CLK_TCK) ))
+  for binary in "${binaries[@]}"; do
+    "$binary" run --source "replay:$work/capture.ndjson" --set 'stats.socket=""' --set run.progress=false \
+      --set sinks.enrichment.output=none --set sinks.notification.output=none --set sinks.analytics.output=none \
+      > "$work/run.out" 2>&1 &
+    pid=$!
+    declare -A cpu_ms=()
+    while kill -0 "$pid" 2>/dev/null; do
+      for t in /proc/$pid/task/*; do
+        name=$(cat "$t/comm" 2>/dev/null) || continue
+        stat=$(cat "$t/stat" 2>/dev/null) || continue
+        # Fields after the ")" that ends the name: utime and stime are the 12th and 13th.
+        read -r -a f <<< "${stat##*) }"
+        # Keep the largest reading: a thread that has exited but is not yet
+        # reaped reads 0 here.
+        ms=$(( (f[11] + f[12]) * 1000 / clk_tck ))
+        [ "$ms" -gt "${cpu_ms[$name]:-0}" ] && cpu_ms[$name]=$ms
+      done
+      sleep 0.02
     done
-    sleep 0.02
+    wait "$pid" || true
+    label=""
+    [ ${#binaries[@]} -gt 1 ] && label=" ($binary)"
+    echo "repetition $r$label: $(tail -1 "$work/run.out")"
+    for name in "${!cpu_ms[@]}"; do
+      if [ "${cpu_ms[$name]}" -gt 0 ]; then printf '  %-16s %6d ms\n' "$name" "${cpu_ms[$name]}"; fi
+    done | sort -k2 -n -r
+    unset cpu_ms
   done
-  wait "$pid" || true
-  echo "repetition $r: $(tail -1 "$work/run.out")"
-  for name in "${!cpu_ms[@]}"; do
-    [ "${cpu_ms[$name]}" -gt 0 ] && printf '  %-16s %6d ms\n' "$name" "${cpu_ms[$name]}"
-  done | sort -k2 -n -r
-  unset cpu_ms
 done
 echo "(the thread named sluice is the set-up: the user directory read from the capture before the replay starts)"
