@@ -31,8 +31,10 @@ for r in $(seq 1 "$reps"); do
     declare -A cpu_ms=()
     while kill -0 "$pid" 2>/dev/null; do
       for t in /proc/$pid/task/*; do
-        name=$(cat "$t/comm" 2>/dev/null) || continue
-        stat=$(cat "$t/stat" 2>/dev/null) || continue
+        # read, not $(cat): forks on two busy vCPUs took 250-600 ms a round,
+        # and threads came and went between two rounds.
+        read -r name < "$t/comm" 2>/dev/null || continue
+        read -r stat < "$t/stat" 2>/dev/null || continue
         # Fields after the ")" that ends the name: utime and stime are the 12th and 13th.
         read -r -a f <<< "${stat##*) }"
         # Keep the largest reading: a thread that has exited but is not yet
