@@ -49,6 +49,11 @@ public:
     // process() will look up for it (__builtin_prefetch), so those cache
     // misses overlap the work in between. Changes no state.
     virtual void prefetch(const event_slot& slot) {}
+    // The event process() will get next, whose table entries prefetch()
+    // started loading one event ago: start loading what those entries point
+    // to (records kept apart from their index), which would otherwise be a
+    // second miss in turn. Changes no state.
+    virtual void prefetch_found(const event_slot& slot) {}
     // End of a batch of process() calls: flush batched output.
     virtual void end_of_batch() {}
     // Deliveries, retries, timers. Returns true if it did any work.

@@ -15,6 +15,7 @@ namespace {
 constexpr std::size_t slot_ahead = 6;     // the slot's lines
 constexpr std::size_t payload_ahead = 4;  // the payload's first lines (address and length are in the slot)
 constexpr std::size_t lookup_ahead = 2;   // sink::prefetch: the table entries its ids hash to
+constexpr std::size_t found_ahead = 1;    // sink::prefetch_found: what those entries point to
 constexpr std::size_t payload_prefetch_bytes = 512;
 
 void prefetch_slot(const event_slot& slot) noexcept {
@@ -42,10 +43,12 @@ void sink_runner::run() {
         for (std::size_t i = 0; i < n && i < slot_ahead; ++i) prefetch_slot(flow_.pool[batch[i]]);
         for (std::size_t i = 0; i < n && i < payload_ahead; ++i) prefetch_payload(flow_.pool[batch[i]]);
         for (std::size_t i = 0; i < n && i < lookup_ahead; ++i) sink_.prefetch(flow_.pool[batch[i]]);
+        for (std::size_t i = 0; i < n && i < found_ahead; ++i) sink_.prefetch_found(flow_.pool[batch[i]]);
         for (std::size_t i = 0; i < n; ++i) {
             if (i + slot_ahead < n) prefetch_slot(flow_.pool[batch[i + slot_ahead]]);
             if (i + payload_ahead < n) prefetch_payload(flow_.pool[batch[i + payload_ahead]]);
             if (i + lookup_ahead < n) sink_.prefetch(flow_.pool[batch[i + lookup_ahead]]);
+            if (i + found_ahead < n) sink_.prefetch_found(flow_.pool[batch[i + found_ahead]]);
             event_slot& slot = flow_.pool[batch[i]];
             ctx_.metrics.queue_wait.record(static_cast<std::uint64_t>(std::max<std::int64_t>(t0 - slot.dispatched_ns, 0)));
             sink_.process(slot, batch[i]);

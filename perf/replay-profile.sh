@@ -33,8 +33,8 @@ for r in $(seq 1 "$reps"); do
       for t in /proc/$pid/task/*; do
         # read, not $(cat): forks on two busy vCPUs took 250-600 ms a round,
         # and threads came and went between two rounds.
-        read -r name < "$t/comm" 2>/dev/null || continue
-        read -r stat < "$t/stat" 2>/dev/null || continue
+        read -r name 2>/dev/null < "$t/comm" || continue
+        read -r stat 2>/dev/null < "$t/stat" || continue
         # Fields after the ")" that ends the name: utime and stime are the 12th and 13th.
         read -r -a f <<< "${stat##*) }"
         # Keep the largest reading: a thread that has exited but is not yet

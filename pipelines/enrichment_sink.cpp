@@ -80,6 +80,12 @@ void enrichment_sink::prefetch(const event_slot& slot) {
     if (e.style == envelope::portfolio) directory_.prefetch(slot.str(e.user_id));
 }
 
+void enrichment_sink::prefetch_found(const event_slot& slot) {
+    const event& e = slot.ev;
+    for (const str_ref id : {e.creator_id, e.assignee_id, e.actor_id, e.author_id}) directory_.prefetch_record(slot.str(id));
+    if (e.style == envelope::portfolio) directory_.prefetch_record(slot.str(e.user_id));
+}
+
 void enrichment_sink::process(event_slot& slot, std::uint32_t slot_index) {
     if (tracker_.discards()) {
         join_only(slot);

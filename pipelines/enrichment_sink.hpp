@@ -24,6 +24,7 @@ public:
     std::string_view name() const noexcept override { return "enrichment"; }
     void process(event_slot& slot, std::uint32_t slot_index) override;
     void prefetch(const event_slot& slot) override;
+    void prefetch_found(const event_slot& slot) override;
     void end_of_batch() override { tracker_.flush(); }
     bool poll(std::int64_t now_ns) override;
     bool idle() const noexcept override { return tracker_.idle(); }

@@ -27,6 +27,13 @@ void notification_sink::prefetch(const event_slot& slot) {
     directory_.prefetch(slot.str(e.recipient));
 }
 
+void notification_sink::prefetch_found(const event_slot& slot) {
+    const event& e = slot.ev;
+    directory_.prefetch_record(slot.str(e.creator_id));
+    directory_.prefetch_record(slot.str(e.assignee_id));
+    directory_.prefetch_record(slot.str(e.recipient));
+}
+
 void notification_sink::notify(const event_slot& slot, std::string_view kind, std::string_view recipient_id,
                                std::string_view email, std::string_view username, std::string_view key) {
     sent_.add();
