@@ -33,6 +33,7 @@ void dispatcher::push_record(const flow_record& r) {
     while (!flow_.to_commit.try_push(r)) {
         flow_.commit_waiter.wake();
         std::this_thread::yield();
+        restart_clock();
     }
     ++pending_notify_;
 }
@@ -44,10 +45,12 @@ void dispatcher::notify() {
     // waking it per batch would only buy context switches (as for acks).
     if (flow_.to_commit.size_approx() * 2 > flow_.to_commit.capacity()) flow_.commit_waiter.notify();
     pending_notify_ = 0;
+    restart_clock();  // a wake-up's futex calls are not the next event's time
 }
 
 void dispatcher::wait_for_slot(std::chrono::microseconds park_for) {
     notify();
+    restart_clock();
     event_slot& slot = flow_.pool[next_slot_ % flow_.pool.size()];
     flow_.source_waiter.idle([&] { return slot.pending.load(std::memory_order_acquire) == 0; }, park_for);
 }
@@ -55,7 +58,7 @@ void dispatcher::wait_for_slot(std::chrono::microseconds park_for) {
 void dispatcher::dispatch(std::uint32_t pidx, const source_event& e) {
     const std::uint32_t slot_index = static_cast<std::uint32_t>(next_slot_ % flow_.pool.size());
     event_slot& slot = flow_.pool[slot_index];
-    const std::int64_t t0 = mono_ns();
+    const std::int64_t t0 = clock_ns_ ? clock_ns_ : mono_ns();
     if (first_event_ns_.load(std::memory_order_relaxed) == 0) first_event_ns_.store(t0, std::memory_order_relaxed);
     const bool tombstone = e.payload == nullptr;
     slot.assign(e.payload, tombstone ? 0 : e.len, e.key, e.key ? e.key_len : 0);
@@ -81,6 +84,7 @@ void dispatcher::dispatch(std::uint32_t pidx, const source_event& e) {
         r = decoder_.decode(slot, tombstone);
     }
     const std::int64_t t1 = mono_ns();
+    clock_ns_ = t1;
     metrics_.source.decode.record(static_cast<std::uint64_t>(t1 - t0));
     if (!r) {
         // The original bytes go to the dead-letter topic; the offset advances
@@ -90,6 +94,7 @@ void dispatcher::dispatch(std::uint32_t pidx, const source_event& e) {
         slot.pending.store(1, std::memory_order_relaxed);
         metrics_.source.dead_lettered.add();
         dlq_.send(slot, view.topic, view.partition, r.describe(), 1);
+        restart_clock();  // not the next event's time
     } else {
         metrics_.source.decoded.add();
         const sink_mask mask = routes_.route(slot.ev.type);

@@ -55,6 +55,11 @@ public:
 
     // Dispatches into the next slot; the caller checked slot_free().
     void dispatch(std::uint32_t partition_index, const source_event& e);
+    // The source may have waited since its last dispatch (a poll, a read):
+    // the next dispatch reads the clock for its start. Until then each
+    // event's start is the previous one's end, saving one clock read per
+    // event (a tenth of the replay source's time on kvm-clock).
+    void restart_clock() noexcept { clock_ns_ = 0; }
 
     // Tells the sinks and the commit thread about what was dispatched since
     // the last call (once per batch, not per event). Sources call it before
@@ -88,6 +93,7 @@ private:
     std::map<std::pair<std::string, std::int32_t>, std::uint32_t> index_;
     std::atomic<std::int64_t> first_event_ns_{0};
     std::uint32_t pending_notify_ = 0;
+    std::int64_t clock_ns_ = 0;  // end of the last dispatch; 0: read the clock
 };
 
 }  // namespace sluice

@@ -278,6 +278,7 @@ bool kafka_source::redelivered(rd_kafka_message_t* m, std::uint32_t idx) {
 
 void kafka_source::wait_for_slot() {
     const std::int64_t since = mono_ns();
+    dispatch_.restart_clock();
     while (held_head_ < held_.size()) {
         rd_kafka_message_t* next = held_[held_head_];
         if (dispatch(next, partition_index(next->rkt, next->partition))) {
@@ -314,6 +315,7 @@ void kafka_source::run() {
             else {
                 dispatch_.notify();
                 flow_.source_waiter.idle([] { return false; }, std::chrono::microseconds(500));
+                dispatch_.restart_clock();
                 if (rd_kafka_message_t* m = rd_kafka_consumer_poll(rk_.get(), 0)) handle(m);
                 destroy_dispatched();
                 continue;
@@ -332,6 +334,7 @@ void kafka_source::run() {
                 got = 0;
             }
         }
+        dispatch_.restart_clock();  // the poll may have waited
         for (ssize_t i = 0; i < got; ++i) handle(batch[i]);
         // The sinks hear of it once enough has gathered, or before the poll
         // above blocks, when nothing more is queued.

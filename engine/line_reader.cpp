@@ -82,6 +82,7 @@ void line_reader::submit(std::size_t b) {
 }
 
 bool line_reader::wait_completion() {
+    ++waits_;
     io_uring_cqe* cqe = nullptr;
     if (regular_) {
         const int rc = io_uring_wait_cqe(&ring_, &cqe);

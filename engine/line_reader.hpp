@@ -35,6 +35,8 @@ public:
     bool regular_file() const noexcept { return regular_; }
     const std::string& path() const noexcept { return path_; }
     std::uint64_t bytes_read() const noexcept { return bytes_read_; }
+    // How many times next() has waited for a read to complete.
+    std::uint64_t waits() const noexcept { return waits_; }
 
 private:
     struct block {
@@ -62,6 +64,7 @@ private:
     bool carry_open_ = false;   // carry_ holds the start of the current line
     bool carry_returned_ = false;
     std::uint64_t bytes_read_ = 0;
+    std::uint64_t waits_ = 0;
 };
 
 }  // namespace sluice

@@ -41,8 +41,13 @@ void replay_source::read_all() {
     std::uint32_t unannounced = 0;
     std::string_view line;
     std::size_t full_len = 0;
+    std::uint64_t waits = reader_.waits();
     while (!flow_.stop_source.load(std::memory_order_relaxed)) {
         const line_reader::status st = reader_.next(line, full_len);
+        if (reader_.waits() != waits) {
+            waits = reader_.waits();
+            dispatch_.restart_clock();  // not the next line's time
+        }
         if (st == line_reader::status::again) {
             dispatch_.notify();
             continue;
