@@ -8,14 +8,16 @@
 #     unit, integration and faults again;
 #  3. ThreadSanitizer (gcc, build-tsan): the ring, waiter, commit tracker and
 #     the pipeline integration test;
-#  4. each libFuzzer target for FUZZ_SECONDS (default 20).
+#  4. each libFuzzer target for FUZZ_SECONDS (default 20);
+#  5. the instruction-count regression gate (scripts/perf-regress.sh
+#     --instructions: callgrind, so the host's load does not matter).
 # The sanitizer builds compile in the background while step 1 runs (its
 # tests mostly wait on the broker), and steps 2 and 3+4 run side by side.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh || { echo "0 passed, 1 failed"; exit 1; }
 mkdir -p build/meson-logs
-rm -f build/meson-logs/fuzz-summary.log build-sanitize/meson-logs/testlog.json build-tsan/meson-logs/testlog.json
+rm -f build/meson-logs/fuzz-summary.log build/meson-logs/instructions.log build-sanitize/meson-logs/testlog.json build-tsan/meson-logs/testlog.json
 fuzz_seconds="${FUZZ_SECONDS:-20}"
 tsan_tests=(spsc_ring wait_strategy commit_tracker pipeline_integration)
 
@@ -35,6 +37,10 @@ if [ $builds_status -ne 0 ]; then
   echo "test: a sanitizer build failed (build/meson-logs/sanitizer-builds.log):" >&2
   tail -20 build/meson-logs/sanitizer-builds.log >&2
 fi
+
+# Beside the sanitizer runs: its build takes a minute of CPU, its count seconds.
+nice -n 10 scripts/perf-regress.sh --instructions >build/meson-logs/instructions.log 2>&1 &
+instr=$!
 
 san_status=1 tsan_status=1 fuzz_status=1
 if [ $builds_status -eq 0 ]; then
@@ -60,8 +66,12 @@ if [ $builds_status -eq 0 ]; then
   san_status=$?
   cat build/meson-logs/sanitize-run.log
 fi
+wait $instr
+instr_status=$?
+echo "== instruction counts against perf/baselines/instructions.txt"
+cat build/meson-logs/instructions.log
 
-python3 - "$builds_status" <<'PY'
+python3 - "$builds_status" "$instr_status" <<'PY'
 import json, os, sys
 passed = failed = 0
 for log in ("build/meson-logs/testlog.json", "build-sanitize/meson-logs/testlog.json",
@@ -84,7 +94,11 @@ if os.path.exists("build/meson-logs/fuzz-summary.log"):
                 failed += 1
 if sys.argv[1] != "0":
     failed += 1  # a sanitizer build itself failed
+if sys.argv[2] == "0":
+    passed += 1  # the instruction-count gate
+else:
+    failed += 1
 print(f"{passed} passed, {failed} failed")
 PY
 [ $status -eq 0 ] && [ $builds_status -eq 0 ] && [ $san_status -eq 0 ] && [ $tsan_status -eq 0 ] &&
-  [ $fuzz_status -eq 0 ]
+  [ $fuzz_status -eq 0 ] && [ $instr_status -eq 0 ]
