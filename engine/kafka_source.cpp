@@ -304,7 +304,12 @@ void kafka_source::wait_for_slot() {
 
 void kafka_source::run() {
     rd_kafka_message_t* batch[poll_batch];
-    const bool spin = cfg_.threads.at("source").wait == wait_kind::spin;
+    const thread_settings& role = cfg_.threads.at("source");
+    const bool spin = role.wait == wait_kind::spin;
+    // spin-then-park: this many empty polls before one that blocks, so that
+    // librdkafka's fetch thread need not wake a sleeping source.
+    const std::uint32_t spins = role.wait == wait_kind::spin_then_park ? role.spin : 0;
+    std::uint32_t empty_polls = 0;
     const std::size_t n = flow_.pool.size();
     while (!flow_.stop_source.load(std::memory_order_relaxed)) {
         if (held_head_ < held_.size()) wait_for_slot();
@@ -324,8 +329,13 @@ void kafka_source::run() {
         // Whatever is ready, without waiting for a full batch...
         ssize_t got = rd_kafka_consume_batch_queue(queue_.get(), 0, batch, poll_batch);
         if (got <= 0) {
-            // ...then block for the next message (returns as soon as one arrives).
             dispatch_.notify();
+            if (empty_polls < spins) {
+                ++empty_polls;
+                __builtin_ia32_pause();
+                continue;
+            }
+            // ...then block for the next message (returns as soon as one arrives).
             rd_kafka_message_t* m = rd_kafka_consumer_poll(rk_.get(), spin ? 0 : 100);
             if (m) {
                 batch[0] = m;
@@ -335,6 +345,7 @@ void kafka_source::run() {
             }
         }
         dispatch_.restart_clock();  // the poll may have waited
+        if (got > 0) empty_polls = 0;
         for (ssize_t i = 0; i < got; ++i) handle(batch[i]);
         // The sinks hear of it once enough has gathered, or before the poll
         // above blocks, when nothing more is queued.

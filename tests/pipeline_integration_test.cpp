@@ -234,13 +234,16 @@ TEST(PipelineIntegration, BackpressurePausesAndLosesNothing) {
 // Sinks woken only for more events than there are: they hear of the events
 // when the source finds nothing more to poll; every event is processed and
 // committed.
-TEST(PipelineIntegration, WakingSinksForBigBatchesLosesNothing) {
+namespace {
+// Through the broker with these settings, every event reaches each of its
+// sinks once and is committed.
+void expect_every_event_once(const char* group, std::uint64_t seed, const std::vector<std::string>& overrides) {
     test_env env;
-    const generated g = make_events(3000, 33);
+    const generated g = make_events(3000, seed);
     produce(env.broker->bootstraps(), g.records);
-    pipeline p(env.config("wake-batches", {"pipeline.wake.after.events=1000000"}), make_seed_sink);
+    pipeline p(env.config(group, overrides), make_seed_sink);
     p.start();
-    ASSERT_TRUE(committed_to_end(env.broker->bootstraps(), "wake-batches", std::chrono::seconds(60)));
+    ASSERT_TRUE(committed_to_end(env.broker->bootstraps(), group, std::chrono::seconds(60)));
     p.stop();
     pipeline_metrics& m = p.metrics();
     EXPECT_EQ(m.source.consumed.get(), 3000u);
@@ -248,6 +251,16 @@ TEST(PipelineIntegration, WakingSinksForBigBatchesLosesNothing) {
     EXPECT_EQ(m.sinks[1].processed.get(), routed_to(g, "notification"));
     EXPECT_EQ(m.sinks[2].processed.get(), routed_to(g, "analytics"));
     EXPECT_EQ(read_lines(env.dir + "/notifications.jsonl").size(), g.notifications);
+}
+}  // namespace
+
+TEST(PipelineIntegration, WakingSinksForBigBatchesLosesNothing) {
+    expect_every_event_once("wake-batches", 33, {"pipeline.wake.after.events=1000000"});
+}
+
+// The Kafka source polls without blocking for a while before it parks.
+TEST(PipelineIntegration, SourceSpinningBeforeItParksLosesNothing) {
+    expect_every_event_once("source-spins", 34, {"threads.source.wait=\"spin-then-park\"", "threads.source.spin=5000"});
 }
 
 namespace {
