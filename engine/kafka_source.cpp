@@ -306,8 +306,8 @@ void kafka_source::run() {
     rd_kafka_message_t* batch[poll_batch];
     const thread_settings& role = cfg_.threads.at("source");
     const bool spin = role.wait == wait_kind::spin;
-    // spin-then-park: this many empty polls before one that blocks, so that
-    // librdkafka's fetch thread need not wake a sleeping source.
+    // spin-then-park: this many empty polls before one that blocks, so the
+    // source sleeps, and is woken (a cross-CPU interrupt), less often.
     const std::uint32_t spins = role.wait == wait_kind::spin_then_park ? role.spin : 0;
     std::uint32_t empty_polls = 0;
     const std::size_t n = flow_.pool.size();
