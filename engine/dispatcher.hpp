@@ -58,7 +58,7 @@ public:
     // The source may have waited since its last dispatch (a poll, a read):
     // the next dispatch reads the clock for its start. Until then each
     // event's start is the previous one's end, saving one clock read per
-    // event (a tenth of the replay source's time on kvm-clock).
+    // event (27 ns on kvm-clock, of ~600 ns of source CPU per event).
     void restart_clock() noexcept { clock_ns_ = 0; }
 
     // Tells the sinks and the commit thread about what was dispatched since
