@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "histogram.hpp"
@@ -26,7 +27,12 @@ struct counter {
 struct alignas(64) source_metrics {
     counter consumed, bytes, decoded, dead_lettered, consume_errors, pauses, resumes,
         rebalances, assigned_partitions, blocked_ns,
-        redelivered;  // messages librdkafka delivered twice within one assignment, skipped
+        redelivered,           // messages librdkafka delivered twice within one assignment, skipped
+        stale_dropped,         // messages of a partition not assigned (in this epoch) when handled
+        offset_resets,         // positions sluice moved because the broker no longer had them
+        reset_skipped,         // offsets jumped over by forward resets (gone from the log)
+        reset_rewound,         // offsets read again after backward resets (log truncated)
+        rebalance_duplicates;  // events consumed again after a rebalance, at offsets done before
     histogram decode;  // payload copy + simdjson decode + routing
 };
 
@@ -48,15 +54,24 @@ struct alignas(64) commit_metrics {
     histogram round_trip;  // commit request -> broker answer
 };
 
-// Per-partition view published by the commit thread (and topic/partition
-// written once by the source before `known` is set).
-struct alignas(64) partition_view {
+// A topic partition's name. Interned by the source's partition table and
+// never freed, so a pointer to one stays valid for the process.
+struct partition_name {
     std::string topic;
     std::int32_t partition = -1;
-    std::atomic<bool> known{false};
+};
+
+// Per-partition view published by the commit thread and the source. The
+// index of a view is reused for another partition only once no event of the
+// previous one is in flight, so a sink reading `name` of its slot's view
+// always sees its own partition; readers that may race with a reuse (stats)
+// load `name` once and use that pointer.
+struct alignas(64) partition_view {
+    std::atomic<const partition_name*> name{nullptr};  // source: set before the index is used
     std::atomic<bool> assigned{false};
-    std::atomic<std::uint64_t> assign_epoch{0};  // source: bumped on every assignment
+    std::atomic<std::uint64_t> assign_epoch{0};  // source: bumped on every assignment and reset
     std::atomic<std::uint64_t> done_epoch{0};    // commit thread: epoch `done` belongs to
+    std::atomic<std::uint64_t> closed_epoch{0};  // commit thread: last epoch it stopped committing
     std::atomic<std::uint64_t> dispatched{0};  // source: events handed to sinks since assignment
     std::atomic<std::uint64_t> done{0};        // commit thread: of those, fully done
     std::atomic<std::int64_t> commit_offset{-1};     // watermark: next offset to commit
@@ -67,6 +82,16 @@ struct alignas(64) partition_view {
     std::atomic<std::uint64_t> consumed{0};          // lifetime
     std::atomic<std::int64_t> start_offset{-1};      // source: low watermark at assignment
     std::atomic<std::int64_t> end_at_assign{-1};     // source: high watermark at assignment
+    std::atomic<std::uint64_t> revoke_exposure{0};   // source: exposure when last revoked
+
+    std::string_view topic() const noexcept {
+        const partition_name* n = name.load(std::memory_order_acquire);
+        return n ? std::string_view(n->topic) : std::string_view();
+    }
+    std::int32_t partition() const noexcept {
+        const partition_name* n = name.load(std::memory_order_acquire);
+        return n ? n->partition : -1;
+    }
 };
 
 inline constexpr std::size_t max_partitions = 4096;
@@ -77,7 +102,7 @@ struct pipeline_metrics {
     std::array<release_metrics, max_sinks + 1> releases;  // sinks..., commit thread last
     commit_metrics commit;
     std::unique_ptr<partition_view[]> partitions{new partition_view[max_partitions]};
-    std::atomic<std::uint32_t> partition_count{0};  // indexes in use (release by source)
+    std::atomic<std::uint32_t> partition_count{0};  // indexes ever used (release by source)
     std::vector<std::string> sink_names;
     std::atomic<std::int64_t> started_wall_ns{0};
 };

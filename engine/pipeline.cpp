@@ -81,6 +81,8 @@ void pipeline::start() {
 void pipeline::stop() {
     if (!running_) return;
     running_ = false;
+    flow_->shutdown_deadline_ns.store(mono_ns() + std::int64_t(cfg_.shutdown_timeout_ms) * 1'000'000,
+                                      std::memory_order_release);
     // 1. The source stops consuming and closes: its revoke drains in-flight
     //    events through the still-running sinks and commits synchronously.
     flow_->stop_source.store(true, std::memory_order_release);

@@ -94,6 +94,9 @@ std::string stats_report::stats_json() const {
         .field("consume_errors", s.consume_errors.get()).field("pauses", s.pauses.get())
         .field("resumes", s.resumes.get()).field("rebalances", s.rebalances.get())
         .field("blocked_ms", s.blocked_ns.get() / 1'000'000).field("redelivered_skipped", s.redelivered.get())
+        .field("stale_dropped", s.stale_dropped.get()).field("offset_resets", s.offset_resets.get())
+        .field("reset_skipped_offsets", s.reset_skipped.get()).field("reset_rewound_offsets", s.reset_rewound.get())
+        .field("rebalance_duplicates", s.rebalance_duplicates.get())
         .end_object();
     w.key("sinks").begin_object();
     for (std::size_t i = 0; i < m_.sink_names.size(); ++i) {
@@ -126,7 +129,8 @@ std::string stats_report::stats_json() const {
     const std::uint32_t n = m_.partition_count.load(std::memory_order_acquire);
     for (std::uint32_t i = 0; i < n; ++i) {
         const partition_view& p = m_.partitions[i];
-        if (!p.known.load(std::memory_order_acquire)) continue;
+        const partition_name* name = p.name.load(std::memory_order_acquire);
+        if (!name) continue;
         const bool assigned = p.assigned.load(std::memory_order_relaxed);
         const std::int64_t committed = p.committed_offset.load(std::memory_order_relaxed);
         const std::int64_t hw = p.high_watermark.load(std::memory_order_relaxed);
@@ -135,7 +139,7 @@ std::string stats_report::stats_json() const {
         if (assigned && lag > 0) total_lag += static_cast<std::uint64_t>(lag);
         if (assigned) total_exposure += exposure;
         w.begin_object()
-            .field("topic", std::string_view(p.topic)).field("partition", p.partition)
+            .field("topic", std::string_view(name->topic)).field("partition", name->partition)
             .field("assigned", assigned)
             .field("consumed", p.consumed.load(std::memory_order_relaxed))
             .field("in_flight", p.dispatched.load(std::memory_order_relaxed) - std::min(p.dispatched.load(std::memory_order_relaxed), p.done.load(std::memory_order_relaxed)))
@@ -145,6 +149,7 @@ std::string stats_report::stats_json() const {
             .field("lag", lag);
         w.key("replay_exposure").begin_object()
             .field("events", exposure)
+            .field("at_last_revoke", p.revoke_exposure.load(std::memory_order_relaxed))
             .field("oldest_age_ms", static_cast<std::uint64_t>(p.exposure_age_ns.load(std::memory_order_relaxed) / 1'000'000))
             .end_object();
         w.end_object();
@@ -172,6 +177,16 @@ std::string stats_report::prometheus() const {
     counter("sluice_redelivered_skipped_total", "Messages librdkafka delivered again within one assignment, skipped.",
             s.redelivered.get());
     counter("sluice_rebalances_total", "Rebalance callbacks.", s.rebalances.get());
+    counter("sluice_stale_dropped_total", "Messages of partitions not assigned in their epoch when handled, dropped.",
+            s.stale_dropped.get());
+    counter("sluice_offset_resets_total", "Positions moved because the log no longer had them.", s.offset_resets.get());
+    counter("sluice_reset_skipped_offsets_total", "Offsets jumped over by forward resets (gone from the log).",
+            s.reset_skipped.get());
+    counter("sluice_reset_rewound_offsets_total", "Offsets read again after backward resets (log truncated).",
+            s.reset_rewound.get());
+    counter("sluice_rebalance_duplicates_total",
+            "Events consumed again after a rebalance at offsets this process had taken before.",
+            s.rebalance_duplicates.get());
     counter("sluice_commits_total", "Successful offset commits.", m_.commit.commits.get());
     counter("sluice_commit_failures_total", "Failed offset commits.", m_.commit.commit_failures.get());
     counter("sluice_dlq_delivered_total", "Dead letters confirmed written.", m_.commit.dlq_delivered.get());
@@ -225,7 +240,8 @@ std::string stats_report::prometheus() const {
         out += std::string("# HELP ") + gauges[g][0] + " " + gauges[g][1] + "\n# TYPE " + gauges[g][0] + " gauge\n";
         for (std::uint32_t i = 0; i < n; ++i) {
             const partition_view& p = m_.partitions[i];
-            if (!p.known.load(std::memory_order_acquire) || !p.assigned.load(std::memory_order_relaxed)) continue;
+            const partition_name* name = p.name.load(std::memory_order_acquire);
+            if (!name || !p.assigned.load(std::memory_order_relaxed)) continue;
             const std::int64_t committed = p.committed_offset.load(std::memory_order_relaxed);
             const std::int64_t hw = p.high_watermark.load(std::memory_order_relaxed);
             double v = 0;
@@ -233,8 +249,8 @@ std::string stats_report::prometheus() const {
             else if (g == 1) v = double(committed);
             else if (g == 2) v = double(p.exposure.load(std::memory_order_relaxed));
             else v = double(p.exposure_age_ns.load(std::memory_order_relaxed)) / 1e9;
-            out += std::string(gauges[g][0]) + "{topic=\"" + escape_label(p.topic) + "\",partition=\"" +
-                   std::to_string(p.partition) + "\"} " + num(v) + "\n";
+            out += std::string(gauges[g][0]) + "{topic=\"" + escape_label(name->topic) + "\",partition=\"" +
+                   std::to_string(name->partition) + "\"} " + num(v) + "\n";
         }
     }
     return out;
