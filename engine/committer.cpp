@@ -20,6 +20,7 @@ committer::committer(const settings& cfg, flow& f, pipeline_metrics& m, rd_kafka
     acks_.resize(channels_.size() * 1024);
     touched_.reserve(max_partitions);
     requests_.reserve(16);
+    spare_requests_.reserve(16);
 }
 
 committer::~committer() = default;
@@ -129,7 +130,15 @@ void committer::commit_now(std::int64_t now) {
     if (!consumer_) return commit_locally(now);
     const std::uint32_t n = metrics_.partition_count.load(std::memory_order_acquire);
     partition_list list(rd_kafka_topic_partition_list_new(16));
-    request req{next_request_++, now, {}};
+    // Request records are reused: no allocation per commit in steady state.
+    request req;
+    if (!spare_requests_.empty()) {
+        req = std::move(spare_requests_.back());
+        spare_requests_.pop_back();
+        req.parts.clear();
+    }
+    req.id = next_request_++;
+    req.sent_ns = now;
     for (std::uint32_t i = 0; i < n; ++i) {
         auto& p = parts_[i];
         if (!p || !p->needs_commit()) continue;
@@ -146,6 +155,7 @@ void committer::commit_now(std::int64_t now) {
         retry_failed_ = true;
         for (const auto& [idx, epoch] : req.parts)
             if (parts_[idx] && epochs_[idx] == epoch) parts_[idx]->failed(parts_[idx]->marks().commit_offset());
+        spare_requests_.push_back(std::move(req));
         return;
     }
     requests_.push_back(std::move(req));
@@ -207,6 +217,7 @@ bool committer::serve_commit_results() {
                     }
                 }
             }
+            spare_requests_.push_back(std::move(*req));
             requests_.erase(req);
         }
         rd_kafka_event_destroy(ev);

@@ -50,8 +50,8 @@ private:
 
     // One asynchronous commit request: which epochs of which partitions.
     struct request {
-        std::uint64_t id;
-        std::int64_t sent_ns;
+        std::uint64_t id = 0;
+        std::int64_t sent_ns = 0;
         std::vector<std::pair<std::uint32_t, std::uint32_t>> parts;  // index, epoch
     };
 
@@ -70,7 +70,8 @@ private:
     std::vector<ack> acks_;
     std::vector<std::uint32_t> touched_;
     std::vector<bool> is_touched_;
-    std::vector<request> requests_;
+    std::vector<request> requests_;        // in flight, oldest first
+    std::vector<request> spare_requests_;  // answered, kept for their capacity
     std::uint64_t next_request_ = 1;
     std::uint64_t acks_since_commit_ = 0;
     std::int64_t last_commit_ns_ = 0;
