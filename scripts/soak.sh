@@ -38,7 +38,7 @@ dir=$(mktemp -d /tmp/sluice-soak.XXXXXX)
 echo "soak: seed $seed, $seconds s, files in $dir (replay: scripts/soak.sh $seconds $seed)"
 status=0
 # The driver bounds every wait itself; this is the last resort if it hangs.
-timeout --kill-after=10 $((seconds + 120)) \
+timeout --kill-after=10 $((seconds + 150)) \
   python3 scripts/soak_driver.py --seconds "$seconds" --seed "$seed" --dir "$dir" \
     --sluice "$SLUICE_BIN" --sampler "$SOAK_SAMPLER" --audit "$SOAK_AUDIT" || status=$?
 if [ $status -eq 124 ] || [ $status -eq 137 ]; then

@@ -31,8 +31,8 @@ GROUP = "soak"
 BROKERS = 3
 MIN_MEMBERS, MAX_MEMBERS = 1, 4
 SHUTDOWN_TIMEOUT_MS = 10000   # given to members when their sluice knows shutdown.timeout.ms
-STOP_GRACE_S = 20             # SIGTERM to exit, else kill -9 and a violation
-DRAIN_S = 40                  # the final member's time to catch up
+STOP_GRACE_S = 15             # SIGTERM to exit, else kill -9 and a violation
+DRAIN_S = 35                  # the final member's time to catch up
 COMMIT_ERRORS = ["REQUEST_TIMED_OUT", "NOT_COORDINATOR", "COORDINATOR_NOT_AVAILABLE",
                  "COORDINATOR_LOAD_IN_PROGRESS", "_TRANSPORT", "UNKNOWN_MEMBER_ID"]
 CRASH_SIGNALS = {signal.SIGABRT, signal.SIGSEGV, signal.SIGBUS, signal.SIGFPE, signal.SIGILL}
@@ -128,10 +128,12 @@ class Member:
         self.how = "running"       # running, stopping, killed, leaving (its own --duration), draining
         self.deadline = None        # of a SIGTERM
         self.reported = False
+        self.exit_ms = None          # wall clock, to match the sampler's samples
 
-    def term(self):
+    def term(self, grace=STOP_GRACE_S):
         self.p.send_signal(signal.SIGTERM)
-        self.how, self.deadline = "stopping", time.monotonic() + STOP_GRACE_S
+        self.grace = grace
+        self.how, self.deadline = "stopping", time.monotonic() + grace
 
     def kill9(self):
         self.p.kill()
@@ -142,15 +144,17 @@ class Member:
         rc = self.p.poll()
         if rc is None:
             if self.deadline is not None and time.monotonic() > self.deadline:
-                violation("hang", f"{self.name} did not exit within {STOP_GRACE_S} s of SIGTERM; killed -9 "
+                violation("hang", f"{self.name} did not exit within {self.grace} s of SIGTERM; killed -9 "
                           f"(log {self.log})")
                 self.p.kill()
                 self.p.wait()
                 self.reported = True
+                self.exit_ms = int(time.time() * 1000)
             return
         if self.reported:
             return
         self.reported = True
+        self.exit_ms = int(time.time() * 1000)
         log(f"{self.name} {self.how}: {describe(rc)}")
         tail = log_tail(self.log)
         if rc < 0 and -rc in CRASH_SIGNALS:
@@ -381,8 +385,9 @@ def run(a, rng):
     caught_up = drain.p.poll() == 0
     if drain.p.poll() is None:
         violation("drain", f"{drain.name} did not catch up within {DRAIN_S} s")
-        drain.term()
-        while drain.p.poll() is None:
+        drain.term(grace=10)
+        drain.how = "draining"
+        while drain.p.poll() is None or not drain.reported:
             drain.check()
             time.sleep(0.05)
     drain.check()
@@ -390,31 +395,36 @@ def run(a, rng):
 
     sampler.send_signal(signal.SIGTERM)
     try:
-        sampler.wait(timeout=10)
+        sampler.wait(timeout=5)
     except subprocess.TimeoutExpired:
         sampler.kill()
     log(f"sampler: {log_tail(os.path.join(a.dir, 'sampler.log'), 1)}")
 
-    audit_args = [a.audit, broker.bootstrap, GROUP, ",".join(SOURCE_TOPICS), a.dir, samples]
+    exits = os.path.join(a.dir, "exits.txt")
+    with open(exits, "w") as f:
+        for m in members:
+            if m.exit_ms is not None:
+                f.write(f"{m.name} {m.how} {m.p.returncode} {m.exit_ms}\n")
+    audit_args = [a.audit, broker.bootstrap, GROUP, ",".join(SOURCE_TOPICS), a.dir, samples, "--exits", exits]
     if caught_up:
         audit_args.append("--committed-to-end")
     try:
-        audit = subprocess.run(audit_args, capture_output=True, text=True, timeout=60)
+        audit = subprocess.run(audit_args, capture_output=True, text=True, timeout=40)
         print(audit.stdout, end="", flush=True)
         if audit.stderr:
             print(audit.stderr, end="", file=sys.stderr, flush=True)
         audit_ok = audit.returncode == 0
     except subprocess.TimeoutExpired:
-        print("soak audit: did not finish within 60 s")
+        print("soak audit: did not finish within 40 s")
         audit_ok = False
 
     broker.p.send_signal(signal.SIGTERM)
     try:
-        broker.p.wait(timeout=15)
+        broker.p.wait(timeout=10)
         if broker.p.returncode != 0:
             violation("broker", f"the broker {describe(broker.p.returncode)} at SIGTERM: {log_tail(broker.err.name)}")
     except subprocess.TimeoutExpired:
-        violation("broker", "the broker did not stop within 15 s of SIGTERM")
+        violation("broker", "the broker did not stop within 10 s of SIGTERM")
     cores = [f for f in os.listdir(a.dir) if f.startswith("core")]
     if cores:
         violation("core", f"core files in {a.dir}: {cores}")

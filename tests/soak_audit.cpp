@@ -4,13 +4,20 @@
 // were written, never processed again after a commit covered it, and the
 // group's committed offsets never moving backwards.
 //
-//   soak_audit BOOTSTRAP GROUP TOPIC[,TOPIC...] OUTPUT_DIR SAMPLES_FILE [--committed-to-end]
+//   soak_audit BOOTSTRAP GROUP TOPIC[,TOPIC...] OUTPUT_DIR SAMPLES_FILE [--committed-to-end] [--exits FILE]
 //
 // Reads the *.enriched.jsonl files of OUTPUT_DIR (every event type is routed
 // to enrichment in the soak, and each record names its source topic,
 // partition and offset) and the samples of soak_sampler. Prints a summary
 // and one "VIOLATION" line per finding (the first few of each kind); exits 1
 // on any violation, 2 when it cannot audit at all.
+//
+// --exits lists "MEMBER HOW EXIT_CODE UNIX_MS" of the members that exited.
+// A member that exited 0 although, at the first sample after its exit, the
+// group's commit was below offsets it had been the last to process gets a
+// WARNING (exit 75 was due if it still owned the partition; from the outside
+// a partition taken from it by a rebalance whose commit failed looks the
+// same, so this does not fail the audit).
 #include <simdjson.h>
 
 #include <algorithm>
@@ -122,14 +129,21 @@ std::string range_text(std::int64_t first, std::int64_t last) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    if (argc < 6 || argc > 7 || (argc == 7 && std::string(argv[6]) != "--committed-to-end")) {
-        std::fprintf(stderr,
-                     "usage: soak_audit BOOTSTRAP GROUP TOPIC[,TOPIC...] OUTPUT_DIR SAMPLES_FILE [--committed-to-end]\n");
+    bool committed_to_end = false, usage = argc < 6;
+    std::string exits_file;
+    for (int i = 6; i < argc && !usage; ++i) {
+        const std::string arg = argv[i];
+        if (arg == "--committed-to-end") committed_to_end = true;
+        else if (arg == "--exits" && i + 1 < argc) exits_file = argv[++i];
+        else usage = true;
+    }
+    if (usage) {
+        std::fprintf(stderr, "usage: soak_audit BOOTSTRAP GROUP TOPIC[,TOPIC...] OUTPUT_DIR SAMPLES_FILE "
+                             "[--committed-to-end] [--exits FILE]\n");
         return 64;
     }
     const std::string bootstrap = argv[1], group = argv[2], dir = argv[4];
     const std::vector<std::string> topics = split(argv[3]);
-    const bool committed_to_end = argc == 7;
     findings bad;
 
     std::map<tp, partition_audit> parts;
@@ -328,6 +342,55 @@ int main(int argc, char** argv) {
         }
     }
 
+    // Members that exited 0 while the group's commit stayed below what they processed last.
+    std::size_t warnings = 0;
+    if (!exits_file.empty()) {
+        std::ifstream in(exits_file);
+        std::string member, how;
+        int rc = 0;
+        std::int64_t exit_ms = 0;
+        while (in >> member >> how >> rc >> exit_ms) {
+            if (rc != 0) continue;
+            const auto fit = std::find(files.begin(), files.end(), member + ".enriched.jsonl");
+            if (fit == files.end()) continue;
+            const int fi = static_cast<int>(fit - files.begin());
+            int after = 0;  // first sample after the exit
+            while (after < nsamples && samples[static_cast<std::size_t>(after)].at_ms <= exit_ms) ++after;
+            for (const auto& [p, a] : parts) {
+                std::int64_t mine_max = -1;
+                int mine_last = -1;
+                for (std::size_t i = 0; i < a.seen.size(); ++i)
+                    for (const sighting& s : a.seen[i])
+                        if (s.file == fi) {
+                            mine_max = a.lo + static_cast<std::int64_t>(i);
+                            mine_last = std::max(mine_last, s.visible);
+                        }
+                if (mine_max < 0) continue;
+                bool others_later = false;
+                for (const auto& v : a.seen)
+                    for (const sighting& s : v)
+                        others_later |= s.file != fi && s.visible > mine_last && s.visible <= after;
+                if (others_later) continue;
+                std::int64_t c = -1;
+                if (after < nsamples) {
+                    const auto it = samples[static_cast<std::size_t>(after)].committed.find(p);
+                    c = it == samples[static_cast<std::size_t>(after)].committed.end() ? -1 : it->second;
+                } else {
+                    const auto it = final_committed.find(p);
+                    c = it == final_committed.end() ? -1 : it->second;
+                }
+                if (c <= mine_max) {
+                    if (warnings++ < 8)
+                        std::printf("WARNING exit-0-exposed: %s (%s) exited 0 but %s stayed committed at %s after it; "
+                                    "it had processed up to %s (%s offsets exposed)\n",
+                                    member.c_str(), how.c_str(), name(p).c_str(), std::to_string(c).c_str(),
+                                    std::to_string(mine_max).c_str(),
+                                    std::to_string(mine_max + 1 - std::max<std::int64_t>(c, a.lo)).c_str());
+                }
+            }
+        }
+    }
+
     std::printf("soak audit: %zu partitions, %zu offsets, %zu processed (%zu dead-lettered), %zu enrichment records "
                 "in %zu files, %zu duplicates\n",
                 parts.size(), offsets, processed, dead, records, files.size(), duplicates);
@@ -342,6 +405,7 @@ int main(int argc, char** argv) {
     for (std::size_t i = 0; i < by_size.size() && i < 8; ++i)
         std::printf("    %s %s: %zu duplicates within offsets %s\n", by_size[i].file.c_str(), name(by_size[i].part).c_str(),
                     by_size[i].duplicates, range_text(by_size[i].first, by_size[i].last).c_str());
+    if (warnings) std::printf("  exit-0-exposed warnings: %zu\n", warnings);
     if (nsamples == 0) bad.add("no-samples", "no committed offsets were sampled: the commit check did not run");
     if (bad.total()) {
         std::printf("soak audit: %zu violations\n", bad.total());
