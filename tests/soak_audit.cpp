@@ -243,7 +243,9 @@ int main(int argc, char** argv) {
         std::int64_t first = INT64_MAX, last = -1;
     };
     std::map<std::pair<int, tp>, episode> episodes;
-    for (auto& [p, a] : parts) {
+    for (auto& part : parts) {
+        const tp& p = part.first;  // named, not a structured binding: the lambda below captures it
+        partition_audit& a = part.second;
         const std::size_t n = a.seen.size();
         offsets += n;
         // Earliest visibility per offset; dead letters count from the start.
