@@ -235,6 +235,7 @@ def schedule(rng, seconds, partitions):
     topics = sorted(t for t in partitions if t in SOURCE_TOPICS)
     events = [(0.0, "join", None), (0.5, "join", None)]
     alive = 2
+    leaving = []  # when members started with --duration leave
     down_until = 0.0
     t = 4.0
     kinds = ["join", "join-timed", "term", "kill9", "fail-commits", "leader", "rtt", "down"]
@@ -243,6 +244,8 @@ def schedule(rng, seconds, partitions):
         t += rng.uniform(0.8, 3.0)
         if t > seconds - 2:
             break
+        alive -= sum(1 for end in leaving if end <= t)
+        leaving = [end for end in leaving if end > t]
         kind = rng.choices(kinds, weights)[0]
         if kind in ("join", "join-timed") and alive >= MAX_MEMBERS:
             kind = "term"
@@ -254,9 +257,11 @@ def schedule(rng, seconds, partitions):
             alive += 1
             events.append((t, "join", None))
         elif kind == "join-timed":
-            # Leaves by itself after a while; it counts as alive until the end for the limits above.
+            # Leaves by itself after a while (plus about 3 s to start and join).
             alive += 1
-            events.append((t, "join-timed", round(rng.uniform(3, 12), 1)))
+            duration = round(rng.uniform(3, 12), 1)
+            leaving.append(t + duration + 3)
+            events.append((t, "join-timed", duration))
         elif kind in ("term", "kill9"):
             alive -= 1
             events.append((t, kind, rng.random()))  # which of the running members, drawn now

@@ -241,6 +241,10 @@ int main(int argc, char** argv) {
         tp part;
         std::size_t duplicates = 0;
         std::int64_t first = INT64_MAX, last = -1;
+        int first_visible = never;  // of its first duplicate
+        // At the hand-over (the sample before its first duplicate): the
+        // group's commit and the highest offset processed before it.
+        std::int64_t committed = -1, processed = -1;
     };
     std::map<std::pair<int, tp>, episode> episodes;
     for (auto& part : parts) {
@@ -282,6 +286,7 @@ int main(int argc, char** argv) {
                     ++e.duplicates;
                     e.first = std::min(e.first, o);
                     e.last = std::max(e.last, o);
+                    e.first_visible = std::min(e.first_visible, s[j].visible);
                 }
             }
         }
@@ -317,6 +322,16 @@ int main(int argc, char** argv) {
                 max_committed = std::max(max_committed, c);
             }
             max_committed_at[static_cast<std::size_t>(k)] = max_committed;
+        }
+        // The replay exposure each replay of this partition started from.
+        for (auto& [key, e] : episodes) {
+            if (key.second != p) continue;
+            const int before = e.first_visible == never ? nsamples - 1 : e.first_visible - 1;
+            e.committed = before >= 0 ? max_committed_at[static_cast<std::size_t>(before)] : -1;
+            for (std::size_t i = 0; i < n; ++i)
+                for (const sighting& s : a.seen[i])
+                    if (s.visible < e.first_visible)
+                        e.processed = std::max(e.processed, a.lo + static_cast<std::int64_t>(i));
         }
         // A second processing written after a commit that covered the offset:
         // more duplicates than the replay exposure allows.
@@ -403,10 +418,16 @@ int main(int argc, char** argv) {
     for (const auto& [k, e] : episodes) by_size.push_back(e);
     std::sort(by_size.begin(), by_size.end(),
               [](const episode& x, const episode& y) { return x.duplicates > y.duplicates; });
-    std::printf("  replays (a member processing offsets another had processed): %zu\n", by_size.size());
-    for (std::size_t i = 0; i < by_size.size() && i < 8; ++i)
-        std::printf("    %s %s: %zu duplicates within offsets %s\n", by_size[i].file.c_str(), name(by_size[i].part).c_str(),
-                    by_size[i].duplicates, range_text(by_size[i].first, by_size[i].last).c_str());
+    std::printf("  replays (a member processing offsets processed before), largest first: %zu\n", by_size.size());
+    for (std::size_t i = 0; i < by_size.size() && i < 8; ++i) {
+        const episode& e = by_size[i];
+        const std::int64_t from = std::max<std::int64_t>(e.committed, parts.at(e.part).lo);
+        std::printf("    %s %s: %zu duplicates within offsets %s; at the hand-over committed %lld, processed up "
+                    "to %lld: exposure %lld\n",
+                    e.file.c_str(), name(e.part).c_str(), e.duplicates, range_text(e.first, e.last).c_str(),
+                    static_cast<long long>(e.committed), static_cast<long long>(e.processed),
+                    static_cast<long long>(std::max<std::int64_t>(0, e.processed + 1 - from)));
+    }
     if (warnings) std::printf("  exit-0-exposed warnings: %zu\n", warnings);
     if (nsamples == 0) bad.add("no-samples", "no committed offsets were sampled: the commit check did not run");
     if (bad.total()) {
