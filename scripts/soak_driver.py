@@ -158,6 +158,7 @@ class Member:
         log(f"{self.name} {self.how}: {describe(rc)}")
         tail = log_tail(self.log)
         if rc < 0 and -rc in CRASH_SIGNALS:
+            tail = log_tail(self.log, 1)  # the assertion or sluice's last word
             violation("abort", f"{self.name} ({self.how}) died of {describe(rc)}: {tail}")
         elif self.how == "killed":
             return
