@@ -21,6 +21,7 @@ struct broker_options {
     int brokers = 1;
     std::string topics;  // name:partitions,...
     bool defaults = true;
+    std::string control;  // fault commands from this FIFO, or "-" for stdin; empty: none
 };
 int broker_command(const broker_options& o);
 

@@ -2,6 +2,8 @@
 #include <CLI/CLI.hpp>
 #include <mimalloc-new-delete.h>
 
+#include <sys/stat.h>
+
 #include <cstdio>
 #include <exception>
 
@@ -31,6 +33,16 @@ int main(int argc, char** argv) {
     broker_cmd->add_option("--brokers", broker.brokers, "number of brokers")->check(CLI::Range(1, 16));
     broker_cmd->add_option("--topics", broker.topics, "extra or overriding topics: name:partitions,...");
     broker_cmd->add_flag("!--no-default-topics", broker.defaults, "create only the --topics given");
+    broker_cmd->add_option("--control", broker.control,
+                           "read fault commands (fail-commits, rtt, leader, down, up, ...; help lists them) from this "
+                           "FIFO (created if missing) or - for stdin; one reply line each on stdout")
+        ->check(CLI::Validator(
+            [](std::string& path) {
+                struct stat st {};
+                if (path == "-" || ::stat(path.c_str(), &st) != 0 || S_ISFIFO(st.st_mode)) return std::string();
+                return path + " exists and is not a FIFO";
+            },
+            "FIFO|-"));
 
     sluice::loadgen_options load;
     auto* load_cmd = app.add_subcommand("loadgen", "produce realistic seed events at a constant rate");
