@@ -66,9 +66,10 @@ int loadgen_command(const loadgen_options& o) {
     std::printf("loadgen: sent %llu events in %.2f s (%.0f events/s); delivered %llu, failed %llu\n",
                 static_cast<unsigned long long>(r.sent), r.seconds, double(r.sent) / secs,
                 static_cast<unsigned long long>(r.delivered), static_cast<unsigned long long>(r.failed));
-    std::printf("loadgen: offered %.0f events/s (%.0f events on the schedule), achieved %.0f events/s sent, "
+    std::printf("loadgen: offered %.0f events/s (%.0f events over %.3f s), achieved %.0f events/s sent, "
                 "%.0f events/s delivered (last delivery at %.2f s)\n",
-                r.offered / secs, r.offered, double(r.sent) / secs,
+                r.offered / (r.schedule_seconds > 0 ? r.schedule_seconds : 1e-9), r.offered, r.schedule_seconds,
+                double(r.sent) / secs,
                 double(r.delivered) / (r.drained_seconds > 0 ? r.drained_seconds : 1e-9), r.drained_seconds);
     std::printf("loadgen: behind schedule: p50 %s, p99 %s, p99.9 %s, max %s\n", ms(r.behind.percentile(50)).c_str(),
                 ms(r.behind.percentile(99)).c_str(), ms(r.behind.percentile(99.9)).c_str(), ms(r.behind.max).c_str());

@@ -107,11 +107,18 @@ load_result load_producer::run(rate_profile profile, std::uint64_t count, const 
             progress(result_);
         }
     }
-    // The offered period: to the profile's end when it ran out (or to the
-    // last send, if that came later), else to the last send.
+    // The schedule's period: to the profile's end when it ran out, to the
+    // time the next event would have been due when the count ran out, else
+    // (stopped) to the last send. Achieved rates use the longer of that
+    // and the sending itself.
     const double sent_s = double(last_send - start) / 1e9;
-    result_.seconds = ended_by_profile && std::isfinite(end_s) ? std::max(end_s, sent_s) : sent_s;
-    result_.offered = profile.unlimited() ? double(result_.sent) : profile.events_until(result_.seconds);
+    double schedule_s = sent_s;
+    if (ended_by_profile && std::isfinite(end_s)) schedule_s = end_s;
+    else if (!profile.unlimited() && count && result_.sent == count && std::isfinite(profile.due_s(count)))
+        schedule_s = profile.due_s(count);
+    result_.schedule_seconds = schedule_s;
+    result_.seconds = std::max(schedule_s, sent_s);
+    result_.offered = profile.unlimited() ? double(result_.sent) : profile.events_until(schedule_s);
     while (rd_kafka_outq_len(rk_.get()) > 0 && mono_ns() < start + 3600'000'000'000LL) {
         rd_kafka_poll(rk_.get(), 50);
         if (stop.load(std::memory_order_relaxed) && rd_kafka_flush(rk_.get(), 5000) != 0) break;

@@ -23,9 +23,10 @@ struct load_message {
 
 struct load_result {
     std::uint64_t sent = 0, delivered = 0, failed = 0;
-    double seconds = 0;           // start to the last send (the offered period)
+    double schedule_seconds = 0;  // the period the schedule offered `offered` events in
+    double seconds = 0;           // the longer of that and start to the last send
     double drained_seconds = 0;   // start to the last delivery report
-    double offered = 0;           // events the profile offered in `seconds`
+    double offered = 0;           // events the schedule offered
     histogram::snapshot_t behind;    // ns each event was sent after it was due
     histogram::snapshot_t delivery;  // ns from send to the broker's acknowledgement
 };
