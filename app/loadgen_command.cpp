@@ -71,6 +71,7 @@ int loadgen_command(const loadgen_options& o) {
                 r.offered / (r.schedule_seconds > 0 ? r.schedule_seconds : 1e-9), r.offered, r.schedule_seconds,
                 double(r.sent) / secs,
                 double(r.delivered) / (r.drained_seconds > 0 ? r.drained_seconds : 1e-9), r.drained_seconds);
+    std::printf("loadgen: schedule started at %.3f (seconds since the epoch)\n", double(r.start_wall_ns) / 1e9);
     std::printf("loadgen: behind schedule: p50 %s, p99 %s, p99.9 %s, max %s\n", ms(r.behind.percentile(50)).c_str(),
                 ms(r.behind.percentile(99)).c_str(), ms(r.behind.percentile(99.9)).c_str(), ms(r.behind.max).c_str());
     std::printf("loadgen: delivery latency (send to broker ack): p50 %s, p90 %s, p99 %s, p99.9 %s, max %s\n",

@@ -53,6 +53,7 @@ load_result load_producer::run(rate_profile profile, std::uint64_t count, const 
         rd_kafka_metadata_destroy(md);
     const std::int64_t start = mono_ns();
     const std::int64_t start_wall = wall_ns();
+    result_.start_wall_ns = start_wall;
     const double end_s = profile.end_s();
     const std::int64_t end = std::isfinite(end_s) ? start + static_cast<std::int64_t>(end_s * 1e9) : INT64_MAX;
     std::int64_t last_progress = start, last_send = start;

@@ -23,6 +23,7 @@ struct load_message {
 
 struct load_result {
     std::uint64_t sent = 0, delivered = 0, failed = 0;
+    std::int64_t start_wall_ns = 0;  // when event 0 was due
     double schedule_seconds = 0;  // the period the schedule offered `offered` events in
     double seconds = 0;           // the longer of that and start to the last send
     double drained_seconds = 0;   // start to the last delivery report
