@@ -352,6 +352,29 @@ std::string stats_report::hist(std::string_view name) const {
     return out;
 }
 
+std::string stats_report::buckets_json() const {
+    std::string out = "{\"stages\":{";
+    std::vector<const histogram*> merged;
+    bool first = true;
+    for (const auto& name : histogram_names()) {
+        const histogram* h = find(name, merged);
+        const histogram::snapshot_t snap = h ? h->snapshot() : merged_snapshot(merged);
+        out += first ? "\"" : ",\"";
+        first = false;
+        out += name + "\":[";
+        bool first_bucket = true;
+        for (std::size_t i = 0; i < snap.counts.size(); ++i) {
+            if (!snap.counts[i]) continue;
+            if (!first_bucket) out += ',';
+            first_bucket = false;
+            out += std::to_string(i) + ',' + std::to_string(snap.counts[i]);
+        }
+        out += ']';
+    }
+    out += "}}";
+    return out;
+}
+
 std::string stats_report::interval(interval_state& state) const {
     const std::int64_t now = wall_ns();
     const std::int64_t start = state.previous_wall_ns ? state.previous_wall_ns
@@ -387,7 +410,7 @@ std::string stats_report::help() {
            "  interval     per histogram: NAME START_S END_S MAX_NS HDR, what was recorded since this\n"
            "               connection's previous interval request (HdrHistogram V2 compressed base64)\n"
            "  help         this text\n"
-           "HTTP on the same server: GET / (live page), GET /metrics, GET /stats";
+           "HTTP on the same server: GET / (live page), GET /metrics, GET /stats, GET /hist/NAME, GET /buckets";
 }
 
 std::string stats_report::answer(std::string_view line) const {

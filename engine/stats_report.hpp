@@ -33,6 +33,10 @@ public:
     std::string stats_json() const;
     std::string prometheus() const;
     std::string hist(std::string_view name) const;
+    // {"stages":{"NAME":[index,count,...]}}: each histogram's non-empty
+    // buckets, cumulative since the start (the live page takes differences
+    // for windowed percentiles).
+    std::string buckets_json() const;
     // One line per histogram: NAME START_S END_S MAX_NS HDR (wall-clock
     // seconds; HDR = what was recorded since the connection's previous
     // request, HdrHistogram V2 compressed base64), then state moves on.

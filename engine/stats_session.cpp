@@ -29,6 +29,9 @@ stats_session::next stats_session::feed_http(std::string& out) {
     } else if (path == "/stats") {
         body = report_.stats_json();
         type = "application/json";
+    } else if (path == "/buckets") {
+        body = report_.buckets_json();
+        type = "application/json";
     } else if (path == "/" || path == "/index.html") {
         body = live_page_html;
         type = "text/html; charset=utf-8";

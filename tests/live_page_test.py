@@ -127,6 +127,29 @@ def main():
             stages += 1
         print(f"page: {stages} stages match /stats, {parsed.svg_lines} chart lines")
 
+        # One update only: its 10-second window has no start yet and covers
+        # everything since sluice started, so the percentiles the page
+        # computes from /buckets equal /stats' (or, where /stats caps a
+        # percentile at the true max, lie in the max's bucket).
+        first = chromium(["--virtual-time-budget=500", "--dump-dom", base + "/"])
+        parsed_first = Dom()
+        parsed_first.feed(first.stdout)
+        w = parsed_first.values
+        if w.get("updates") != "1":
+            fail(f"the one-update page read /stats {w.get('updates')} times")
+        windows = 0
+        for stage, lat in after["latency_ns"].items():
+            if stage == "commit":
+                continue
+            for q, key in ((50, "p50"), (99, "p99")):
+                got = int(w.get(f"{stage}.window_p{q}", "-1"))
+                want = lat[key]
+                top = lat["max"]
+                if not (got == want or (want == top and top <= got <= top + top // 1024 + 1)):
+                    fail(f"page's window p{q} of {stage} is {got}, /stats {key} {want} (max {top})")
+                windows += 1
+        print(f"page: {windows} windowed percentiles computed from /buckets match /stats")
+
         os.makedirs(os.path.dirname(os.path.abspath(screenshot)), exist_ok=True)
         shot = chromium(["--virtual-time-budget=4000", "--window-size=1280,1000", f"--screenshot={screenshot}", base + "/"])
         if shot.returncode != 0 or not os.path.exists(screenshot) or os.path.getsize(screenshot) < 10000:

@@ -73,3 +73,39 @@ TEST(StatsReport, DeadLettersCountedByKindOfFailure) {
     for (int i = 0; i < 100; ++i) m.commit.dead_letter_kinds.add("kind " + std::to_string(i));
     EXPECT_EQ(m.commit.dead_letter_kinds.snapshot().size(), sluice::dead_letter_reasons::max_kinds + 1);
 }
+
+TEST(StatsReport, BucketsAreTheNonEmptyCumulativeCounts) {
+    pipeline_metrics m;
+    m.source.decode.record(100);
+    m.source.decode.record(100);
+    m.source.decode.record(5000);
+    const std::string json = stats_report(m, nullptr, {}).buckets_json();
+    const std::string want = "\"decode\":[100,2," + std::to_string(sluice::histogram::index_of(5000)) + ",1]";
+    EXPECT_NE(json.find(want), std::string::npos) << json;
+    EXPECT_EQ(json.rfind("{\"stages\":{", 0), 0u);
+    EXPECT_NE(json.find("\"end_to_end\":[]"), std::string::npos) << json;
+}
+
+TEST(StatsReport, IntervalsFollowEachOtherPerConnection) {
+    pipeline_metrics m;
+    m.started_wall_ns = 1'000'000'000;
+    stats_report report(m, nullptr, {});
+    sluice::interval_state a, b;
+    m.source.decode.record(7000);
+    const std::string first = report.interval(a);
+    // NAME START END MAX HDR; the first interval starts when the pipeline did.
+    EXPECT_EQ(first.rfind("decode 1.000 ", 0), 0u) << first;
+    EXPECT_NE(first.find(" 7000 HISTF"), std::string::npos) << first.substr(0, 200);
+    m.source.decode.record(9000);
+    const std::string second = report.interval(a);
+    const std::string first_end = first.substr(13, first.find(' ', 13) - 13);
+    EXPECT_EQ(second.rfind("decode " + first_end + " ", 0), 0u) << first_end << " / " << second.substr(0, 80);
+    // Only what came since: its max is 9000.
+    EXPECT_NE(second.find(" 9000 HISTF"), std::string::npos) << second.substr(0, 200);
+    m.source.decode.record(8000);
+    // Below the overall max: the top of 8000's bucket (the interval knows buckets only).
+    EXPECT_NE(report.interval(a).find(" " + std::to_string(sluice::histogram::highest_of(sluice::histogram::index_of(8000))) + " HISTF"),
+              std::string::npos);
+    // Another connection starts from the beginning.
+    EXPECT_NE(report.interval(b).find(" 9000 HISTF"), std::string::npos);
+}
