@@ -173,7 +173,8 @@ scrape_configs:
         instances = label_values("instance", 'sluice_consumer_info{group=~"sluice-demo"}')
         if instances != [instance]:
             fail(f"variable instance: {instances}, expected [{instance}]")
-        variables = {"$instance": instance, "$group": "sluice-demo", "$__rate_interval": "10s",
+        # 1m: the whole run so far, so every query sees some of everything.
+        variables = {"$instance": instance, "$group": "sluice-demo", "$__rate_interval": "1m",
                      "${datasource}": "prometheus"}
 
         dashboard = json.load(open(dashboard_path))
