@@ -84,7 +84,7 @@ int main(int argc, char** argv) {
             if (!*count_opt && !*dur_opt && !profile_ends) {
                 std::fprintf(stderr, "sluice loadgen: one of --count, --duration, steps or --profile is required\n%s",
                              load_cmd->help().c_str());
-                return 2;
+                return 64;
             }
             return sluice::loadgen_command(load);
         }

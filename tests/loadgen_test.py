@@ -127,7 +127,8 @@ def main():
         # Bad schedules: a message and exit 64.
         for args, message in ((["--rate", "1,2", "--count", "5"], "--rate A,B,C: steps need --step-duration"),
                               (["--rate", "fast", "--count", "5"], "--rate: expected a non-negative number, got 'fast'"),
-                              (["--rate", "5..9", "--count", "5"], "--rate A..B: a ramp needs --duration")):
+                              (["--rate", "5..9", "--count", "5"], "--rate A..B: a ramp needs --duration"),
+                              (["--rate", "5"], "one of --count, --duration, steps or --profile is required")):
             r = loadgen(bootstrap, "steps", *args)
             if r.returncode != 64 or message not in r.stderr:
                 fail(f"{args}: exit {r.returncode}, stderr {r.stderr!r}")
