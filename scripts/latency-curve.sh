@@ -64,6 +64,7 @@ set title "sluice: latency against offered rate (embedded broker, $(nproc) CPUs,
 set xlabel "offered rate (events/s)"
 set ylabel "latency (ms)"
 set logscale xy
+set xrange [$(python3 -c "r=[float(x) for x in '$rates'.split(',')]; print(f'{min(r)/1.5}:{max(r)*1.5}')")]
 set xtics (1000, 2000, 5000, 10000, 20000, 50000, 100000)
 set key top left
 set grid
