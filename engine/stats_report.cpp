@@ -228,18 +228,18 @@ std::string stats_report::prometheus() const {
     out += "# HELP sluice_consumer_info The consumer group and client id of this process.\n"
            "# TYPE sluice_consumer_info gauge\nsluice_consumer_info{group=\"" + escape_label(m_.group_id) +
            "\",client_id=\"" + escape_label(m_.client_id) + "\"} 1\n";
-    // Ready: started and, when consuming Kafka, the group has called back
-    // with a first assignment (until then nothing is consumed).
-    const bool ready = m_.started_wall_ns.load(std::memory_order_relaxed) != 0 &&
-                       (m_.group_id.empty() || s.rebalances.get() > 0);
-    out += "# HELP sluice_ready 1 when the pipeline runs and has joined its consumer group.\n"
-           "# TYPE sluice_ready gauge\nsluice_ready " + std::string(ready ? "1" : "0") + "\n";
     if (flow_) {
         out += "# HELP sluice_ring_depth Events waiting in a sink's ring.\n# TYPE sluice_ring_depth gauge\n";
         for (std::size_t i = 0; i < m_.sink_names.size(); ++i)
             out += "sluice_ring_depth{sink=\"" + escape_label(m_.sink_names[i]) + "\"} " +
                    std::to_string(flow_->sink_rings[i]->size_approx()) + "\n";
     }
+    // Ready: started and, when consuming Kafka, the group has called back
+    // with a first assignment (until then nothing is consumed).
+    const bool ready = m_.started_wall_ns.load(std::memory_order_relaxed) != 0 &&
+                       (m_.group_id.empty() || s.rebalances.get() > 0);
+    out += "# HELP sluice_ready 1 when the pipeline runs and has joined its consumer group.\n"
+           "# TYPE sluice_ready gauge\nsluice_ready " + std::string(ready ? "1" : "0") + "\n";
     const process_usage u = read_process_usage();
     if (u.cpu_seconds >= 0) {
         out += "# HELP process_cpu_seconds_total Total user and system CPU time spent in seconds.\n"

@@ -6,7 +6,8 @@ for the dead letters), starts Debian's `prometheus` scraping it every second
 with config/prometheus/sluice-rules.yml loaded, waits for a few scrapes, then
 runs every query of config/grafana/sluice.json (variables substituted) and
 every rule expression through the HTTP API and checks the shape of what comes
-back. Usage: prometheus_dashboard_test.py SLUICE DEMO_TOML RULES DASHBOARD
+back; `promtool check metrics` finds nothing wrong with /metrics.
+Usage: prometheus_dashboard_test.py SLUICE DEMO_TOML RULES DASHBOARD
 """
 import json
 import math
@@ -161,6 +162,13 @@ scrape_configs:
             return
         time.sleep(3)  # a few more scrapes under load for the rate windows
         print(f"prometheus at {base} scraping sluice at {instance}")
+
+        # The exposition itself passes promtool's checks (names, HELP, TYPE, units).
+        with urllib.request.urlopen(f"http://{instance}/metrics", timeout=10) as r:
+            exposition = r.read()
+        check = subprocess.run(["promtool", "check", "metrics"], input=exposition, capture_output=True, timeout=60)
+        if check.returncode != 0:
+            fail("promtool check metrics: " + (check.stdout + check.stderr).decode()[-2000:])
 
         # The variables, as Grafana would resolve them.
         def label_values(label, match):

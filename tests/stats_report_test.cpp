@@ -44,12 +44,18 @@ TEST(StatsReport, BucketBoundsHoldTheSloThresholdsWrittenInDecimal) {
     EXPECT_EQ(text.find("e-0"), std::string::npos) << "an exponent in the exposition";
 }
 
-TEST(StatsReport, ConsumerInfoAndReadiness) {
+TEST(StatsReport, ConsumerInfo) {
     pipeline_metrics m;
     m.group_id = "billing \"eu\"";
     m.client_id = "rdkafka";
-    std::string text = stats_report(m, nullptr, {}).prometheus();
+    const std::string text = stats_report(m, nullptr, {}).prometheus();
     EXPECT_EQ(line_of(text, "sluice_consumer_info{"), "sluice_consumer_info{group=\"billing \\\"eu\\\"\",client_id=\"rdkafka\"} 1");
+}
+
+TEST(StatsReport, ReadinessAndProcessUsage) {
+    pipeline_metrics m;
+    m.group_id = "billing";
+    std::string text = stats_report(m, nullptr, {}).prometheus();
     EXPECT_EQ(line_of(text, "sluice_ready "), "sluice_ready 0");  // not started
     m.started_wall_ns = 1;
     EXPECT_EQ(line_of(stats_report(m, nullptr, {}).prometheus(), "sluice_ready "), "sluice_ready 0");  // no group yet
