@@ -4,7 +4,9 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -49,9 +51,33 @@ struct alignas(64) release_metrics {
     counter released;
 };
 
+// Dead letters counted by the kind of failure (the reason up to its first
+// ':', e.g. "missing field"), for a per-reason rate. Failure path only, any
+// thread: a mutex is cheap next to producing the dead letter.
+class dead_letter_reasons {
+public:
+    static constexpr std::size_t max_kinds = 64;  // bounds the label's cardinality
+    void add(std::string_view reason) {
+        std::string_view kind = reason.substr(0, reason.find(':'));
+        std::lock_guard lock(mutex_);
+        auto it = counts_.find(kind);
+        if (it == counts_.end()) it = counts_.emplace(counts_.size() < max_kinds ? kind : "other", 0).first;
+        ++it->second;
+    }
+    std::map<std::string, std::uint64_t, std::less<>> snapshot() const {
+        std::lock_guard lock(mutex_);
+        return counts_;
+    }
+
+private:
+    mutable std::mutex mutex_;
+    std::map<std::string, std::uint64_t, std::less<>> counts_;
+};
+
 struct alignas(64) commit_metrics {
     counter commits, commit_failures, dlq_delivered, dlq_retries;
     histogram round_trip;  // commit request -> broker answer
+    dead_letter_reasons dead_letter_kinds;  // every dead letter sent, by kind of failure
 };
 
 // A topic partition's name. Interned by the source's partition table and
@@ -105,6 +131,7 @@ struct pipeline_metrics {
     std::atomic<std::uint32_t> partition_count{0};  // indexes ever used (release by source)
     std::vector<std::string> sink_names;
     std::atomic<std::int64_t> started_wall_ns{0};
+    std::string group_id, client_id;  // set before the stats server starts (sluice_consumer_info)
 };
 
 }  // namespace sluice
