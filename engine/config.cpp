@@ -324,7 +324,7 @@ settings parse_settings(std::string_view text, const std::string& origin, const 
     r.integer("pipeline.max.payload.bytes", s.max_payload_bytes, 64, 64 << 20);
     r.integer("pipeline.pause.after.ms", s.pause_after_ms, 0, 600000);
     r.integer("pipeline.revoke.drain.timeout.ms", s.revoke_drain_timeout_ms, 0, 3600000);
-    r.integer("pipeline.shutdown.timeout.ms", s.shutdown_timeout_ms, 100, 3600000);
+    r.integer("shutdown.timeout.ms", s.shutdown_timeout_ms, 100, 3600000);
     r.integer("pipeline.wake.after.events", s.wake_after_events, 1, 1 << 22);
 
     r.integer("commit.max.events", s.commit_max_events, 1, 100000000);

@@ -323,7 +323,7 @@ std::string stats_report::prometheus() const {
     const std::uint32_t n = m_.partition_count.load(std::memory_order_acquire);
     std::uint32_t assigned = 0;
     for (std::uint32_t i = 0; i < n; ++i)
-        assigned += m_.partitions[i].known.load(std::memory_order_acquire) &&
+        assigned += m_.partitions[i].name.load(std::memory_order_acquire) != nullptr &&
                     m_.partitions[i].assigned.load(std::memory_order_relaxed);
     out += "# HELP sluice_partitions_assigned Partitions assigned to this process now.\n"
            "# TYPE sluice_partitions_assigned gauge\nsluice_partitions_assigned " + std::to_string(assigned) + "\n";

@@ -226,7 +226,7 @@ TEST(Lifecycle, StopDuringACooperativeGroupJoinDoesNotAbort) {
             {
                 run r(broker.bootstraps(), "joining",
                       {"kafka.properties.\"partition.assignment.strategy\"=\"cooperative-sticky\"",
-                       "pipeline.shutdown.timeout.ms=5000"});
+                       "shutdown.timeout.ms=5000"});
                 std::this_thread::sleep_for(6s);  // the first JoinGroup answers after ~3 s
                 if (r.source().assigned_partitions.get() != 0) std::_Exit(3);  // SyncGroup was meant to fail
                 r.p->stop();
@@ -243,7 +243,7 @@ TEST(Lifecycle, StopWithTheBrokerGoneIsBoundedAndNamesWhatIsExposed) {
     embedded_broker broker(1, load_settings("", {}).broker_topics());
     const std::string b = broker.bootstraps();
     run r(b, "broker-gone",
-          {"commit.interval.ms=3600000", "commit.max.events=100000000", "pipeline.shutdown.timeout.ms=3000"});
+          {"commit.interval.ms=3600000", "commit.max.events=100000000", "shutdown.timeout.ms=3000"});
     ASSERT_TRUE(r.assigned());
     produce(b, seed_records(500, 6));
     ASSERT_TRUE(wait_until([&] { return r.source().consumed.get() == 500; }, 60s));
