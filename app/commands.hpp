@@ -43,6 +43,15 @@ struct stats_options {
 };
 int stats_command(const stats_options& o);
 
+struct check_options {
+    std::string config;
+    std::vector<std::string> sets;
+    std::string property_list_arg;  // -X VALUE; only "list"
+    bool property_list = false;     // -X list: librdkafka's properties
+};
+// Throws config_error (exit 78) for a bad configuration.
+int check_command(const check_options& o);
+
 // Shared: wait for SIGINT/SIGTERM (blocked in all threads) up to timeout_ms;
 // true if one arrived.
 bool wait_for_shutdown_signal(int timeout_ms);

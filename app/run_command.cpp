@@ -2,7 +2,9 @@
 #include <pthread.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <cstdarg>
 #include <cstdio>
 #include <string>
 #include <thread>
@@ -12,6 +14,7 @@
 #include "human_units.hpp"
 #include "config.hpp"
 #include "load_producer.hpp"
+#include "log.hpp"
 #include "pipeline.hpp"
 #include "seed_events.hpp"
 #include "sink_factory.hpp"
@@ -61,10 +64,35 @@ totals partition_totals(pipeline_metrics& m) {
     return t;
 }
 
+// A line for the operator: stdout, or a log line when logs are JSON.
+__attribute__((format(printf, 2, 3))) void say(bool json_logs, const char* format, ...) {
+    char buf[2048];
+    va_list ap;
+    va_start(ap, format);
+    const int n = std::vsnprintf(buf, sizeof buf, format, ap);
+    va_end(ap);
+    std::string_view line(buf, n < 0 ? 0 : std::min<std::size_t>(std::size_t(n), sizeof buf - 1));
+    if (!json_logs) {
+        std::fwrite(line.data(), 1, line.size(), stdout);
+        return;
+    }
+    if (line.rfind("sluice: ", 0) == 0) line.remove_prefix(8);
+    while (!line.empty() && line.back() == '\n') line.remove_suffix(1);
+    log_write(log_level::info, "run", line);
+}
+
 }  // namespace
 
 int run_command(const run_options& o) {
     settings cfg = load_settings(o.config, o.sets);
+    log_configure(*parse_log_level(cfg.log_level), cfg.log_format == "json");
+    // With JSON logs, stdout carries no free text: the start and stop lines
+    // become log lines and the progress line is left out.
+    const bool json_logs = cfg.log_format == "json";
+    if (json_logs) {
+        cfg.progress = false;
+        std::setvbuf(stdout, nullptr, _IOLBF, 0);
+    }
     if (o.duration_s >= 0) cfg.duration_s = o.duration_s;
     if (!o.source.empty()) parse_source("--source", o.source, cfg);
     const bool replay = !cfg.replay_file.empty();
@@ -75,12 +103,12 @@ int run_command(const run_options& o) {
     std::string topics;
     for (const auto& t : cfg.topics) topics += (topics.empty() ? "" : ",") + t;
     if (replay)
-        std::printf("sluice: replaying %s (offsets are line numbers; dead letters to replay%s on %s%s); stats on %s%s%s\n",
+        say(json_logs, "sluice: replaying %s (offsets are line numbers; dead letters to replay%s on %s%s); stats on %s%s%s\n",
                     cfg.replay_file.c_str(), cfg.dlq_suffix.c_str(), p.bootstrap().c_str(),
                     cfg.bootstrap_servers == "embedded" ? ", the embedded broker" : "", cfg.stats_socket.c_str(),
                     cfg.stats_http.empty() ? "" : " and http://", cfg.stats_http.c_str());
     else
-        std::printf("sluice: consuming %s from %s%s as group %s; stats on %s%s%s\n", topics.c_str(),
+        say(json_logs, "sluice: consuming %s from %s%s as group %s; stats on %s%s%s\n", topics.c_str(),
                     p.bootstrap().c_str(), cfg.bootstrap_servers == "embedded" ? " (embedded broker)" : "",
                     cfg.group_id.c_str(), cfg.stats_socket.c_str(), cfg.stats_http.empty() ? "" : " and http://",
                     cfg.stats_http.c_str());
@@ -106,7 +134,7 @@ int run_command(const run_options& o) {
                                  return load_message{ev.topic, ev.key, ev.value};
                              });
             } catch (const std::exception& e) {
-                std::fprintf(stderr, "sluice: load generator: %s\n", e.what());
+                logf(log_level::error, "loadgen", "load generator: %s", e.what());
             }
         });
     }
@@ -160,27 +188,27 @@ int run_command(const run_options& o) {
     if (load_thread.joinable()) load_thread.join();
     p.stop();
     const totals t = partition_totals(m);
-    std::printf("sluice: stopped: consumed %llu, decoded %llu, dead-lettered %llu, committed %llu commits; replay exposure %llu\n",
+    say(json_logs, "sluice: stopped: consumed %llu, decoded %llu, dead-lettered %llu, committed %llu commits; replay exposure %llu\n",
                 static_cast<unsigned long long>(m.source.consumed.get()),
                 static_cast<unsigned long long>(m.source.decoded.get()),
                 static_cast<unsigned long long>(m.source.dead_lettered.get()),
                 static_cast<unsigned long long>(m.commit.commits.get()), static_cast<unsigned long long>(t.exposure));
     if (replay) {
         const partition_view& v = m.partitions[0];
-        std::printf("sluice: replay of %s: every line before line %lld is done (%llu lines read)\n",
+        say(json_logs, "sluice: replay of %s: every line before line %lld is done (%llu lines read)\n",
                     cfg.replay_file.c_str(), static_cast<long long>(std::max<std::int64_t>(v.committed_offset.load(), 1)),
                     static_cast<unsigned long long>(m.source.consumed.get()));
     }
     if (until_caught_up) {
         if (!reached_end) {
-            std::printf("not caught up: %s\n", p.source_failed() ? "the source failed" : "stopped by signal or duration");
+            say(json_logs, "not caught up: %s\n", p.source_failed() ? "the source failed" : "stopped by signal or duration");
             return 1;
         }
         // From the first event consumed (the group join is not counted) to the final commit.
         const std::int64_t first = p.source().first_event_mono_ns();
         const double secs = first ? double(caught_up_at - first) / 1e9 : 0.0;
         const std::uint64_t n = m.source.consumed.get();
-        std::printf("caught up: %llu events in %.3f s (%.0f events/s)\n", static_cast<unsigned long long>(n), secs,
+        say(json_logs, "caught up: %llu events in %.3f s (%.0f events/s)\n", static_cast<unsigned long long>(n), secs,
                     secs > 0 ? double(n) / secs : 0.0);
     }
     return 0;

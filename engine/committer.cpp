@@ -1,5 +1,6 @@
 // Commit thread: acks -> watermarks -> asynchronous batched commits.
 #include "committer.hpp"
+#include "log.hpp"
 
 #include <cstdio>
 #include <cstring>
@@ -63,7 +64,7 @@ bool committer::pump() {
                 case flow_record::kind::done_now:
                     if (!parts_[r.partition] || r.epoch != epochs_[r.partition]) break;
                     if (!parts_[r.partition]->marks().dispatched(r.seq, r.offset))
-                        std::fprintf(stderr, "sluice: commit tracker: dispatch out of order on partition %u\n", r.partition);
+                        logf(log_level::error, "commit", "commit tracker: dispatch out of order on partition %u", r.partition);
                     if (r.type == flow_record::kind::done_now) {
                         parts_[r.partition]->marks().done(r.seq);
                         parts_[r.partition]->note_done(now);
@@ -161,7 +162,7 @@ bool committer::serve_commit_results() {
             if (err) {
                 metrics_.commit.commit_failures.add();
                 if (metrics_.commit.commit_failures.get() <= 20)
-                    std::fprintf(stderr, "sluice: commit failed (will retry): %s\n", rd_kafka_err2str(err));
+                    logf(log_level::warning, "commit", "commit failed (will retry): %s", rd_kafka_err2str(err));
             } else {
                 metrics_.commit.commits.add();
             }

@@ -74,6 +74,9 @@ struct settings {
     // built-in load (demo)
     double loadgen_rate = 0;  // events/s; 0 = off
     std::uint64_t loadgen_count = 0;  // 0 = until stopped
+    // log
+    std::string log_level = "info";   // debug, info, warning, error
+    std::string log_format = "text";  // text or json
     // run
     double duration_s = 0;  // 0 = until SIGINT/SIGTERM
     bool progress = true;

@@ -1,5 +1,6 @@
 // Output record accounting, exponential backoff and dead-lettering.
 #include "delivery_tracker.hpp"
+#include "log.hpp"
 
 #include <algorithm>
 #include <cstdio>
@@ -106,7 +107,7 @@ void delivery_tracker::delivered(std::uint64_t token, std::string_view key, std:
     --outstanding_total_;
     if (unbound) {
         ++unbound_lost_;
-        std::fprintf(stderr, "sluice: %s: record lost after %u attempts: %s\n", sink_name_.c_str(), attempt, error);
+        logf(log_level::error, "delivery", "%s: record lost after %u attempts: %s", sink_name_.c_str(), attempt, error);
         return;
     }
     per_slot& s = slots_[token];

@@ -5,11 +5,14 @@
 #include <stdexcept>
 #include <string>
 
+#include "config.hpp"
+#include "config_dump.hpp"
 #include "embedded_broker.hpp"
+#include "log.hpp"
 
 namespace sluice {
 
-kafka_config::kafka_config() : conf_(rd_kafka_conf_new()) {}
+kafka_config::kafka_config() : conf_(rd_kafka_conf_new()) { log_kafka_through_logger(conf_); }
 kafka_config::~kafka_config() {
     if (conf_) rd_kafka_conf_destroy(conf_);
 }
@@ -17,7 +20,8 @@ kafka_config::~kafka_config() {
 kafka_config& kafka_config::set(const std::string& name, const std::string& value) {
     char err[512];
     if (rd_kafka_conf_set(conf_, name.c_str(), value.c_str(), err, sizeof err) != RD_KAFKA_CONF_OK)
-        throw std::runtime_error("kafka property " + name + "=" + value + ": " + err);
+        throw config_error("config: kafka property " + name + "=" +
+                           (is_secret_property(name) ? std::string(redacted) : value) + ": " + err);
     return *this;
 }
 
@@ -29,7 +33,8 @@ kafka_config& kafka_config::set_all(const std::map<std::string, std::string>& pr
 kafka_handle kafka_config::make(rd_kafka_type_t type) {
     char err[512];
     rd_kafka_t* rk = rd_kafka_new(type, conf_, err, sizeof err);
-    if (!rk) throw std::runtime_error(std::string("librdkafka: cannot create client: ") + err);
+    // rd_kafka_new() fails only on a configuration it refuses as a whole.
+    if (!rk) throw config_error(std::string("config: librdkafka refuses the configuration: ") + err);
     conf_ = nullptr;  // owned by rk now
     return kafka_handle(rk);
 }

@@ -1,5 +1,6 @@
 // Consumer-group source: poll, decode, route, dispatch; rebalances with drain and sync commit.
 #include "kafka_source.hpp"
+#include "log.hpp"
 
 #include <cstdio>
 #include <cstring>
@@ -81,7 +82,7 @@ void kafka_source::on_rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
         if (cooperative) e = rd_kafka_incremental_assign(rk, parts);
         else rd_kafka_assign(rk, parts);
         if (e) {
-            std::fprintf(stderr, "sluice: incremental assign failed: %s\n", rd_kafka_error_string(e));
+            logf(log_level::error, "rebalance", "incremental assign failed: %s", rd_kafka_error_string(e));
             rd_kafka_error_destroy(e);
         }
         // Paused for backpressure: new partitions wait too, or their messages
@@ -163,7 +164,7 @@ void kafka_source::revoke(rd_kafka_topic_partition_list_t* parts, bool lost) {
         while (!(v.done_epoch.load(std::memory_order_acquire) == v.assign_epoch.load(std::memory_order_relaxed) &&
                  v.done.load(std::memory_order_acquire) == dispatch_.next_seq(idx))) {
             if (mono_ns() > deadline) {
-                std::fprintf(stderr, "sluice: revoke of %s[%d]: %llu events still in flight after %u ms; committing what is done\n",
+                logf(log_level::warning, "revoke", "revoke of %s[%d]: %llu events still in flight after %u ms; committing what is done",
                              v.topic.c_str(), v.partition,
                              static_cast<unsigned long long>(dispatch_.next_seq(idx) - v.done.load()), cfg_.revoke_drain_timeout_ms);
                 break;
@@ -186,7 +187,7 @@ void kafka_source::revoke(rd_kafka_topic_partition_list_t* parts, bool lost) {
         if (list->cnt > 0) {
             const rd_kafka_resp_err_t err = rd_kafka_commit(rk_.get(), list.get(), 0);
             if (err) {
-                std::fprintf(stderr, "sluice: synchronous commit on revoke failed: %s\n", rd_kafka_err2str(err));
+                logf(log_level::error, "commit", "synchronous commit on revoke failed: %s", rd_kafka_err2str(err));
                 metrics_.commit.commit_failures.add();
             } else {
                 metrics_.commit.commits.add();
@@ -241,7 +242,7 @@ void kafka_source::handle(rd_kafka_message_t* m) {
             if (m->rkt && m->partition >= 0) last_received_[partition_index(m->rkt, m->partition)] = -1;
             metrics_.source.consume_errors.add();
             if (metrics_.source.consume_errors.get() <= 20 || metrics_.source.consume_errors.get() % 1000 == 0)
-                std::fprintf(stderr, "sluice: consumer: %s\n", rd_kafka_message_errstr(m));
+                logf(log_level::warning, "consumer", "%s", rd_kafka_message_errstr(m));
         }
         rd_kafka_message_destroy(m);
         return;
@@ -268,7 +269,7 @@ bool kafka_source::redelivered(rd_kafka_message_t* m, std::uint32_t idx) {
     }
     metrics_.source.redelivered.add();
     if (!skipping_[idx])  // once per run of redeliveries
-        std::fprintf(stderr, "sluice: consumer: librdkafka delivered %s[%d] again from offset %lld; skipping up to offset %lld, received before\n",
+        logf(log_level::warning, "redelivery", "librdkafka delivered %s[%d] again from offset %lld; skipping up to offset %lld, received before",
                      rd_kafka_topic_name(m->rkt), m->partition, static_cast<long long>(m->offset),
                      static_cast<long long>(last));
     skipping_[idx] = true;

@@ -1,5 +1,6 @@
 // Replay: lines of a file through the same dispatch as Kafka messages.
 #include "replay_source.hpp"
+#include "log.hpp"
 
 #include <cstdio>
 #include <system_error>
@@ -24,7 +25,7 @@ void replay_source::run() {
     try {
         read_all();
     } catch (const std::system_error& e) {
-        std::fprintf(stderr, "sluice: replay stopped: %s\n", e.what());
+        logf(log_level::error, "replay", "replay stopped: %s", e.what());
         flow_.source_failed.store(true, std::memory_order_release);
     }
     dispatch_.notify();
@@ -87,7 +88,7 @@ void replay_source::drain() {
     const std::int64_t deadline = mono_ns() + std::int64_t(cfg_.revoke_drain_timeout_ms) * 1'000'000;
     while (v.done.load(std::memory_order_acquire) != dispatch_.next_seq(partition_)) {
         if (mono_ns() > deadline) {
-            std::fprintf(stderr, "sluice: replay: %llu events still in flight after %u ms; committing what is done\n",
+            logf(log_level::warning, "replay", "%llu events still in flight after %u ms; committing what is done",
                          static_cast<unsigned long long>(dispatch_.next_seq(partition_) - v.done.load()),
                          cfg_.revoke_drain_timeout_ms);
             return;
