@@ -16,6 +16,8 @@
 #include "load_producer.hpp"
 #include "log.hpp"
 #include "pipeline.hpp"
+#include "role_watch.hpp"
+#include "service_notifier.hpp"
 #include "seed_events.hpp"
 #include "sink_factory.hpp"
 
@@ -99,6 +101,9 @@ int run_command(const run_options& o) {
     // A replay ends with its file, like --until-caught-up.
     const bool until_caught_up = o.until_caught_up || replay;
 
+    if (!cfg.stats_http.empty() && !cfg.stats_http_loopback())
+        logf(log_level::warning, "stats", "stats.http %s is not a loopback address: /metrics, /stats, /health and /ready "
+             "are open to whoever reaches it (no authentication)", cfg.stats_http.c_str());
     pipeline p(cfg, make_seed_sink);
     std::string topics;
     for (const auto& t : cfg.topics) topics += (topics.empty() ? "" : ",") + t;
@@ -142,6 +147,16 @@ int run_command(const run_options& o) {
     pipeline_metrics& m = p.metrics();
     const bool tty = isatty(STDOUT_FILENO);
     const std::int64_t start = mono_ns();
+    service_notifier notifier;
+    // Stalled: no loop for half the watchdog period (without one, for a
+    // minute: /health reports it); above the revoke drain, during which the
+    // source loops in its wait.
+    const std::int64_t stall_ms = notifier.watchdog_ms() > 0 ? notifier.watchdog_ms() / 2 : 60'000;
+    role_watch watch(p.heartbeats(), stall_ms * 1'000'000, start);
+    const int wait_ms = notifier.watchdog_ms() > 0 ? int(std::clamp<std::int64_t>(notifier.watchdog_ms() / 4, 5, 1000)) : 1000;
+    bool ready = false;
+    std::string status = "starting: waiting for the first rebalance";
+    notifier.status(status);
     std::int64_t last = start;
     std::uint64_t last_consumed = 0;
     histogram::snapshot_t last_e2e = end_to_end(m), last_decode = m.source.decode.snapshot();
@@ -149,6 +164,22 @@ int run_command(const run_options& o) {
     bool reached_end = false;
     for (;;) {
         if (p.source_failed()) break;
+        {
+            const std::int64_t now = mono_ns();
+            if (!ready && p.update_readiness()) {
+                ready = true;
+                status = "ready: " + std::to_string(m.source.assigned_partitions.get()) + " partitions assigned";
+                notifier.ready(status);
+                log_write(log_level::info, "ready", status);
+            }
+            const char* stalled = watch.stalled(now);
+            m.stalled_role.store(stalled, std::memory_order_release);
+            if (stalled)
+                logf(log_level::error, "watchdog", "the %s thread has not looped for %lld ms: not pinging the watchdog",
+                     stalled, static_cast<long long>(stall_ms));
+            else
+                notifier.watchdog();
+        }
         if (until_caught_up) {
             if (wait_for_shutdown_signal(5)) break;
             // Everything processed: commit it now rather than at the interval.
@@ -157,12 +188,12 @@ int run_command(const run_options& o) {
                 reached_end = true;
                 break;
             }
-        } else if (wait_for_shutdown_signal(1000)) {
+        } else if (wait_for_shutdown_signal(wait_ms)) {
             break;
         }
         const std::int64_t now = mono_ns();
         if (cfg.duration_s > 0 && double(now - start) / 1e9 >= cfg.duration_s) break;
-        if (!cfg.progress || double(now - last) / 1e9 < every_s) continue;
+        if ((!cfg.progress && !notifier.enabled()) || double(now - last) / 1e9 < every_s) continue;
         const std::uint64_t consumed = m.source.consumed.get();
         const double rate = double(consumed - last_consumed) / (double(now - last) / 1e9);
         last = now;
@@ -173,17 +204,22 @@ int run_command(const run_options& o) {
         const auto e2e_now = e2e.since(last_e2e), decode_now = decode.since(last_decode);
         last_e2e = e2e;
         last_decode = decode;
-        std::printf("%s[%4.0fs] consumed %llu (%.0f/s) dead-lettered %llu | decode p99 %s | e2e p99 %s | commit p99 %s | lag %llu | exposure %llu%s",
-                    tty ? "\r" : "", double(now - start) / 1e9, static_cast<unsigned long long>(consumed), rate,
-                    static_cast<unsigned long long>(m.source.dead_lettered.get()),
-                    human_ns(decode_now.percentile(99)).c_str(), human_ns(e2e_now.percentile(99)).c_str(),
-                    human_ns(m.commit.round_trip.snapshot().percentile(99)).c_str(),
-                    static_cast<unsigned long long>(t.lag), static_cast<unsigned long long>(t.exposure),
-                    tty ? "   " : "\n");
-        std::fflush(stdout);
+        char line[512];
+        std::snprintf(line, sizeof line, "[%4.0fs] consumed %llu (%.0f/s) dead-lettered %llu | decode p99 %s | e2e p99 %s | commit p99 %s | lag %llu | exposure %llu",
+                      double(now - start) / 1e9, static_cast<unsigned long long>(consumed), rate,
+                      static_cast<unsigned long long>(m.source.dead_lettered.get()),
+                      human_ns(decode_now.percentile(99)).c_str(), human_ns(e2e_now.percentile(99)).c_str(),
+                      human_ns(m.commit.round_trip.snapshot().percentile(99)).c_str(),
+                      static_cast<unsigned long long>(t.lag), static_cast<unsigned long long>(t.exposure));
+        if (ready) notifier.status(line);
+        if (cfg.progress) {
+            std::printf("%s%s%s", tty ? "\r" : "", line, tty ? "   " : "\n");
+            std::fflush(stdout);
+        }
     }
     const std::int64_t caught_up_at = mono_ns();
     if (tty && cfg.progress) std::printf("\n");
+    notifier.stopping("stopping: draining in-flight events and committing");
     stop_load.store(true);
     if (load_thread.joinable()) load_thread.join();
     p.stop();

@@ -207,6 +207,7 @@ void committer::refresh_views(std::int64_t now) {
 void committer::run() {
     waiter& w = flow_.commit_waiter;
     for (;;) {
+        metrics_.commit.loops.add();
         const bool work = pump();
         if (flow_.stop_commit.load(std::memory_order_acquire)) {
             // The source has closed (final commit done) and the sinks have

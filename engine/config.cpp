@@ -240,6 +240,12 @@ std::map<std::string, int> settings::broker_topics() const {
     return all;
 }
 
+bool settings::stats_http_loopback() const {
+    const auto colon = stats_http.rfind(':');
+    const std::string host = colon == std::string::npos ? stats_http : stats_http.substr(0, colon);
+    return host == "localhost" || host == "::1" || host == "[::1]" || host.rfind("127.", 0) == 0;
+}
+
 void parse_source(const std::string& key, const std::string& text, settings& s) {
     if (text == "kafka") {
         s.replay_file.clear();
@@ -380,8 +386,10 @@ settings parse_settings(std::string_view text, const std::string& origin, const 
     if (!s.stats_http.empty()) {
         const auto colon = s.stats_http.rfind(':');
         const std::string host = colon == std::string::npos ? "" : s.stats_http.substr(0, colon);
-        if (host != "127.0.0.1" && host != "localhost" && host != "::1" && host != "[::1]")
-            r.fail("stats.http", "must be a loopback host:port such as 127.0.0.1:9464");
+        const std::string port = colon == std::string::npos ? "" : s.stats_http.substr(colon + 1);
+        if (host.empty() || port.empty() || port.find_first_not_of("0123456789") != std::string::npos ||
+            std::stol(port) > 65535)
+            r.fail("stats.http", "expected host:port such as 127.0.0.1:9464");
     }
 
     const long ncpu = sysconf(_SC_NPROCESSORS_CONF);

@@ -53,7 +53,8 @@ struct settings {
     std::uint32_t commit_interval_ms = 200;
     // stats
     std::string stats_socket = "/tmp/sluice.sock";
-    std::string stats_http;  // host:port on loopback, empty = none
+    std::string stats_http;  // host:port, empty = none; loopback unless an operator opens it on purpose
+    bool stats_http_loopback() const;
     std::uint32_t stats_socket_mode = 0600;
     std::uint32_t stats_max_clients = 64;
     // threads, by role: source, enrichment, notification, analytics, commit, stats

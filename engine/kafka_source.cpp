@@ -170,6 +170,7 @@ void kafka_source::revoke(rd_kafka_topic_partition_list_t* parts, bool lost) {
                 break;
             }
             flow_.commit_waiter.notify();
+            metrics_.source.loops.add();
             std::this_thread::sleep_for(std::chrono::microseconds(200));
         }
     }
@@ -287,6 +288,7 @@ void kafka_source::wait_for_slot() {
             continue;
         }
         dispatch_.wait_for_slot(std::chrono::microseconds(500));
+        metrics_.source.loops.add();  // waiting for a slot is looping, not stuck
         const std::int64_t now = mono_ns();
         if (!paused_ && now - since > std::int64_t(cfg_.pause_after_ms) * 1'000'000) set_paused(true);
         if (paused_ || now - since > 100'000'000) {
@@ -313,6 +315,7 @@ void kafka_source::run() {
     std::uint32_t empty_polls = 0;
     const std::size_t n = flow_.pool.size();
     while (!flow_.stop_source.load(std::memory_order_relaxed)) {
+        metrics_.source.loops.add();
         if (held_head_ < held_.size()) wait_for_slot();
         if (paused_) {
             // Resume once half the pool ahead is free again.

@@ -26,12 +26,14 @@ struct counter {
 struct alignas(64) source_metrics {
     counter consumed, bytes, decoded, dead_lettered, consume_errors, pauses, resumes,
         rebalances, assigned_partitions, blocked_ns,
+        loops,  // iterations of the source loop: the watchdog's sign of life
         redelivered;  // messages librdkafka delivered twice within one assignment, skipped
     histogram decode;  // payload copy + simdjson decode + routing
 };
 
 struct alignas(64) sink_metrics {
     counter processed, failed, retried, dead_lettered, deduplicated, partial, outputs;
+    counter loops;  // iterations of the sink loop: the watchdog's sign of life
     histogram queue_wait;  // dispatch -> sink picked it up
     histogram process;     // sink's own work per event
 };
@@ -45,6 +47,7 @@ struct alignas(64) release_metrics {
 
 struct alignas(64) commit_metrics {
     counter commits, commit_failures, dlq_delivered, dlq_retries;
+    counter loops;  // iterations of the commit loop: the watchdog's sign of life
     histogram round_trip;  // commit request -> broker answer
 };
 
@@ -80,6 +83,12 @@ struct pipeline_metrics {
     std::atomic<std::uint32_t> partition_count{0};  // indexes in use (release by source)
     std::vector<std::string> sink_names;
     std::atomic<std::int64_t> started_wall_ns{0};
+    // Where the process is in its life (written by the control thread, read
+    // by the stats thread for /ready, /health and sluice_ready).
+    enum class phase : std::uint8_t { starting, ready, stopping };
+    std::atomic<phase> life{phase::starting};
+    // A role thread that stopped looping (static storage), or null.
+    std::atomic<const char*> stalled_role{nullptr};
 };
 
 }  // namespace sluice

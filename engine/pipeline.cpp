@@ -65,7 +65,27 @@ pipeline::~pipeline() {
     if (running_) stop();
 }
 
+std::vector<pipeline::heartbeat> pipeline::heartbeats() const {
+    std::vector<heartbeat> h;
+    h.push_back({role_names_[0].c_str(), [m = metrics_.get()] { return m->source.loops.get(); }});
+    h.push_back({role_names_[1].c_str(), [m = metrics_.get()] { return m->commit.loops.get(); }});
+    h.push_back({role_names_[2].c_str(), [s = server_.get()] { return s->loops(); }});
+    for (std::size_t i = 0; i < runners_.size(); ++i)
+        h.push_back({role_names_[3 + i].c_str(), [m = metrics_.get(), i] { return m->sinks[i].loops.get(); }});
+    return h;
+}
+
+bool pipeline::update_readiness() noexcept {
+    using phase = pipeline_metrics::phase;
+    if (metrics_->life.load(std::memory_order_relaxed) != phase::starting) return metrics_->life.load() == phase::ready;
+    const bool ready = !cfg_.replay_file.empty() || metrics_->source.rebalances.get() > 0;
+    if (ready) metrics_->life.store(phase::ready, std::memory_order_release);
+    return ready;
+}
+
 void pipeline::start() {
+    role_names_ = {"source", "commit", "stats"};
+    for (const auto& name : metrics_->sink_names) role_names_.push_back(name);
     metrics_->started_wall_ns.store(wall_ns(), std::memory_order_relaxed);
     commit_thread_ = start_role_thread("commit", cfg_.threads.at("commit").cpus, [this] { committer_->run(); });
     for (std::size_t i = 0; i < runners_.size(); ++i) {
@@ -81,6 +101,7 @@ void pipeline::start() {
 void pipeline::stop() {
     if (!running_) return;
     running_ = false;
+    metrics_->life.store(pipeline_metrics::phase::stopping, std::memory_order_release);
     // 1. The source stops consuming and closes: its revoke drains in-flight
     //    events through the still-running sinks and commits synchronously.
     flow_->stop_source.store(true, std::memory_order_release);

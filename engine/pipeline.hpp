@@ -53,6 +53,18 @@ public:
         flow_->commit_waiter.wake();
     }
 
+    // A role thread's loop counter: it keeps rising while the thread loops,
+    // whether or not there is work (every loop wakes at least every 100 ms).
+    struct heartbeat {
+        const char* role;  // lives as long as the pipeline
+        std::function<std::uint64_t()> loops;
+    };
+    std::vector<heartbeat> heartbeats() const;
+    // Control thread: ready once the group has had its first rebalance, even
+    // with no partition assigned (a replay: once started); the directory is
+    // synced before the constructor returns. Publishes the phase for /ready.
+    bool update_readiness() noexcept;
+
 private:
     settings cfg_;
     std::unique_ptr<embedded_broker> broker_;
@@ -75,6 +87,7 @@ private:
     std::thread source_thread_, commit_thread_, stats_thread_;
     std::vector<std::thread> sink_threads_;
     bool running_ = false;
+    std::vector<std::string> role_names_;
 };
 
 }  // namespace sluice

@@ -44,6 +44,7 @@ void replay_source::read_all() {
     std::size_t full_len = 0;
     std::uint64_t waits = reader_.waits();
     while (!flow_.stop_source.load(std::memory_order_relaxed)) {
+        metrics_.source.loops.add();
         const line_reader::status st = reader_.next(line, full_len);
         if (reader_.waits() != waits) {
             waits = reader_.waits();

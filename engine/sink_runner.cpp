@@ -37,6 +37,7 @@ void sink_runner::run() {
     bool stopped = false;
     ctx_.releases.stamp_later();
     for (;;) {
+        ctx_.metrics.loops.add();
         const std::size_t n = ring.pop_batch(batch, 64);
         // One clock read per event: an event's end is the next one's start.
         std::int64_t t0 = n ? mono_ns() : 0;

@@ -172,6 +172,11 @@ std::string stats_report::prometheus() const {
     counter("sluice_redelivered_skipped_total", "Messages librdkafka delivered again within one assignment, skipped.",
             s.redelivered.get());
     counter("sluice_rebalances_total", "Rebalance callbacks.", s.rebalances.get());
+    out += "# HELP sluice_ready 1 once the group had its first rebalance and the directory is synced; 0 before and while stopping.\n"
+           "# TYPE sluice_ready gauge\nsluice_ready ";
+    out += ready().ok ? "1\n" : "0\n";
+    out += "# HELP sluice_healthy 1 while every role thread loops.\n# TYPE sluice_healthy gauge\nsluice_healthy ";
+    out += health().ok ? "1\n" : "0\n";
     counter("sluice_commits_total", "Successful offset commits.", m_.commit.commits.get());
     counter("sluice_commit_failures_total", "Failed offset commits.", m_.commit.commit_failures.get());
     counter("sluice_dlq_delivered_total", "Dead letters confirmed written.", m_.commit.dlq_delivered.get());
@@ -261,13 +266,30 @@ std::string stats_report::hist(std::string_view name) const {
     return out;
 }
 
+stats_report::probe stats_report::health() const {
+    if (const char* role = m_.stalled_role.load(std::memory_order_acquire))
+        return {false, std::string("unhealthy: the ") + role + " thread stopped looping"};
+    return {true, "ok"};
+}
+
+stats_report::probe stats_report::ready() const {
+    switch (m_.life.load(std::memory_order_acquire)) {
+        case pipeline_metrics::phase::ready: return {true, "ready"};
+        case pipeline_metrics::phase::stopping: return {false, "not ready: shutting down"};
+        case pipeline_metrics::phase::starting: break;
+    }
+    return {false, "not ready: waiting for the consumer group's first rebalance"};
+}
+
 std::string stats_report::help() {
     return "commands (one per line; every answer ends with an empty line):\n"
            "  stats        all counters, latencies, partitions as one line of JSON\n"
            "  metrics      Prometheus text exposition\n"
            "  hist NAME    percentile distribution of one latency histogram\n"
+           "  health       ok while every role thread loops, else which one stopped\n"
+           "  ready        ready once the group had its first rebalance, else why not\n"
            "  help         this text\n"
-           "HTTP on the same server: GET /metrics, GET /stats";
+           "HTTP on the same server: GET /metrics, GET /stats, GET /health, GET /ready (200 or 503)";
 }
 
 std::string stats_report::answer(std::string_view line) const {
@@ -276,6 +298,8 @@ std::string stats_report::answer(std::string_view line) const {
     if (line == "stats") return stats_json();
     if (line == "metrics") return prometheus();
     if (line == "help") return help();
+    if (line == "health") return health().text;
+    if (line == "ready") return ready().text;
     if (line.rfind("hist ", 0) == 0) return hist(line.substr(5));
     if (line == "hist") {
         std::string names;

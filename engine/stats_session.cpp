@@ -27,11 +27,15 @@ stats_session::next stats_session::feed_http(std::string& out) {
     } else if (path == "/stats") {
         body = report_.stats_json();
         type = "application/json";
+    } else if (path == "/health" || path == "/ready") {
+        const stats_report::probe p = path == "/health" ? report_.health() : report_.ready();
+        if (!p.ok) status = "503 Service Unavailable";
+        body = p.text + "\n";
     } else if (path.rfind("/hist/", 0) == 0) {
         body = report_.hist(path.substr(6));
     } else {
         status = "404 Not Found";
-        body = "not found: use /metrics or /stats\n";
+        body = "not found: use /metrics, /stats, /health or /ready\n";
     }
     out = "HTTP/1.1 " + status + "\r\nContent-Type: " + type + "\r\nContent-Length: " + std::to_string(body.size()) +
           "\r\nConnection: close\r\n\r\n" + body;

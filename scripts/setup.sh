@@ -9,6 +9,7 @@ packages=(
   librdkafka-dev libsimdjson-dev liburing-dev libmimalloc-dev
   libconcurrentqueue-dev libreaderwriterqueue-dev libtomlplusplus-dev libcli11-dev
   libxxhash-dev libgtest-dev libbenchmark-dev kcat time
+  libsystemd-dev systemd  # sd_notify; systemd-analyze verifies the units (tests/systemd_units_test.sh)
   valgrind  # the instruction-count gate (scripts/perf-regress.sh --instructions)
   clang libclang-rt-14-dev  # sanitizer and libFuzzer builds (scripts/test.sh, scripts/fuzz.sh)
 )

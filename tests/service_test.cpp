@@ -1,0 +1,341 @@
+// Operating the real `sluice run` binary as a service would: sd_notify
+// messages on a test NOTIFY_SOCKET in order (READY after the first
+// rebalance, WATCHDOG pings, STOPPING), /health and /ready before, during
+// and after assignment, one process per stats socket, JSON logs with
+// librdkafka's lines in them, SIGHUP reload.
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <simdjson.h>
+#include <spawn.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <fstream>
+#include <map>
+#include <thread>
+
+#include "kafka_test_support.hpp"
+
+extern char** environ;
+
+using namespace sluice::testing;
+using namespace std::chrono_literals;
+
+namespace {
+
+std::string sluice_binary() {
+    const char* bin = std::getenv("SLUICE_BIN");
+    if (!bin) throw std::runtime_error("SLUICE_BIN is not set");
+    return bin;
+}
+
+int free_loopback_port() {
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof addr;
+    if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+        ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0)
+        throw std::runtime_error("cannot pick a free port");
+    ::close(fd);
+    return ntohs(addr.sin_port);
+}
+
+// "STATUS LINE" of an HTTP answer plus its body, or "connect failed".
+std::string http_get(int port, const std::string& path) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<std::uint16_t>(port));
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+        ::close(fd);
+        return "connect failed";
+    }
+    const std::string req = "GET " + path + " HTTP/1.1\r\nHost: localhost\r\n\r\n";
+    (void)!::send(fd, req.data(), req.size(), MSG_NOSIGNAL);
+    std::string out;
+    char buf[65536];
+    ssize_t n;
+    while ((n = ::read(fd, buf, sizeof buf)) > 0) out.append(buf, static_cast<std::size_t>(n));
+    ::close(fd);
+    return out;
+}
+
+// A `sluice run` child with its output in files.
+class child {
+public:
+    child(const std::string& dir, const std::string& name, std::vector<std::string> args,
+          std::vector<std::string> env_add = {})
+        : out_(dir + "/" + name + ".out"), err_(dir + "/" + name + ".err") {
+        const std::string bin = sluice_binary();
+        args.insert(args.begin(), {bin, "run"});
+        std::vector<std::string> env;
+        for (char** e = environ; *e; ++e) env.emplace_back(*e);
+        for (auto& e : env_add) env.push_back(e);
+        posix_spawn_file_actions_t actions;
+        posix_spawn_file_actions_init(&actions);
+        posix_spawn_file_actions_addopen(&actions, 1, out_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        posix_spawn_file_actions_addopen(&actions, 2, err_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        std::vector<char*> argv, envp;
+        for (auto& a : args) argv.push_back(a.data());
+        argv.push_back(nullptr);
+        for (auto& e : env) envp.push_back(e.data());
+        envp.push_back(nullptr);
+        if (posix_spawn(&pid_, bin.c_str(), &actions, nullptr, argv.data(), envp.data()) != 0)
+            throw std::runtime_error("cannot start " + bin);
+        posix_spawn_file_actions_destroy(&actions);
+    }
+    ~child() {
+        if (pid_ > 0) {
+            ::kill(pid_, SIGKILL);
+            ::waitpid(pid_, nullptr, 0);
+        }
+    }
+    pid_t pid() const { return pid_; }
+    void signal(int sig) const { ::kill(pid_, sig); }
+    // Exit status, or -1 if killed by a signal; waits at most timeout.
+    int wait_exit(std::chrono::seconds timeout) {
+        int status = 0;
+        const bool done = wait_until([&] { return ::waitpid(pid_, &status, WNOHANG) == pid_; }, timeout);
+        if (!done) return -2;
+        pid_ = -1;
+        return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    }
+    int kill9() {
+        ::kill(pid_, SIGKILL);
+        ::waitpid(pid_, nullptr, 0);
+        pid_ = -1;
+        return 0;
+    }
+    std::string err() const { return slurp(err_); }
+    std::string out() const { return slurp(out_); }
+
+private:
+    static std::string slurp(const std::string& path) {
+        std::ifstream in(path);
+        return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    }
+    std::string out_, err_;
+    pid_t pid_ = -1;
+};
+
+// A datagram socket standing in for systemd's notification socket.
+class notify_socket {
+public:
+    explicit notify_socket(const std::string& path) : path_(path) {
+        fd_ = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        sockaddr_un addr{};
+        addr.sun_family = AF_UNIX;
+        std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", path.c_str());
+        if (::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0)
+            throw std::runtime_error("cannot bind " + path);
+        timeval tv{0, 100'000};
+        ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    }
+    ~notify_socket() {
+        ::close(fd_);
+        ::unlink(path_.c_str());
+    }
+    // One message, or "" after 100 ms without one.
+    std::string receive() {
+        char buf[4096];
+        const ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
+        return n > 0 ? std::string(buf, static_cast<std::size_t>(n)) : std::string();
+    }
+
+private:
+    std::string path_;
+    int fd_;
+};
+
+std::vector<std::string> common_args(const std::string& socket, int http_port) {
+    return {"--set", "stats.socket=\"" + socket + "\"",
+            "--set", http_port ? "stats.http=\"127.0.0.1:" + std::to_string(http_port) + "\"" : "stats.http=\"\"",
+            "--set", "run.progress=false",
+            "--set", "sinks.enrichment.output=none",
+            "--set", "sinks.notification.output=none",
+            "--set", "sinks.analytics.output=none"};
+}
+
+std::string status_line(const std::string& http) { return http.substr(0, http.find("\r\n")); }
+std::string body(const std::string& http) {
+    const auto p = http.find("\r\n\r\n");
+    return p == std::string::npos ? "" : http.substr(p + 4);
+}
+
+}  // namespace
+
+// READY once the group has had its first rebalance (never before: /ready
+// answers 503 until then), WATCHDOG pings while it runs, STATUS lines,
+// STOPPING on SIGTERM, and /ready 503 again while shutting down.
+TEST(Service, NotifiesSystemdInOrderAndAnswersHealthAndReady) {
+    const std::string dir = temp_dir();
+    notify_socket notify(dir + "/notify");
+    const std::string sock = dir + "/stats.sock";
+    const int port = free_loopback_port();
+    child c(dir, "notified", common_args(sock, port),
+            {"NOTIFY_SOCKET=" + dir + "/notify", "WATCHDOG_USEC=2000000"});
+
+    std::vector<std::string> messages;
+    std::vector<std::string> ready_before_ready;  // /ready answers while no READY=1 came
+    std::string health_before_ready;
+    bool got_ready = false;
+    std::string stats_at_ready, http_ready_at_ready;
+    const auto deadline = std::chrono::steady_clock::now() + 60s;
+    while (!got_ready && std::chrono::steady_clock::now() < deadline) {
+        const std::string http = http_get(port, "/ready");
+        if (http != "connect failed") {
+            ready_before_ready.push_back(status_line(http) + " " + body(http));
+            if (health_before_ready.empty()) health_before_ready = http_get(port, "/health");
+        }
+        for (std::string m; !(m = notify.receive()).empty();) {
+            messages.push_back(m);
+            if (m.rfind("READY=1", 0) == 0) {
+                got_ready = true;
+                stats_at_ready = ask_stats(sock, "stats");
+                http_ready_at_ready = http_get(port, "/ready");
+                break;
+            }
+        }
+    }
+    ASSERT_TRUE(got_ready) << c.err();
+    // Before READY: /ready said why not, with 503; /health was already 200.
+    ASSERT_FALSE(ready_before_ready.empty());
+    EXPECT_EQ(ready_before_ready.front(),
+              "HTTP/1.1 503 Service Unavailable not ready: waiting for the consumer group's first rebalance\n");
+    EXPECT_EQ(status_line(health_before_ready), "HTTP/1.1 200 OK");
+    EXPECT_EQ(body(health_before_ready), "ok\n");
+    // At READY: the group has rebalanced and /ready is 200.
+    simdjson::dom::parser parser;
+    simdjson::dom::element doc;
+    ASSERT_FALSE(parser.parse(stats_at_ready).get(doc)) << stats_at_ready;
+    std::uint64_t rebalances = 0;
+    ASSERT_FALSE(doc["source"]["rebalances"].get(rebalances)) << stats_at_ready;
+    EXPECT_GE(rebalances, 1u);
+    EXPECT_EQ(status_line(http_ready_at_ready), "HTTP/1.1 200 OK");
+    EXPECT_EQ(body(http_ready_at_ready), "ready\n");
+    EXPECT_EQ(ask_stats(sock, "ready"), "ready\n\n");
+    EXPECT_EQ(ask_stats(sock, "health"), "ok\n\n");
+    EXPECT_NE(ask_stats(sock, "metrics").find("\nsluice_ready 1\n"), std::string::npos);
+    EXPECT_EQ(messages.front().rfind("STATUS=starting", 0), 0u) << messages.front();
+    EXPECT_NE(messages.back().find("\nSTATUS=ready: "), std::string::npos) << messages.back();
+    for (std::size_t i = 0; i + 1 < messages.size(); ++i)
+        EXPECT_EQ(messages[i].find("READY=1"), std::string::npos) << "READY sent twice";
+
+    // Running: pings every WATCHDOG_USEC / 4 (500 ms) while every role loops.
+    std::size_t pings = 0, statuses = 0;
+    const auto run_until = std::chrono::steady_clock::now() + 6s;
+    while (std::chrono::steady_clock::now() < run_until) {
+        const std::string m = notify.receive();
+        if (m == "WATCHDOG=1") ++pings;
+        if (m.rfind("STATUS=[", 0) == 0 && m.find("consumed") != std::string::npos) ++statuses;
+        EXPECT_EQ(m.find("READY=1"), std::string::npos);
+        EXPECT_EQ(m.find("STOPPING=1"), std::string::npos);
+    }
+    EXPECT_GE(pings, 4u) << "6 s with a 2 s watchdog";
+    EXPECT_GE(statuses, 1u) << "the progress line as STATUS every 5 s";
+
+    // Stopping: STOPPING=1 first, then /ready says so until the server closes.
+    c.signal(SIGTERM);
+    bool got_stopping = false;
+    std::vector<std::string> ready_after;
+    for (int i = 0; i < 2000; ++i) {
+        for (std::string m; !got_stopping && !(m = notify.receive()).empty();)
+            if (m.rfind("STOPPING=1", 0) == 0) got_stopping = true;
+        if (!got_stopping) continue;
+        const std::string a = ask_stats(sock, "ready");
+        if (a == "connect failed" || a.empty()) break;  // the server has stopped
+        ready_after.push_back(a);
+    }
+    EXPECT_TRUE(got_stopping);
+    ASSERT_FALSE(ready_after.empty()) << "the stats server answers until the pipeline has stopped";
+    for (const auto& a : ready_after) EXPECT_EQ(a, "not ready: shutting down\n\n");
+    EXPECT_EQ(c.wait_exit(60s), 0) << c.err();
+}
+
+// A second process pointed at a live process's socket refuses to start
+// (exit 78, naming the first), and the first keeps its socket; a stale
+// socket of a killed process is replaced; a file that is not a socket is
+// never removed.
+TEST(Service, OneInstancePerStatsSocket) {
+    const std::string dir = temp_dir();
+    const std::string sock = dir + "/shared.sock";
+    child first(dir, "first", common_args(sock, 0));
+    ASSERT_TRUE(wait_until([&] { return ask_stats(sock, "health") == "ok\n\n"; }, 60s)) << first.err();
+
+    child second(dir, "second", common_args(sock, 0));
+    EXPECT_EQ(second.wait_exit(60s), 78);
+    EXPECT_NE(second.err().find("config: stats.socket: " + sock + " is served by process " + std::to_string(first.pid())),
+              std::string::npos)
+        << second.err();
+    EXPECT_EQ(ask_stats(sock, "health"), "ok\n\n") << "the first process lost its socket";
+
+    first.kill9();
+    struct stat st {};
+    ASSERT_EQ(::stat(sock.c_str(), &st), 0) << "kill -9 leaves the socket file";
+    child third(dir, "third", common_args(sock, 0));
+    EXPECT_TRUE(wait_until([&] { return ask_stats(sock, "health") == "ok\n\n"; }, 60s)) << third.err();
+    third.signal(SIGTERM);
+    EXPECT_EQ(third.wait_exit(60s), 0) << third.err();
+    EXPECT_NE(::stat(sock.c_str(), &st), 0) << "a clean stop removes its socket";
+
+    const std::string not_a_socket = dir + "/precious.txt";
+    std::ofstream(not_a_socket) << "keep me\n";
+    child fourth(dir, "fourth", common_args(not_a_socket, 0));
+    EXPECT_EQ(fourth.wait_exit(60s), 78);
+    EXPECT_NE(fourth.err().find("exists and is not a socket"), std::string::npos) << fourth.err();
+    std::ifstream in(not_a_socket);
+    std::string kept;
+    std::getline(in, kept);
+    EXPECT_EQ(kept, "keep me");
+}
+
+// log.format = "json": every stderr line is a JSON object with time, level,
+// kind and message; librdkafka's complaints about a dead broker arrive as
+// such lines, at most log_burst (5) of a kind in the 10 s window.
+TEST(Service, JsonLogsCarryLibrdkafkaLinesRateLimited) {
+    const std::string dir = temp_dir();
+    std::vector<std::string> args = common_args(dir + "/json.sock", 0);
+    for (const char* s : {"kafka.bootstrap.servers=\"127.0.0.1:1\"", "log.format=\"json\"",
+                          "sinks.enrichment.directory.topic=\"\"", "kafka.properties.\"reconnect.backoff.max.ms\"=100",
+                          "kafka.producer.properties.\"reconnect.backoff.max.ms\"=100"}) {
+        args.push_back("--set");
+        args.push_back(s);
+    }
+    args.push_back("--duration");
+    args.push_back("6");
+    child c(dir, "json", args);
+    ASSERT_EQ(c.wait_exit(60s), 0) << c.err();
+    std::istringstream lines(c.err());
+    simdjson::dom::parser parser;
+    std::map<std::string, int> per_kind;
+    int n = 0;
+    for (std::string line; std::getline(lines, line);) {
+        ++n;
+        simdjson::dom::element doc;
+        ASSERT_FALSE(parser.parse(line).get(doc)) << "not JSON: " << line;
+        std::string_view time, level, kind, message;
+        ASSERT_FALSE(doc["time"].get(time)) << line;
+        ASSERT_FALSE(doc["level"].get(level)) << line;
+        ASSERT_FALSE(doc["kind"].get(kind)) << line;
+        ASSERT_FALSE(doc["message"].get(message)) << line;
+        EXPECT_EQ(time.size(), 24u) << line;
+        EXPECT_TRUE(level == "debug" || level == "info" || level == "warning" || level == "error") << line;
+        ++per_kind[std::string(kind)];
+    }
+    EXPECT_GE(per_kind["rdkafka.FAIL"], 1) << c.err();
+    for (const auto& [kind, count] : per_kind) EXPECT_LE(count, 5) << kind << " in a 6 s run";
+    EXPECT_EQ(per_kind["run"], 2) << "the start and stop lines";
+    EXPECT_EQ(c.out(), "") << "stdout carries no free text with JSON logs";
+    EXPECT_EQ(c.err().find("%3|"), std::string::npos) << "a raw librdkafka line";
+    EXPECT_GT(n, 0);
+}
