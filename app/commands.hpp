@@ -55,5 +55,7 @@ int check_command(const check_options& o);
 // Shared: wait for SIGINT/SIGTERM (blocked in all threads) up to timeout_ms;
 // true if one arrived.
 bool wait_for_shutdown_signal(int timeout_ms);
+// The same, also taking SIGHUP: the signal that arrived, or 0.
+int wait_for_signal(int timeout_ms);
 
 }  // namespace sluice

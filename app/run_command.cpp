@@ -1,5 +1,6 @@
 // `sluice run`: the appliance, with the optional built-in load and a live progress line.
 #include <pthread.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -15,6 +16,7 @@
 #include "config.hpp"
 #include "load_producer.hpp"
 #include "log.hpp"
+#include "config_reload.hpp"
 #include "pipeline.hpp"
 #include "role_watch.hpp"
 #include "service_notifier.hpp"
@@ -154,6 +156,16 @@ int run_command(const run_options& o) {
     const std::int64_t stall_ms = notifier.watchdog_ms() > 0 ? notifier.watchdog_ms() / 2 : 60'000;
     role_watch watch(p.heartbeats(), stall_ms * 1'000'000, start);
     const int wait_ms = notifier.watchdog_ms() > 0 ? int(std::clamp<std::int64_t>(notifier.watchdog_ms() / 4, 5, 1000)) : 1000;
+    config_reloader reloader(o, cfg);
+    // SIGHUP reloads; true once SIGINT/SIGTERM arrived.
+    auto shutdown_signal = [&](int ms) {
+        for (;;) {
+            const int sig = wait_for_signal(ms);
+            if (sig != SIGHUP) return sig != 0;
+            reloader.reload(p);
+            ms = 0;  // the rest of the wait is not worth tracking
+        }
+    };
     bool ready = false;
     std::string status = "starting: waiting for the first rebalance";
     notifier.status(status);
@@ -181,14 +193,14 @@ int run_command(const run_options& o) {
                 notifier.watchdog();
         }
         if (until_caught_up) {
-            if (wait_for_shutdown_signal(5)) break;
+            if (shutdown_signal(5)) break;
             // Everything processed: commit it now rather than at the interval.
             if (caught_up(m, false) && !caught_up(m, true)) p.request_commit();
             if (caught_up(m, true)) {
                 reached_end = true;
                 break;
             }
-        } else if (wait_for_shutdown_signal(wait_ms)) {
+        } else if (shutdown_signal(wait_ms)) {
             break;
         }
         const std::int64_t now = mono_ns();

@@ -96,8 +96,8 @@ bool committer::pump() {
     // event finished since (the tail of a stream would otherwise stay uncommitted).
     const bool due = acks_since_commit_ > 0 || retry_failed_;
     if ((due && flow_.commit_requested.exchange(false, std::memory_order_acq_rel)) ||
-        acks_since_commit_ >= cfg_.commit_max_events ||
-        (due && now - last_commit_ns_ >= std::int64_t(cfg_.commit_interval_ms) * 1'000'000))
+        acks_since_commit_ >= flow_.live.commit_max_events.load(std::memory_order_relaxed) ||
+        (due && now - last_commit_ns_ >= std::int64_t(flow_.live.commit_interval_ms.load(std::memory_order_relaxed)) * 1'000'000))
         commit_now(now);
     if (now - last_refresh_ns_ >= 100'000'000) refresh_views(now);
     return work;

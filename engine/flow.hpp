@@ -11,6 +11,7 @@
 #include "metrics.hpp"
 #include "spsc_ring.hpp"
 #include "config.hpp"
+#include "live_settings.hpp"
 #include "wait_strategy.hpp"
 
 namespace sluice {
@@ -42,6 +43,7 @@ struct flow {
     std::atomic<bool> stop_commit{false};
     std::atomic<bool> commit_requested{false};  // any thread: commit now, not at the interval
     std::atomic<bool> source_failed{false};     // source: cannot go on (the reason is on stderr)
+    live_settings live;                         // control thread writes; see live_settings
 };
 
 }  // namespace sluice

@@ -316,6 +316,7 @@ void kafka_source::run() {
     const std::size_t n = flow_.pool.size();
     while (!flow_.stop_source.load(std::memory_order_relaxed)) {
         metrics_.source.loops.add();
+        dispatch_.routes().apply_pending();  // a reloaded routing, between events
         if (held_head_ < held_.size()) wait_for_slot();
         if (paused_) {
             // Resume once half the pool ahead is free again.

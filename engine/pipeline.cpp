@@ -20,7 +20,11 @@ pipeline::pipeline(const settings& cfg, const sink_factory& make_sink) : cfg_(cf
     types_ = std::make_unique<type_registry>();
     auto rules = routing_table::default_rules();
     for (const auto& [type, sinks] : cfg_.routing) rules[type] = sinks;
-    routes_ = std::make_unique<routing_table>(metrics_->sink_names, rules, *types_);
+    try {
+        routes_ = std::make_unique<routing_table>(metrics_->sink_names, rules, *types_);
+    } catch (const std::invalid_argument& e) {
+        throw config_error(std::string("config: ") + e.what());
+    }
 
     const std::size_t nsinks = metrics_->sink_names.size();
     std::vector<thread_settings> waits;
@@ -28,6 +32,7 @@ pipeline::pipeline(const settings& cfg, const sink_factory& make_sink) : cfg_(cf
     waits.push_back(cfg_.threads.at("commit"));
     waits.push_back(cfg_.threads.at("source"));
     flow_ = std::make_unique<flow>(cfg_.ring_size, nsinks, waits);
+    flow_->live.store(cfg_);
 
     dlq_ = std::make_unique<dead_letter_producer>(bootstrap_, cfg_.dlq_suffix, cfg_.producer_properties, metrics_->commit);
     const std::size_t ack_capacity = flow_->pool.size() * 2;
@@ -81,6 +86,25 @@ bool pipeline::update_readiness() noexcept {
     const bool ready = !cfg_.replay_file.empty() || metrics_->source.rebalances.get() > 0;
     if (ready) metrics_->life.store(phase::ready, std::memory_order_release);
     return ready;
+}
+
+void pipeline::reload(const settings& next) {
+    auto rules = routing_table::default_rules();
+    for (const auto& [type, sinks] : next.routing) rules[type] = sinks;
+    try {
+        routes_->propose(rules);
+    } catch (const std::invalid_argument& e) {
+        throw config_error(std::string("config: ") + e.what());
+    }
+    // cfg_ keeps the start-up values: other threads hold references to it.
+    flow_->live.store(next);
+}
+
+bool pipeline::reloadable(const std::string& key) {
+    for (const char* prefix : {"routing.", "commit.max.events", "commit.interval.ms", "sinks.retry.",
+                               "sinks.analytics.window.ms", "log.level"})
+        if (key.rfind(prefix, 0) == 0) return true;
+    return false;
 }
 
 void pipeline::start() {

@@ -64,6 +64,14 @@ public:
     // with no partition assigned (a replay: once started); the directory is
     // synced before the constructor returns. Publishes the phase for /ready.
     bool update_readiness() noexcept;
+    // Control thread: takes from next what a running pipeline can change:
+    // routing (the source applies it between events), commit batching,
+    // retry (from the next retry), the analytics window length (from the
+    // next window). Validates first; throws config_error and changes nothing
+    // if the routing is invalid.
+    void reload(const settings& next);
+    // Whether a settings key (as effective_config() names it) is one reload() takes.
+    static bool reloadable(const std::string& key);
 
 private:
     settings cfg_;

@@ -45,6 +45,7 @@ void replay_source::read_all() {
     std::uint64_t waits = reader_.waits();
     while (!flow_.stop_source.load(std::memory_order_relaxed)) {
         metrics_.source.loops.add();
+        dispatch_.routes().apply_pending();  // a reloaded routing, between events
         const line_reader::status st = reader_.next(line, full_len);
         if (reader_.waits() != waits) {
             waits = reader_.waits();

@@ -339,3 +339,91 @@ TEST(Service, JsonLogsCarryLibrdkafkaLinesRateLimited) {
     EXPECT_EQ(c.err().find("%3|"), std::string::npos) << "a raw librdkafka line";
     EXPECT_GT(n, 0);
 }
+
+namespace {
+
+std::string task_updated(int i) {
+    return "{\"eventType\":\"task.updated\",\"taskId\":\"t" + std::to_string(i) +
+           "\",\"teamId\":\"team1\",\"actorId\":\"u1\",\"creatorId\":\"u1\",\"assigneeId\":\"u2\","
+           "\"timestamp\":\"2026-01-01T00:00:" + std::to_string(10 + i % 50) + "Z\",\"payload\":{\"title\":\"t\"}}\n";
+}
+
+std::uint64_t sink_processed(const std::string& sock, const char* sink) {
+    simdjson::dom::parser parser;
+    simdjson::dom::element doc;
+    std::uint64_t v = 0;
+    if (parser.parse(ask_stats(sock, "stats")).get(doc) || doc["sinks"][sink]["processed"].get(v)) return UINT64_MAX;
+    return v;
+}
+
+std::size_t count_lines(const std::string& path) {
+    std::ifstream in(path);
+    std::size_t n = 0;
+    for (std::string line; std::getline(in, line);) ++n;
+    return n;
+}
+
+}  // namespace
+
+// SIGHUP: a changed routing takes effect on the next events, keys that take
+// a restart are named and kept, the command line's --set values stay on
+// top, and a bad file changes nothing.
+TEST(Service, SighupReloadsRoutingAndABadFileChangesNothing) {
+    const std::string dir = temp_dir();
+    const std::string fifo = dir + "/events.fifo", config = dir + "/sluice.toml", sock = dir + "/reload.sock";
+    const std::string enriched = dir + "/enriched.jsonl", notified = dir + "/notified.jsonl";
+    ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+    auto write_config = [&](const std::string& extra) {
+        std::ofstream(config) << "source = \"replay:" << fifo << "\"\n"
+                              << "[kafka]\ngroup.id = \"reload\"\n"
+                              << "[commit]\ninterval.ms = 100\n"
+                              << "[stats]\nsocket = \"" << sock << "\"\nhttp = \"\"\n"
+                              << "[run]\nprogress = false\n"
+                              << "[sinks.enrichment]\noutput = \"file:" << enriched << "\"\n"
+                              << "[sinks.notification]\noutput = \"file:" << notified << "\"\n"
+                              << "[sinks.analytics]\noutput = \"none\"\n"
+                              << extra;
+    };
+    write_config("");
+    child c(dir, "reload", {"--config", config, "--set", "commit.interval.ms=150"});
+    const int fd = ::open(fifo.c_str(), O_RDWR | O_CLOEXEC);  // RDWR: does not wait for the reader
+    ASSERT_GE(fd, 0);
+    auto send = [&](int from, int to) {
+        std::string batch;
+        for (int i = from; i < to; ++i) batch += task_updated(i);
+        ASSERT_EQ(::write(fd, batch.data(), batch.size()), static_cast<ssize_t>(batch.size()));
+    };
+    send(0, 10);
+    ASSERT_TRUE(wait_until([&] { return sink_processed(sock, "enrichment") == 10; }, 60s)) << c.err();
+
+    // A bad file: one error line, and task.updated still goes to enrichment.
+    std::ofstream(config) << "[kafka\n";
+    c.signal(SIGHUP);
+    ASSERT_TRUE(wait_until([&] { return c.err().find("the running configuration stays") != std::string::npos; }, 30s))
+        << c.err();
+    EXPECT_NE(c.err().find("reload: config: " + config + ":1:"), std::string::npos) << c.err();
+    send(10, 15);
+    ASSERT_TRUE(wait_until([&] { return sink_processed(sock, "enrichment") == 15; }, 60s)) << c.err();
+
+    // A good file that routes task.updated away from enrichment, and changes
+    // two keys that take a restart.
+    write_config("[pipeline]\nring.size = 512\n[routing]\n\"task.updated\" = [\"notification\", \"analytics\"]\n");
+    std::string err_before = c.err();
+    c.signal(SIGHUP);
+    ASSERT_TRUE(wait_until([&] { return c.err().find("routing applied") != std::string::npos; }, 30s)) << c.err();
+    const std::string reload_log = c.err().substr(err_before.size());
+    EXPECT_NE(reload_log.find("reload: routing.task.updated: (unset) -> [\"notification\", \"analytics\"]"),
+              std::string::npos) << reload_log;
+    EXPECT_NE(reload_log.find("reload: pipeline.ring.size: changed to 512, but takes a restart; keeping 4096"),
+              std::string::npos) << reload_log;
+    EXPECT_EQ(reload_log.find("commit.interval.ms"), std::string::npos)
+        << "--set commit.interval.ms=150 is applied again on top of the file: no change\n" << reload_log;
+    EXPECT_NE(reload_log.find("1 change applied, 1 kept until a restart"), std::string::npos) << reload_log;
+
+    send(15, 25);
+    ASSERT_TRUE(wait_until([&] { return sink_processed(sock, "notification") == 25; }, 60s)) << c.err();
+    EXPECT_EQ(sink_processed(sock, "enrichment"), 15u) << "events after the reload still went to enrichment";
+    ::close(fd);  // end of the replay
+    EXPECT_EQ(c.wait_exit(60s), 0) << c.err();
+    EXPECT_EQ(count_lines(enriched), 15u);
+}
