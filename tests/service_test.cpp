@@ -16,7 +16,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <sys/resource.h>
+
 #include <chrono>
+#include <filesystem>
+#include <sstream>
 #include <fstream>
 #include <map>
 #include <thread>
@@ -426,4 +430,72 @@ TEST(Service, SighupReloadsRoutingAndABadFileChangesNothing) {
     ::close(fd);  // end of the replay
     EXPECT_EQ(c.wait_exit(60s), 0) << c.err();
     EXPECT_EQ(count_lines(enriched), 15u);
+}
+
+namespace {
+
+// The value of an unlabelled metric in Prometheus text, or -1.
+double metric(const std::string& text, const std::string& name) {
+    const auto p = text.find("\n" + name + " ");
+    return p == std::string::npos ? -1 : std::stod(text.substr(p + name.size() + 2));
+}
+
+std::vector<std::string> proc_stat_fields(pid_t pid) {
+    std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+    const std::string s((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    std::istringstream rest(s.substr(s.rfind(')') + 2));
+    std::vector<std::string> f = {"", "", ""};  // fields 1 and 2 (pid, comm) are not needed; 1-based
+    for (std::string x; rest >> x;) f.push_back(x);
+    return f;
+}
+
+}  // namespace
+
+// process_* and sluice_build_info on /metrics, against what this test reads
+// from /proc and from `sluice --version`.
+TEST(Service, ProcessMetricsAndBuildInfo) {
+    const std::string dir = temp_dir();
+    const std::string sock = dir + "/proc.sock";
+    child c(dir, "proc", common_args(sock, 0));
+    ASSERT_TRUE(wait_until([&] { return ask_stats(sock, "health") == "ok\n\n"; }, 60s)) << c.err();
+    const std::string m = ask_stats(sock, "metrics");
+    const auto f = proc_stat_fields(c.pid());
+    const double ticks = static_cast<double>(sysconf(_SC_CLK_TCK));
+    double btime = 0;
+    {
+        std::ifstream in("/proc/stat");
+        for (std::string line; std::getline(in, line);)
+            if (line.rfind("btime ", 0) == 0) btime = std::stod(line.substr(6));
+    }
+    EXPECT_DOUBLE_EQ(metric(m, "process_start_time_seconds"), btime + std::stod(f[22]) / ticks) << m;
+    const double cpu_after = (std::stod(f[14]) + std::stod(f[15])) / ticks;
+    EXPECT_GE(metric(m, "process_cpu_seconds_total"), 0.0);
+    EXPECT_LE(metric(m, "process_cpu_seconds_total"), cpu_after + 1e-9);
+    const double rss = std::stod(f[24]) * static_cast<double>(sysconf(_SC_PAGESIZE));
+    EXPECT_NEAR(metric(m, "process_resident_memory_bytes"), rss, rss * 0.1);
+    EXPECT_NEAR(metric(m, "process_virtual_memory_bytes"), std::stod(f[23]), std::stod(f[23]) * 0.1);
+    int fds = 0;
+    for (const auto& e : std::filesystem::directory_iterator("/proc/" + std::to_string(c.pid()) + "/fd")) {
+        (void)e;
+        ++fds;
+    }
+    EXPECT_NEAR(metric(m, "process_open_fds"), fds, 2) << "the scrape's own connection may come and go";
+    rlimit lim{};
+    ASSERT_EQ(::prlimit(c.pid(), RLIMIT_NOFILE, nullptr, &lim), 0);
+    EXPECT_DOUBLE_EQ(metric(m, "process_max_fds"), static_cast<double>(lim.rlim_cur));
+
+    // sluice_build_info carries what --version prints.
+    const std::string version_file = dir + "/version";
+    ASSERT_EQ(std::system((sluice_binary() + " --version > " + version_file).c_str()), 0);
+    std::ifstream vin(version_file);
+    std::string first, rdkafka;
+    std::getline(vin, first);
+    std::getline(vin, rdkafka);
+    const std::string revision = first.substr(first.find("(git ") + 5, first.find(')') - first.find("(git ") - 5);
+    EXPECT_NE(m.find("sluice_build_info{version=\"" + first.substr(7, first.find(' ', 7) - 7) + "\",revision=\"" + revision +
+                     "\",librdkafka=\"" + rdkafka.substr(11) + "\""),
+              std::string::npos)
+        << m.substr(m.find("sluice_build_info"), 200);
+    c.signal(SIGTERM);
+    EXPECT_EQ(c.wait_exit(60s), 0) << c.err();
 }
