@@ -182,7 +182,7 @@ int run_command(const run_options& o) {
                 ready = true;
                 status = "ready: " + std::to_string(m.source.assigned_partitions.get()) + " partitions assigned";
                 notifier.ready(status);
-                log_write(log_level::info, "ready", status);
+                log_write(log_level::info, "lifecycle", status);
             }
             const char* stalled = watch.stalled(now);
             m.stalled_role.store(stalled, std::memory_order_release);

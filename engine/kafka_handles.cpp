@@ -8,11 +8,15 @@
 #include "config.hpp"
 #include "config_dump.hpp"
 #include "embedded_broker.hpp"
+#include "kafka_statistics.hpp"
 #include "log.hpp"
 
 namespace sluice {
 
-kafka_config::kafka_config() : conf_(rd_kafka_conf_new()) { log_kafka_through_logger(conf_); }
+kafka_config::kafka_config() : conf_(rd_kafka_conf_new()) {
+    log_kafka_through_logger(conf_);
+    collect_kafka_statistics(conf_);
+}
 kafka_config::~kafka_config() {
     if (conf_) rd_kafka_conf_destroy(conf_);
 }
@@ -64,7 +68,8 @@ std::map<std::string, std::string> consumer_defaults(const std::map<std::string,
         {"socket.nagle.disable", "true"},
         {"fetch.error.backoff.ms", "50"},
         {"partition.assignment.strategy", "cooperative-sticky"},
-        {"statistics.interval.ms", "0"},
+        // librdkafka's statistics become sluice_kafka_* metrics (kafka_statistics.hpp).
+        {"statistics.interval.ms", "10000"},
     };
     // librdkafka refuses a fetch.max.bytes below message.max.bytes: a larger
     // message.max.bytes given without fetch.max.bytes raises ours with it.
@@ -87,6 +92,7 @@ std::map<std::string, std::string> producer_defaults() {
         {"message.timeout.ms", "30000"},
         {"queue.buffering.max.messages", "1000000"},
         {"queue.buffering.max.kbytes", "1048576"},
+        {"statistics.interval.ms", "10000"},
     };
 }
 

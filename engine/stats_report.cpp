@@ -1,5 +1,6 @@
 // JSON, Prometheus text and percentile tables from the live metrics.
 #include "stats_report.hpp"
+#include "kafka_statistics.hpp"
 #include "process_metrics.hpp"
 
 #include <charconv>
@@ -174,6 +175,7 @@ std::string stats_report::prometheus() const {
             s.redelivered.get());
     counter("sluice_rebalances_total", "Rebalance callbacks.", s.rebalances.get());
     append_process_metrics(out);
+    kafka_statistics::instance().append_prometheus(out);
     out += "# HELP sluice_ready 1 once the group had its first rebalance and the directory is synced; 0 before and while stopping.\n"
            "# TYPE sluice_ready gauge\nsluice_ready ";
     out += ready().ok ? "1\n" : "0\n";

@@ -499,3 +499,53 @@ TEST(Service, ProcessMetricsAndBuildInfo) {
     c.signal(SIGTERM);
     EXPECT_EQ(c.wait_exit(60s), 0) << c.err();
 }
+
+// librdkafka's statistics on /metrics: the group consumer's broker
+// connection is up with a round-trip time, and the partitions librdkafka
+// says are assigned are the ones sluice's own stats show.
+TEST(Service, LibrdkafkaStatisticsAsMetrics) {
+    const std::string dir = temp_dir();
+    const std::string sock = dir + "/kstats.sock";
+    auto args = common_args(sock, 0);
+    for (const char* s : {"kafka.properties.\"statistics.interval.ms\"=200",
+                          "kafka.producer.properties.\"statistics.interval.ms\"=200"}) {
+        args.push_back("--set");
+        args.push_back(s);
+    }
+    child c(dir, "kstats", args);
+    std::string m;
+    std::size_t assigned = 0;
+    auto consistent = [&] {
+        m = ask_stats(sock, "metrics");
+        simdjson::dom::parser parser;
+        simdjson::dom::element doc;
+        simdjson::dom::array parts;
+        if (parser.parse(ask_stats(sock, "stats")).get(doc) || doc["partitions"].get(parts)) return false;
+        assigned = 0;
+        for (auto p : parts) {
+            bool a = false;
+            if (!p["assigned"].get(a) && a) ++assigned;
+        }
+        // The group consumer's line (the directory follower is a consumer too, outside the group).
+        const std::string want = "\nsluice_kafka_group_assigned_partitions{client=\"";
+        std::size_t most = 0;
+        for (auto at = m.find(want); at != std::string::npos; at = m.find(want, at + 1))
+            most = std::max<std::size_t>(most, std::stoul(m.substr(m.find("} ", at) + 2)));
+        return assigned > 0 && most == assigned;
+    };
+    ASSERT_TRUE(wait_until(consistent, 60s)) << "assigned " << assigned << "\n" << m.substr(0, 4000) << c.err();
+    EXPECT_EQ(assigned, 24u) << "the 7 default topics' partitions (portfolio.analytics has 6), to the only member";
+    EXPECT_NE(m.find("# TYPE sluice_kafka_broker_rtt_seconds gauge"), std::string::npos);
+    EXPECT_NE(m.find("sluice_kafka_broker_up{client=\"rdkafka#consumer-"), std::string::npos) << m;
+    EXPECT_NE(m.find("sluice_kafka_broker_up{client=\"rdkafka#producer-"), std::string::npos) << m;
+    const auto up = m.find("sluice_kafka_broker_up{client=\"rdkafka#consumer-");
+    EXPECT_EQ(m.substr(m.find("} ", up) + 2, 1), "1") << "the consumer's broker is up";
+    // One HELP/TYPE header per family even with many clients.
+    std::size_t headers = 0;
+    for (auto p = m.find("# TYPE sluice_kafka_broker_up "); p != std::string::npos;
+         p = m.find("# TYPE sluice_kafka_broker_up ", p + 1))
+        ++headers;
+    EXPECT_EQ(headers, 1u);
+    c.signal(SIGTERM);
+    EXPECT_EQ(c.wait_exit(60s), 0) << c.err();
+}
