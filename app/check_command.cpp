@@ -3,12 +3,14 @@
 
 #include <cstdio>
 #include <cstring>
+#include <stdexcept>
 
 #include "commands.hpp"
 #include "config.hpp"
 #include "config_dump.hpp"
 #include "kafka_handles.hpp"
 #include "log.hpp"
+#include "topic_check.hpp"
 
 namespace sluice {
 
@@ -52,8 +54,18 @@ int check_command(const check_options& o) {
         producer.set_all(cfg.producer_properties);
         build_without_connecting(producer, RD_KAFKA_PRODUCER);
     }
-    std::printf("# sluice check: %s is valid; the effective configuration (secrets redacted):\n",
-                o.config.empty() ? "the default configuration" : o.config.c_str());
+    bool connected = false;
+    if (o.connect) {
+        if (cfg.bootstrap_servers == "embedded")
+            std::fprintf(stderr, "sluice check: --connect: the embedded broker creates every topic it needs\n");
+        else if (!check_topics(cfg, cfg.bootstrap_servers, 10000))
+            throw std::runtime_error("check --connect: the brokers at " + cfg.bootstrap_servers + " did not answer");
+        else
+            connected = true;
+    }
+    std::printf("# sluice check: %s is valid%s; the effective configuration (secrets redacted):\n",
+                o.config.empty() ? "the default configuration" : o.config.c_str(),
+                connected ? " and its topics exist with leaders" : "");
     std::fputs(effective_config(cfg).c_str(), stdout);
     return 0;
 }

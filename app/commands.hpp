@@ -48,6 +48,7 @@ struct check_options {
     std::vector<std::string> sets;
     std::string property_list_arg;  // -X VALUE; only "list"
     bool property_list = false;     // -X list: librdkafka's properties
+    bool connect = false;           // also ask the brokers whether the topics exist
 };
 // Throws config_error (exit 78) for a bad configuration.
 int check_command(const check_options& o);

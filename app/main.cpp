@@ -47,6 +47,8 @@ int main(int argc, char** argv) {
     auto* check_cmd = app.add_subcommand("check", "validate a configuration (librdkafka properties included) and print it, secrets redacted");
     check_cmd->add_option("--config,-c", check.config, "TOML configuration file")->check(CLI::ExistingFile);
     check_cmd->add_option("--set,-s", check.sets, "override a config key: key=TOML-value (repeatable)");
+    check_cmd->add_flag("--connect", check.connect,
+                        "also ask the brokers whether the output, dead-letter and directory topics exist (exit 78 naming the one that does not)");
     check_cmd->add_option("-X", check.property_list_arg, "'list': print every librdkafka property with its default and exit")
         ->check(CLI::IsMember({"list"}));
 

@@ -20,6 +20,7 @@
 #include "pipeline.hpp"
 #include "role_watch.hpp"
 #include "service_notifier.hpp"
+#include "topic_check.hpp"
 #include "seed_events.hpp"
 #include "sink_factory.hpp"
 
@@ -106,6 +107,8 @@ int run_command(const run_options& o) {
     if (!cfg.stats_http.empty() && !cfg.stats_http_loopback())
         logf(log_level::warning, "stats", "stats.http %s is not a loopback address: /metrics, /stats, /health and /ready "
              "are open to whoever reaches it (no authentication)", cfg.stats_http.c_str());
+    // The embedded broker creates every topic the configuration names.
+    if (cfg.bootstrap_servers != "embedded") check_topics(cfg, cfg.bootstrap_servers, 10000);
     pipeline p(cfg, make_seed_sink);
     std::string topics;
     for (const auto& t : cfg.topics) topics += (topics.empty() ? "" : ",") + t;

@@ -102,6 +102,29 @@ expect 78 "kafka property sasl.oauthbearer.client.secret=(redacted)" \
     --set kafka.properties.sasl.oauthbearer.method=nonsense
 grep -q "s3cret" "$work/out" && fail "an error printed a secret"
 
+# Topics: check --connect and run ask the brokers (here `sluice broker` with
+# only the topics named) whether output, dead-letter and directory topics exist.
+"$sluice" broker --no-default-topics --topics out:1,a:2,a.dlq:2,users:1 > "$work/broker.out" 2> "$work/broker.err" &
+broker_pid=$!
+trap 'kill $broker_pid 2>/dev/null; wait 2>/dev/null; rm -rf "$work"' EXIT
+for _ in $(seq 1 100); do grep -q '^bootstrap=' "$work/broker.out" 2>/dev/null && break; sleep 0.1; done
+bootstrap=$(sed -n 's/^bootstrap=//p' "$work/broker.out")
+[ -n "$bootstrap" ] || fail "sluice broker did not start: $(cat "$work/broker.err")"
+topics=(--set "kafka.bootstrap.servers=\"$bootstrap\"" --set 'kafka.topics=["a"]'
+        --set 'sinks.enrichment.directory.topic="users"' --set 'sinks.enrichment.output="kafka:out"'
+        --set 'sinks.notification.output="none"' --set 'sinks.analytics.output="none"')
+expect 0 "is valid and its topics exist with leaders" "$sluice" check --connect "${topics[@]}" --config "$config_dir/demo.toml"
+expect 78 "config: sinks.enrichment.output: topic 'missing' does not exist on $bootstrap" \
+    "$sluice" check --connect --config "$config_dir/demo.toml" "${topics[@]}" --set 'sinks.enrichment.output="kafka:missing"'
+expect 78 "config: kafka.dlq.suffix (dead letters of b): topic 'b.dlq' does not exist" \
+    "$sluice" check --connect --config "$config_dir/demo.toml" "${topics[@]}" --set 'kafka.topics=["a","b"]'
+expect 78 "config: sinks.enrichment.directory.topic: topic 'people' does not exist" \
+    "$sluice" check --connect --config "$config_dir/demo.toml" "${topics[@]}" --set 'sinks.enrichment.directory.topic="people"'
+expect 78 "config: sinks.enrichment.output: topic 'missing' does not exist on $bootstrap" \
+    "$sluice" run --config "$config_dir/demo.toml" "${topics[@]}" --set 'sinks.enrichment.output="kafka:missing"' \
+    --set 'stats.socket=""' --set 'stats.http=""' --set loadgen.rate=0 --duration 5
+kill $broker_pid; wait $broker_pid 2>/dev/null || true
+
 # -X list: librdkafka's property table, as kcat -X list prints it.
 "$sluice" check -X list > "$work/out"
 grep -q "^bootstrap.servers" "$work/out" || fail "-X list has no bootstrap.servers"
