@@ -81,7 +81,9 @@ public:
           std::vector<std::string> env_add = {})
         : out_(dir + "/" + name + ".out"), err_(dir + "/" + name + ".err") {
         const std::string bin = sluice_binary();
-        args.insert(args.begin(), {bin, "run"});
+        // `sluice run` unless the arguments name another subcommand.
+        if (args.empty() || args[0][0] == '-') args.insert(args.begin(), "run");
+        args.insert(args.begin(), bin);
         std::vector<std::string> env;
         for (char** e = environ; *e; ++e) env.emplace_back(*e);
         for (auto& e : env_add) env.push_back(e);
@@ -564,4 +566,33 @@ TEST(Service, LibrdkafkaStatisticsAsMetrics) {
     EXPECT_EQ(headers, 1u);
     c.signal(SIGTERM);
     EXPECT_EQ(c.wait_exit(60s), 0) << c.err();
+}
+
+// `sluice stats --watch` outlives the process it watches: when it goes away
+// the watch says so and waits, and picks up the next process on the socket.
+TEST(Service, StatsWatchReconnectsAfterARestart) {
+    const std::string dir = temp_dir();
+    const std::string sock = dir + "/watched.sock";
+    auto first = std::make_unique<child>(dir, "watched1", common_args(sock, 0));
+    ASSERT_TRUE(wait_until([&] { return ask_stats(sock, "health") == "ok\n\n"; }, 60s)) << first->err();
+    child watch(dir, "watch", {"stats", "--socket", sock, "--watch", "--interval", "0.2"});
+    ASSERT_TRUE(wait_until([&] { return watch.out().find("consumed") != std::string::npos; }, 30s)) << watch.err();
+    first->signal(SIGTERM);
+    EXPECT_EQ(first->wait_exit(60s), 0);
+    ASSERT_TRUE(wait_until([&] { return watch.out().find("sluice stats: lost " + sock) != std::string::npos; }, 30s))
+        << watch.out() << watch.err();
+    const std::size_t lost_at = watch.out().find("sluice stats: lost ");
+    child second(dir, "watched2", common_args(sock, 0));
+    ASSERT_TRUE(wait_until([&] { return watch.out().find("sluice stats: reconnected to " + sock) != std::string::npos; },
+                           60s))
+        << watch.out() << second.err();
+    const std::string out = watch.out();
+    const std::size_t again = out.find("sluice stats: reconnected to ");
+    EXPECT_GT(again, lost_at);
+    EXPECT_TRUE(wait_until([&] { return watch.out().find("consumed", again) != std::string::npos; }, 30s))
+        << "the table again after the reconnect";
+    watch.signal(SIGINT);
+    EXPECT_EQ(watch.wait_exit(30s), 0) << watch.err();
+    second.signal(SIGTERM);
+    EXPECT_EQ(second.wait_exit(60s), 0) << second.err();
 }
