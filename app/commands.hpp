@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <map>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -52,6 +53,22 @@ struct check_options {
 };
 // Throws config_error (exit 78) for a bad configuration.
 int check_command(const check_options& o);
+
+// A bad command line found after parsing: main prints it with the usage, exit 64.
+struct usage_error : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+struct offsets_options {
+    std::string group;
+    std::string bootstrap;  // empty: from --config
+    std::string config;
+    std::string topics;     // a,b,...; empty: kafka.topics of the configuration
+    bool reset = false;     // else show
+    std::string to;         // earliest, latest, OFFSET or an ISO 8601 time
+    bool dry_run = false;
+};
+int offsets_command(const offsets_options& o);
 
 // Shared: wait for SIGINT/SIGTERM (blocked in all threads) up to timeout_ms;
 // true if one arrived.

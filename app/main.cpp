@@ -52,6 +52,20 @@ int main(int argc, char** argv) {
     check_cmd->add_option("-X", check.property_list_arg, "'list': print every librdkafka property with its default and exit")
         ->check(CLI::IsMember({"list"}));
 
+    sluice::offsets_options offsets;
+    auto* offsets_cmd = app.add_subcommand("offsets", "show or reset a consumer group's committed offsets");
+    offsets_cmd->require_subcommand(1);
+    offsets_cmd->add_option("--group,-g", offsets.group, "consumer group")->required();
+    offsets_cmd->add_option("--bootstrap,-b", offsets.bootstrap, "Kafka bootstrap servers (default: from --config)");
+    offsets_cmd->add_option("--config,-c", offsets.config, "TOML configuration: bootstrap, topics, security properties")
+        ->check(CLI::ExistingFile);
+    offsets_cmd->add_option("--topics,-t", offsets.topics, "topics, comma-separated (default: kafka.topics)");
+    auto* offsets_show = offsets_cmd->add_subcommand("show", "committed offset, watermarks and lag per partition");
+    auto* offsets_reset = offsets_cmd->add_subcommand("reset", "commit new offsets for the group (refused while it has members)");
+    offsets_reset->add_option("--to", offsets.to, "earliest, latest, an offset, or an ISO 8601 time")->required();
+    offsets_reset->add_flag("--dry-run", offsets.dry_run, "print the new offsets without committing them");
+    (void)offsets_show;
+
     sluice::broker_options broker;
     auto* broker_cmd = app.add_subcommand("broker", "run the embedded Kafka broker (librdkafka mock cluster)");
     broker_cmd->add_option("--brokers", broker.brokers, "number of brokers")->check(CLI::Range(1, 16));
@@ -120,6 +134,14 @@ int main(int argc, char** argv) {
             return sluice::check_command(check);
         }
         if (*broker_cmd) return sluice::broker_command(broker);
+        if (*offsets_cmd) {
+            offsets.reset = offsets_reset->parsed();
+            try {
+                return sluice::offsets_command(offsets);
+            } catch (const sluice::usage_error& e) {
+                return usage_error(*offsets_cmd, std::string("offsets: ") + e.what(), "sluice");
+            }
+        }
         if (*load_cmd) {
             if (!*count_opt && !*dur_opt) {
                 std::fprintf(stderr, "sluice loadgen: one of --count or --duration is required\n\n%s", load_cmd->help("sluice").c_str());
