@@ -70,6 +70,14 @@ struct offsets_options {
 };
 int offsets_command(const offsets_options& o);
 
+struct doctor_options {
+    std::string config;
+    std::vector<std::string> sets;
+    bool json = false;
+};
+// 0: nothing to change; 1: warnings (each says what to change).
+int doctor_command(const doctor_options& o);
+
 // Shared: wait for SIGINT/SIGTERM (blocked in all threads) up to timeout_ms;
 // true if one arrived.
 bool wait_for_shutdown_signal(int timeout_ms);

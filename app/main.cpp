@@ -66,6 +66,12 @@ int main(int argc, char** argv) {
     offsets_reset->add_flag("--dry-run", offsets.dry_run, "print the new offsets without committing them");
     (void)offsets_show;
 
+    sluice::doctor_options doctor;
+    auto* doctor_cmd = app.add_subcommand("doctor", "check this host for what the configured thread plan needs");
+    doctor_cmd->add_option("--config,-c", doctor.config, "TOML configuration file (its thread plan)")->check(CLI::ExistingFile);
+    doctor_cmd->add_option("--set,-s", doctor.sets, "override a config key: key=TOML-value (repeatable)");
+    doctor_cmd->add_flag("--json", doctor.json, "one JSON object: findings[] {check, status, value, advice}, warnings");
+
     sluice::broker_options broker;
     auto* broker_cmd = app.add_subcommand("broker", "run the embedded Kafka broker (librdkafka mock cluster)");
     broker_cmd->add_option("--brokers", broker.brokers, "number of brokers")->check(CLI::Range(1, 16));
@@ -134,6 +140,7 @@ int main(int argc, char** argv) {
             return sluice::check_command(check);
         }
         if (*broker_cmd) return sluice::broker_command(broker);
+        if (*doctor_cmd) return sluice::doctor_command(doctor);
         if (*offsets_cmd) {
             offsets.reset = offsets_reset->parsed();
             try {

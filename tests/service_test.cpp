@@ -23,6 +23,7 @@
 #include <sstream>
 #include <fstream>
 #include <map>
+#include <set>
 #include <thread>
 
 #include "kafka_test_support.hpp"
@@ -595,4 +596,124 @@ TEST(Service, StatsWatchReconnectsAfterARestart) {
     EXPECT_EQ(watch.wait_exit(30s), 0) << watch.err();
     second.signal(SIGTERM);
     EXPECT_EQ(second.wait_exit(60s), 0) << second.err();
+}
+
+namespace {
+
+std::string read_file_trimmed(const std::string& path, bool* ok = nullptr) {
+    std::ifstream in(path);
+    if (ok) *ok = static_cast<bool>(in);
+    std::string s((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+    return s;
+}
+
+std::string bracketed(const std::string& s) { return s.substr(s.find('[') + 1, s.find(']') - s.find('[') - 1); }
+
+int count_cpus(const std::string& list) {  // "0-3,8" -> 5
+    int n = 0;
+    std::stringstream ss(list);
+    for (std::string part; std::getline(ss, part, ',');) {
+        const auto dash = part.find('-');
+        n += dash == std::string::npos ? 1 : std::stoi(part.substr(dash + 1)) - std::stoi(part.substr(0, dash)) + 1;
+    }
+    return n;
+}
+
+struct doctor_run {
+    int rc;
+    std::map<std::string, std::pair<std::string, std::string>> findings;  // check -> (status, value)
+    std::int64_t warnings = -1;
+};
+
+doctor_run run_doctor(const std::string& dir, std::vector<std::string> extra) {
+    std::vector<std::string> args = {"doctor", "--json"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    child d(dir, "doctor", args);
+    doctor_run r;
+    r.rc = d.wait_exit(60s);
+    simdjson::dom::parser parser;
+    simdjson::dom::element doc;
+    const std::string out = d.out();
+    if (parser.parse(out).get(doc)) return r;
+    simdjson::dom::array arr;
+    if (doc["findings"].get(arr)) return r;
+    for (auto f : arr) {
+        std::string_view check, status, value;
+        if (f["check"].get(check) || f["status"].get(status) || f["value"].get(value)) continue;
+        r.findings[std::string(check)] = {std::string(status), std::string(value)};
+    }
+    if (doc["warnings"].get(r.warnings)) r.warnings = -1;
+    return r;
+}
+
+}  // namespace
+
+// `sluice doctor --json` on this machine: each finding's value is what this
+// test reads from /proc and /sys itself, and the exit code follows the warnings.
+TEST(Doctor, FindingsMatchProcAndSys) {
+    const std::string dir = temp_dir();
+    const doctor_run r = run_doctor(dir, {});
+    ASSERT_EQ(r.findings.size(), 10u);
+    const std::string cpu = "/sys/devices/system/cpu/";
+    const int online = count_cpus(read_file_trimmed(cpu + "online"));
+    EXPECT_EQ(r.findings.at("cpus").second, std::to_string(online));
+    EXPECT_EQ(r.findings.at("cpus").first, online < 6 ? "warning" : "ok") << "6 role threads";
+    EXPECT_EQ(r.findings.at("pinning"), std::make_pair(std::string("ok"), std::string("none")));
+    const std::string iso = read_file_trimmed(cpu + "isolated");
+    EXPECT_EQ(r.findings.at("isolated_cores").second, iso.empty() ? "none" : iso);
+    std::set<std::string> govs;
+    for (int c = 0; c < online; ++c) {
+        bool ok = false;
+        const std::string g = read_file_trimmed(cpu + "cpu" + std::to_string(c) + "/cpufreq/scaling_governor", &ok);
+        if (ok) govs.insert(g);
+    }
+    std::string gv;
+    for (const auto& g : govs) gv += (gv.empty() ? "" : ",") + g;
+    EXPECT_EQ(r.findings.at("cpu_governor").second, gv.empty() ? "unavailable" : gv);
+    EXPECT_EQ(r.findings.at("cpu_governor").first, gv.empty() ? "info" : gv == "performance" ? "ok" : "warning");
+    bool smt_ok = false;
+    const std::string smt = read_file_trimmed(cpu + "smt/active", &smt_ok);
+    EXPECT_EQ(r.findings.at("smt").second, smt_ok ? smt : "unavailable");
+    // Each NIC interrupt named: its affinity as /proc/irq says, and its line in /proc/interrupts.
+    std::istringstream irqs(r.findings.at("nic_irq_affinity").second);
+    std::ifstream interrupts_in("/proc/interrupts");
+    const std::string interrupts((std::istreambuf_iterator<char>(interrupts_in)), std::istreambuf_iterator<char>());
+    for (std::string item; irqs >> item;) {
+        if (item == "none") break;
+        const std::string irq = item.substr(0, item.find(':'));
+        EXPECT_EQ(item.substr(item.find(':') + 1), read_file_trimmed("/proc/irq/" + irq + "/smp_affinity_list")) << item;
+        EXPECT_NE(interrupts.find(" " + irq + ":"), std::string::npos) << item;
+    }
+    rlimit lim{};
+    ::getrlimit(RLIMIT_MEMLOCK, &lim);  // the child inherits this process's limit
+    EXPECT_EQ(r.findings.at("memlock").second, lim.rlim_cur == RLIM_INFINITY ? "unlimited" : std::to_string(lim.rlim_cur));
+    EXPECT_EQ(r.findings.at("io_uring").second, "available") << "this test suite's stats server needs io_uring too";
+    EXPECT_EQ(r.findings.at("transparent_hugepages").second,
+              bracketed(read_file_trimmed("/sys/kernel/mm/transparent_hugepage/enabled")) + "/" +
+                  bracketed(read_file_trimmed("/sys/kernel/mm/transparent_hugepage/defrag")));
+    long long swap_kb = 0;
+    {
+        std::ifstream in("/proc/swaps");
+        std::string line;
+        std::getline(in, line);
+        while (std::getline(in, line)) {
+            std::istringstream ls(line);
+            std::string name, type;
+            long long size = 0;
+            if (ls >> name >> type >> size) swap_kb += size;
+        }
+    }
+    EXPECT_EQ(r.findings.at("swap").second, std::to_string(swap_kb));
+    EXPECT_EQ(r.findings.at("swap").first, swap_kb > 0 ? "warning" : "ok");
+    int warnings = 0;
+    for (const auto& [check, f] : r.findings) warnings += f.first == "warning";
+    EXPECT_EQ(r.warnings, warnings);
+    EXPECT_EQ(r.rc, warnings ? 1 : 0);
+
+    // A spinning, pinned source: named in pinning; without isolated cores a warning.
+    const doctor_run spin = run_doctor(dir, {"--set", "threads.source.wait=\"spin\"", "--set", "threads.source.cpus=[0]"});
+    EXPECT_EQ(spin.findings.at("pinning").second, "source");
+    EXPECT_EQ(spin.findings.at("isolated_cores").first, iso.empty() ? "warning" : "ok");
+    EXPECT_EQ(spin.rc, 1);
 }
