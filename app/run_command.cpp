@@ -183,7 +183,8 @@ int run_command(const run_options& o) {
             const std::int64_t now = mono_ns();
             if (!ready && p.update_readiness()) {
                 ready = true;
-                status = "ready: " + std::to_string(m.source.assigned_partitions.get()) + " partitions assigned";
+                const std::uint64_t n = m.source.assigned_partitions.get();
+                status = "ready: " + std::to_string(n) + (n == 1 ? " partition" : " partitions") + " assigned";
                 notifier.ready(status);
                 log_write(log_level::info, "lifecycle", status);
             }

@@ -73,6 +73,13 @@ expect 78 '`fetch.max.bytes` must be >= `message.max.bytes`' \
 expect 78 "kafka property no.such.property=1" "$sluice" run --config "$config_dir/demo.toml" \
     --set kafka.properties.no.such.property=1 --duration 1
 
+# stats.http may leave loopback, with a warning in the log.
+: > "$work/empty.ndjson"
+expect 0 "warning stats: stats.http 0.0.0.0:0 is not a loopback address" "$sluice" run \
+    --source "replay:$work/empty.ndjson" --set 'stats.http="0.0.0.0:0"' --set 'stats.socket=""' --set run.progress=false
+expect 78 "config: stats.http: expected host:port such as 127.0.0.1:9464" "$sluice" check --set 'stats.http="0.0.0.0"' \
+    --config "$config_dir/demo.toml"
+
 # Secrets: from the file, the environment or a file named by a _file key;
 # check prints them redacted, and an error about one never shows its value.
 cat > "$work/secrets.toml" <<TOML
