@@ -113,7 +113,7 @@ grep -q "s3cret" "$work/out" && fail "an error printed a secret"
 # only the topics named) whether output, dead-letter and directory topics exist.
 "$sluice" broker --no-default-topics --topics out:1,a:2,a.dlq:2,users:1 > "$work/broker.out" 2> "$work/broker.err" &
 broker_pid=$!
-trap 'kill $broker_pid 2>/dev/null; wait 2>/dev/null; rm -rf "$work"' EXIT
+trap 'kill $broker_pid 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"' EXIT
 for _ in $(seq 1 100); do grep -q '^bootstrap=' "$work/broker.out" 2>/dev/null && break; sleep 0.1; done
 bootstrap=$(sed -n 's/^bootstrap=//p' "$work/broker.out")
 [ -n "$bootstrap" ] || fail "sluice broker did not start: $(cat "$work/broker.err")"
