@@ -40,6 +40,7 @@ kafka_handle kafka_config::make(rd_kafka_type_t type) {
     // rd_kafka_new() fails only on a configuration it refuses as a whole.
     if (!rk) throw config_error(std::string("config: librdkafka refuses the configuration: ") + err);
     conf_ = nullptr;  // owned by rk now
+    kafka_statistics::instance().prepare(rd_kafka_name(rk));
     return kafka_handle(rk);
 }
 

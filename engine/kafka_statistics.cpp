@@ -135,13 +135,22 @@ kafka_statistics& kafka_statistics::instance() {
     return s;
 }
 
+void kafka_statistics::prepare(const char* client) {
+    std::lock_guard lock(mu_);
+    auto& slot = latest_[client ? client : ""];
+    slot.reserve(initial_capacity);
+}
+
 void kafka_statistics::store(const char* client, const char* json, std::size_t len) {
     std::lock_guard lock(mu_);
-    latest_[client ? client : ""].assign(json, len);
+    auto it = latest_.find(std::string_view(client ? client : ""));
+    if (it == latest_.end()) it = latest_.emplace(client ? client : "", std::string()).first;  // not prepared
+    if (it->second.capacity() < len) it->second.reserve(len * 2);  // grows rarely, never per interval
+    it->second.assign(json, len);
 }
 
 void kafka_statistics::append_prometheus(std::string& out) const {
-    std::map<std::string, std::string> copy;
+    decltype(latest_) copy;
     {
         std::lock_guard lock(mu_);
         copy = latest_;

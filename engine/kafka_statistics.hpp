@@ -6,6 +6,7 @@
 #include <map>
 #include <mutex>
 #include <string>
+#include <string_view>
 
 namespace sluice {
 
@@ -18,14 +19,18 @@ class kafka_statistics {
 public:
     static kafka_statistics& instance();
 
+    // Control thread, when a handle is created: its slot, sized so that the
+    // callback does not allocate on the thread that serves it.
+    void prepare(const char* client);
     // Any thread (librdkafka's stats callback).
     void store(const char* client, const char* json, std::size_t len);
     // Stats thread: the metrics of every client's latest statistics.
     void append_prometheus(std::string& out) const;
 
 private:
+    static constexpr std::size_t initial_capacity = 256 * 1024;
     mutable std::mutex mu_;
-    std::map<std::string, std::string> latest_;  // client name -> JSON
+    std::map<std::string, std::string, std::less<>> latest_;  // client name -> JSON
 };
 
 // Routes the statistics of handles built from conf to kafka_statistics.
