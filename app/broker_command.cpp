@@ -115,7 +115,13 @@ private:
 
 int broker_command(const broker_options& o) {
     std::map<std::string, int> topics;
-    if (o.defaults) topics = load_settings("", {}).broker_topics();
+    if (o.defaults) {
+        const settings defaults = load_settings("", {});
+        topics = defaults.broker_topics();
+        // Dead letters of `sluice run --source replay:FILE` against this broker,
+        // which checks at start that they have a topic.
+        topics["replay" + defaults.dlq_suffix] = 1;
+    }
     std::size_t pos = 0;
     while (pos < o.topics.size()) {
         std::size_t end = o.topics.find(',', pos);

@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <map>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -47,8 +48,44 @@ struct stats_options {
 };
 int stats_command(const stats_options& o);
 
+struct check_options {
+    std::string config;
+    std::vector<std::string> sets;
+    std::string property_list_arg;  // -X VALUE; only "list"
+    bool property_list = false;     // -X list: librdkafka's properties
+    bool connect = false;           // also ask the brokers whether the topics exist
+};
+// Throws config_error (exit 78) for a bad configuration.
+int check_command(const check_options& o);
+
+// A bad command line found after parsing: main prints it with the usage, exit 64.
+struct usage_error : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+struct offsets_options {
+    std::string group;
+    std::string bootstrap;  // empty: from --config
+    std::string config;
+    std::string topics;     // a,b,...; empty: kafka.topics of the configuration
+    bool reset = false;     // else show
+    std::string to;         // earliest, latest, OFFSET or an ISO 8601 time
+    bool dry_run = false;
+};
+int offsets_command(const offsets_options& o);
+
+struct doctor_options {
+    std::string config;
+    std::vector<std::string> sets;
+    bool json = false;
+};
+// 0: nothing to change; 1: warnings (each says what to change).
+int doctor_command(const doctor_options& o);
+
 // Shared: wait for SIGINT/SIGTERM (blocked in all threads) up to timeout_ms;
 // true if one arrived.
 bool wait_for_shutdown_signal(int timeout_ms);
+// The same, also taking SIGHUP: the signal that arrived, or 0.
+int wait_for_signal(int timeout_ms);
 
 }  // namespace sluice

@@ -9,6 +9,7 @@
 #include <cstring>
 #include <ctime>
 #include <sstream>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <system_error>
@@ -190,25 +191,46 @@ int write_hdr_log(stats_client& client, const std::string& path, double interval
 }  // namespace
 
 int stats_command(const stats_options& o) {
-    stats_client client(o.socket);
-    if (!o.hdr_log.empty()) return write_hdr_log(client, o.hdr_log, o.interval_s);
+    auto client = std::make_unique<stats_client>(o.socket);
+    if (!o.hdr_log.empty()) return write_hdr_log(*client, o.hdr_log, o.interval_s);
     if (!o.raw.empty()) {
-        std::printf("%s\n", client.ask(o.raw).c_str());
+        std::printf("%s\n", client->ask(o.raw).c_str());
         return 0;
     }
     if (!o.watch) {
-        print_table(client.ask("stats"), -1);
+        print_table(client->ask("stats"), -1);
         return 0;
     }
     std::uint64_t last = 0;
     bool first = true;
     for (;;) {
-        const std::string json = client.ask("stats");
+        std::string json;
+        try {
+            json = client->ask("stats");
+        } catch (const std::exception& e) {
+            // The process went away (a restart, a stop): say so and wait for
+            // one to serve the socket again, instead of exiting.
+            std::printf("\nsluice stats: lost %s (%s); reconnecting every %gs, Ctrl-C to stop\n", o.socket.c_str(),
+                        e.what(), o.interval_s);
+            std::fflush(stdout);
+            client.reset();
+            while (!client) {
+                if (wait_for_shutdown_signal(static_cast<int>(o.interval_s * 1000))) return 0;
+                try {
+                    client = std::make_unique<stats_client>(o.socket);
+                } catch (const std::exception&) {
+                }
+            }
+            std::printf("sluice stats: reconnected to %s\n", o.socket.c_str());
+            std::fflush(stdout);
+            first = true;  // a new process: its counters started again
+            continue;
+        }
         simdjson::dom::parser parser;
         simdjson::dom::element doc;
         std::uint64_t consumed = 0;
         if (!parser.parse(json).get(doc)) consumed = u(doc["source"], "consumed");
-        std::printf("\033[H\033[2J");
+        if (isatty(STDOUT_FILENO)) std::printf("\033[H\033[2J");
         print_table(json, first ? -1 : double(consumed - last) / o.interval_s);
         std::fflush(stdout);
         last = consumed;

@@ -1,5 +1,6 @@
 // Commit thread: acks -> watermarks -> asynchronous batched commits.
 #include "committer.hpp"
+#include "log.hpp"
 
 #include <cstdio>
 #include <cstring>
@@ -67,7 +68,7 @@ void committer::take_record(const flow_record& r, std::int64_t now) {
         case flow_record::kind::done_now:
             if (!p || r.epoch != epochs_[r.partition]) break;
             if (!p->marks().dispatched(r.seq, r.offset))
-                std::fprintf(stderr, "sluice: commit tracker: dispatch out of order on partition %u\n", r.partition);
+                logf(log_level::warning, "commit", "commit tracker: dispatch out of order on partition %u", r.partition);
             if (r.type == flow_record::kind::done_now) {
                 p->marks().done(r.seq);
                 p->note_done(now);
@@ -116,8 +117,8 @@ bool committer::pump() {
     // event finished since (the tail of a stream would otherwise stay uncommitted).
     const bool due = acks_since_commit_ > 0 || retry_failed_;
     if ((due && flow_.commit_requested.exchange(false, std::memory_order_acq_rel)) ||
-        acks_since_commit_ >= cfg_.commit_max_events ||
-        (due && now - last_commit_ns_ >= std::int64_t(cfg_.commit_interval_ms) * 1'000'000))
+        acks_since_commit_ >= flow_.live.commit_max_events.load(std::memory_order_relaxed) ||
+        (due && now - last_commit_ns_ >= std::int64_t(flow_.live.commit_interval_ms.load(std::memory_order_relaxed)) * 1'000'000))
         commit_now(now);
     if (now - last_refresh_ns_ >= 100'000'000) refresh_views(now);
     return work;
@@ -192,7 +193,7 @@ bool committer::serve_commit_results() {
         if (err) {
             metrics_.commit.commit_failures.add();
             if (metrics_.commit.commit_failures.get() <= 20)
-                std::fprintf(stderr, "sluice: commit failed (will retry): %s\n", rd_kafka_err2str(err));
+                logf(log_level::warning, "commit", "commit failed (will retry): %s", rd_kafka_err2str(err));
         } else {
             metrics_.commit.commits.add();
         }
@@ -243,6 +244,7 @@ void committer::refresh_views(std::int64_t now) {
 void committer::run() {
     waiter& w = flow_.commit_waiter;
     for (;;) {
+        metrics_.commit.loops.add();
         const bool work = pump();
         if (flow_.stop_commit.load(std::memory_order_acquire)) {
             // The source has closed (final commit done or given up) and the

@@ -4,6 +4,7 @@
 #include <toml++/toml.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <fstream>
 #include <iterator>
 #include <set>
@@ -166,6 +167,45 @@ private:
     std::set<std::string> used_;
 };
 
+// "${NAME}" anywhere in a value is replaced by the environment variable NAME,
+// so secrets need not be written into the file.
+std::string expand_environment(reader& r, const std::string& key, const std::string& value) {
+    std::string out;
+    std::size_t i = 0;
+    while (i < value.size()) {
+        const auto start = value.find("${", i);
+        if (start == std::string::npos) break;
+        const auto end = value.find('}', start + 2);
+        if (end == std::string::npos) r.fail(key, "unterminated ${ in value");
+        const std::string name = value.substr(start + 2, end - start - 2);
+        const char* env = name.empty() ? nullptr : std::getenv(name.c_str());
+        if (!env) r.fail(key, "environment variable '" + name + "' is not set");
+        out.append(value, i, start - i).append(env);
+        i = end + 1;
+    }
+    return out.append(value, i, std::string::npos);
+}
+
+// librdkafka properties under prefix. A key ending in "_file" names a file
+// whose contents (without the trailing newline) are the value of the key
+// without the suffix: a secret kept in a file readable only by the service.
+void properties(reader& r, const std::string& prefix, std::map<std::string, std::string>& out) {
+    for (const auto& k : r.keys_under(prefix)) {
+        const std::string key = prefix + k;
+        const std::string value = expand_environment(r, key, r.scalar_text(key));
+        constexpr std::string_view suffix = "_file";
+        if (k.size() > suffix.size() && k.compare(k.size() - suffix.size(), suffix.size(), suffix) == 0) {
+            std::ifstream in(value, std::ios::binary);
+            if (!in) r.fail(key, "cannot read file '" + value + "'");
+            std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+            while (!content.empty() && (content.back() == '\n' || content.back() == '\r')) content.pop_back();
+            out[k.substr(0, k.size() - suffix.size())] = content;
+        } else {
+            out[k] = value;
+        }
+    }
+}
+
 }  // namespace
 
 const std::vector<std::string>& settings::roles() {
@@ -198,6 +238,12 @@ std::map<std::string, int> settings::broker_topics() const {
     for (const auto& [sink, out] : outputs)
         if (out.type == output_spec::kind::kafka && !all.count(out.target)) all[out.target] = 3;
     return all;
+}
+
+bool settings::stats_http_loopback() const {
+    const auto colon = stats_http.rfind(':');
+    const std::string host = colon == std::string::npos ? stats_http : stats_http.substr(0, colon);
+    return host == "localhost" || host == "::1" || host == "[::1]" || host.rfind("127.", 0) == 0;
 }
 
 void parse_source(const std::string& key, const std::string& text, settings& s) {
@@ -299,8 +345,7 @@ settings parse_settings(std::string_view text, const std::string& origin, const 
     if (s.topics.empty()) r.fail("kafka.topics", "must name at least one topic");
     r.str("kafka.dlq.suffix", s.dlq_suffix);
     if (s.dlq_suffix.empty()) r.fail("kafka.dlq.suffix", "must not be empty");
-    for (const auto& k : r.keys_under("kafka.properties."))
-        s.kafka_properties[k] = r.scalar_text("kafka.properties." + k);
+    properties(r, "kafka.properties.", s.kafka_properties);
     // sluice resolves start offsets itself (librdkafka gets "error"), so the
     // reset policy is its own setting under librdkafka's name.
     if (auto it = s.kafka_properties.find("auto.offset.reset"); it != s.kafka_properties.end()) {
@@ -310,8 +355,7 @@ settings parse_settings(std::string_view text, const std::string& origin, const 
         else r.fail("kafka.properties.auto.offset.reset", "expected earliest or latest (got '" + v + "')");
         s.kafka_properties.erase(it);
     }
-    for (const auto& k : r.keys_under("kafka.producer.properties."))
-        s.producer_properties[k] = r.scalar_text("kafka.producer.properties." + k);
+    properties(r, "kafka.producer.properties.", s.producer_properties);
 
     r.integer("embedded.brokers", s.embedded_brokers, 1, 16);
     for (const auto& k : r.keys_under("embedded.topics.")) {
@@ -352,8 +396,10 @@ settings parse_settings(std::string_view text, const std::string& origin, const 
     if (!s.stats_http.empty()) {
         const auto colon = s.stats_http.rfind(':');
         const std::string host = colon == std::string::npos ? "" : s.stats_http.substr(0, colon);
-        if (host != "127.0.0.1" && host != "localhost" && host != "::1" && host != "[::1]")
-            r.fail("stats.http", "must be a loopback host:port such as 127.0.0.1:9464");
+        const std::string port = colon == std::string::npos ? "" : s.stats_http.substr(colon + 1);
+        if (host.empty() || port.empty() || port.find_first_not_of("0123456789") != std::string::npos ||
+            std::stol(port) > 65535)
+            r.fail("stats.http", "expected host:port such as 127.0.0.1:9464");
     }
 
     const long ncpu = sysconf(_SC_NPROCESSORS_CONF);
@@ -404,6 +450,13 @@ settings parse_settings(std::string_view text, const std::string& origin, const 
         r.strings("routing." + k, v);
         s.routing[k] = v;
     }
+
+    r.str("log.level", s.log_level);
+    if (s.log_level != "debug" && s.log_level != "info" && s.log_level != "warning" && s.log_level != "error")
+        r.fail("log.level", "expected debug, info, warning or error (got '" + s.log_level + "')");
+    r.str("log.format", s.log_format);
+    if (s.log_format != "text" && s.log_format != "json")
+        r.fail("log.format", "expected text or json (got '" + s.log_format + "')");
 
     r.number("loadgen.rate", s.loadgen_rate, 0, 1e9);
     r.integer("loadgen.count", s.loadgen_count, 0, std::int64_t(1) << 50);

@@ -61,7 +61,8 @@ struct settings {
     std::uint32_t commit_interval_ms = 200;
     // stats
     std::string stats_socket = "/tmp/sluice.sock";
-    std::string stats_http;  // host:port on loopback, empty = none
+    std::string stats_http;  // host:port, empty = none; loopback unless an operator opens it on purpose
+    bool stats_http_loopback() const;
     std::uint32_t stats_socket_mode = 0600;
     std::uint32_t stats_max_clients = 64;
     // threads, by role: source, enrichment, notification, analytics, commit, stats
@@ -82,6 +83,9 @@ struct settings {
     // built-in load (demo)
     double loadgen_rate = 0;  // events/s; 0 = off
     std::uint64_t loadgen_count = 0;  // 0 = until stopped
+    // log
+    std::string log_level = "info";   // debug, info, warning, error
+    std::string log_format = "text";  // text or json
     // run
     double duration_s = 0;  // 0 = until SIGINT/SIGTERM
     bool progress = true;

@@ -1,5 +1,6 @@
 // Output record accounting, exponential backoff and dead-lettering.
 #include "delivery_tracker.hpp"
+#include "log.hpp"
 
 #include <algorithm>
 #include <cstdio>
@@ -16,8 +17,8 @@ constexpr std::uint64_t unbound_base = 1ull << 40;
 delivery_tracker::delivery_tracker(flow& f, sink_context& ctx, const output_spec& spec,
                                    const std::string& bootstrap,
                                    const std::map<std::string, std::string>& producer_props,
-                                   retry_policy policy, std::string sink_name)
-    : flow_(f), ctx_(ctx), policy_(policy), sink_name_(std::move(sink_name)),
+                                   std::string sink_name)
+    : flow_(f), ctx_(ctx), sink_name_(std::move(sink_name)),
       out_(make_output(spec, bootstrap, producer_props, *this)), slots_(f.pool.size()),
       discards_(spec.type == output_spec::kind::none) {
     retries_.reserve(64);
@@ -73,9 +74,11 @@ std::uint32_t delivery_tracker::take_attempt(std::uint64_t token, std::string_vi
 }
 
 std::int64_t delivery_tracker::backoff_ns(std::uint32_t attempt) const noexcept {
-    std::uint64_t ms = policy_.backoff_ms;
-    for (std::uint32_t i = 1; i < attempt && ms < policy_.backoff_max_ms; ++i) ms *= 2;
-    return static_cast<std::int64_t>(std::min<std::uint64_t>(ms, policy_.backoff_max_ms)) * 1'000'000;
+    // Read at each retry, so a reload applies to the next one.
+    std::uint64_t ms = flow_.live.retry_backoff_ms.load(std::memory_order_relaxed);
+    const std::uint64_t max_ms = flow_.live.retry_backoff_max_ms.load(std::memory_order_relaxed);
+    for (std::uint32_t i = 1; i < attempt && ms < max_ms; ++i) ms *= 2;
+    return static_cast<std::int64_t>(std::min<std::uint64_t>(ms, max_ms)) * 1'000'000;
 }
 
 void delivery_tracker::delivered(std::uint64_t token, std::string_view key, std::string_view record,
@@ -95,7 +98,7 @@ void delivery_tracker::delivered(std::uint64_t token, std::string_view key, std:
     // Failed: retry with backoff unless attempts are exhausted. The attempt
     // number of a record travels in its retry entry; a first failure is attempt 1.
     const std::uint32_t attempt = take_attempt(token, record);
-    if (attempt < policy_.max_attempts) {
+    if (attempt < flow_.live.retry_max_attempts.load(std::memory_order_relaxed)) {
         ctx_.metrics.retried.add();
         try {
             retries_.push_back({now_ns_ + backoff_ns(attempt), token, attempt + 1, std::string(key), std::string(record)});
@@ -106,7 +109,7 @@ void delivery_tracker::delivered(std::uint64_t token, std::string_view key, std:
     --outstanding_total_;
     if (unbound) {
         ++unbound_lost_;
-        std::fprintf(stderr, "sluice: %s: record lost after %u attempts: %s\n", sink_name_.c_str(), attempt, error);
+        logf(log_level::error, "delivery", "%s: record lost after %u attempts: %s", sink_name_.c_str(), attempt, error);
         return;
     }
     per_slot& s = slots_[token];

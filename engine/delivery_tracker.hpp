@@ -13,25 +13,16 @@
 
 namespace sluice {
 
-struct retry_policy {
-    std::uint32_t max_attempts = 5;
-    std::uint32_t backoff_ms = 50;
-    std::uint32_t backoff_max_ms = 5000;
-
-    static retry_policy of(const settings& cfg) noexcept {
-        return {cfg.retry_max_attempts, cfg.retry_backoff_ms, cfg.retry_backoff_max_ms};
-    }
-};
-
 // Design: owned by one sink thread. A sink calls begin(slot), emit() zero or
 // more records, then end(slot). The slot is finished (ctx.done) when every
 // record is durable, or dead-lettered when one exhausted its attempts, with
-// exponential backoff between attempts. Records not tied to an event (window
+// exponential backoff between attempts (sinks.retry.*, read from flow.live at
+// each retry, so a reload applies). Records not tied to an event (window
 // rollups) use emit_unbound() and are retried the same way, then counted lost.
 class delivery_tracker final : public delivery_handler {
 public:
     delivery_tracker(flow& f, sink_context& ctx, const output_spec& spec, const std::string& bootstrap,
-                     const std::map<std::string, std::string>& producer_props, retry_policy policy,
+                     const std::map<std::string, std::string>& producer_props,
                      std::string sink_name);
 
     void begin(std::uint32_t slot_index) noexcept { current_ = slot_index; emitted_ = 0; }
@@ -71,7 +62,6 @@ private:
 
     flow& flow_;
     sink_context& ctx_;
-    retry_policy policy_;
     std::string sink_name_;
     std::unique_ptr<output> out_;
     std::vector<per_slot> slots_;

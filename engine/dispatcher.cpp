@@ -1,5 +1,6 @@
 // Slot filling, decode, routing and the dispatch records shared by every source.
 #include "dispatcher.hpp"
+#include "log.hpp"
 
 #include <cstdio>
 #include <stdexcept>
@@ -40,6 +41,7 @@ bool dispatcher::drain(const std::vector<std::uint32_t>& idxs, std::int64_t dead
     bool all = true;
     for (std::uint32_t idx : idxs) {
         while (!table_.drained(idx)) {
+            metrics_.source.loops.add();  // draining is looping, not stuck
             if (mono_ns() > deadline_ns) break;
             flow_.commit_waiter.notify();
             std::this_thread::sleep_for(std::chrono::microseconds(200));
@@ -51,7 +53,7 @@ bool dispatcher::drain(const std::vector<std::uint32_t>& idxs, std::int64_t dead
         all = false;
         const partition_view& v = metrics_.partitions[idx];
         const partition_name& n = table_.name(idx);
-        std::fprintf(stderr, "sluice: %s[%d]: %llu events still in flight at the drain deadline; committing what is done\n",
+        logf(log_level::warning, "drain", "%s[%d]: %llu events still in flight at the drain deadline; committing what is done",
                      n.topic.c_str(), n.partition,
                      static_cast<unsigned long long>(table_.next_seq(idx) - std::min(table_.next_seq(idx), v.done.load())));
     }

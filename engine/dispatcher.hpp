@@ -92,6 +92,7 @@ public:
 
     // Monotonic ns of the first event dispatched (0 before); any thread.
     std::int64_t first_event_mono_ns() const noexcept { return first_event_ns_.load(std::memory_order_relaxed); }
+    const routing_table& routes() const noexcept { return routes_; }
 
 private:
     const settings& cfg_;

@@ -11,6 +11,7 @@
 #include "metrics.hpp"
 #include "spsc_ring.hpp"
 #include "config.hpp"
+#include "live_settings.hpp"
 #include "wait_strategy.hpp"
 
 namespace sluice {
@@ -45,6 +46,7 @@ struct flow {
     // Control thread, when stopping: monotonic ns by which every role gives
     // up waiting (drains, final commit, deliveries). INT64_MAX while running.
     std::atomic<std::int64_t> shutdown_deadline_ns{INT64_MAX};
+    live_settings live;                         // control thread writes; see live_settings
 };
 
 }  // namespace sluice

@@ -5,11 +5,18 @@
 #include <stdexcept>
 #include <string>
 
+#include "config.hpp"
+#include "config_dump.hpp"
 #include "embedded_broker.hpp"
+#include "kafka_statistics.hpp"
+#include "log.hpp"
 
 namespace sluice {
 
-kafka_config::kafka_config() : conf_(rd_kafka_conf_new()) {}
+kafka_config::kafka_config() : conf_(rd_kafka_conf_new()) {
+    log_kafka_through_logger(conf_);
+    collect_kafka_statistics(conf_);
+}
 kafka_config::~kafka_config() {
     if (conf_) rd_kafka_conf_destroy(conf_);
 }
@@ -17,7 +24,8 @@ kafka_config::~kafka_config() {
 kafka_config& kafka_config::set(const std::string& name, const std::string& value) {
     char err[512];
     if (rd_kafka_conf_set(conf_, name.c_str(), value.c_str(), err, sizeof err) != RD_KAFKA_CONF_OK)
-        throw std::runtime_error("kafka property " + name + "=" + value + ": " + err);
+        throw config_error("config: kafka property " + name + "=" +
+                           (is_secret_property(name) ? std::string(redacted) : value) + ": " + err);
     return *this;
 }
 
@@ -29,8 +37,10 @@ kafka_config& kafka_config::set_all(const std::map<std::string, std::string>& pr
 kafka_handle kafka_config::make(rd_kafka_type_t type) {
     char err[512];
     rd_kafka_t* rk = rd_kafka_new(type, conf_, err, sizeof err);
-    if (!rk) throw std::runtime_error(std::string("librdkafka: cannot create client: ") + err);
+    // rd_kafka_new() fails only on a configuration it refuses as a whole.
+    if (!rk) throw config_error(std::string("config: librdkafka refuses the configuration: ") + err);
     conf_ = nullptr;  // owned by rk now
+    kafka_statistics::instance().prepare(rd_kafka_name(rk));
     return kafka_handle(rk);
 }
 
@@ -65,7 +75,8 @@ std::map<std::string, std::string> consumer_defaults(const std::map<std::string,
         // Eager: destroying a cooperative-sticky consumer of 2.0.2 before
         // its first assignment aborts (librdkafka issue 4312).
         {"partition.assignment.strategy", "range,roundrobin"},
-        {"statistics.interval.ms", "0"},
+        // librdkafka's statistics become sluice_kafka_* metrics (kafka_statistics.hpp).
+        {"statistics.interval.ms", "10000"},
     };
     // librdkafka refuses a fetch.max.bytes below message.max.bytes: a larger
     // message.max.bytes given without fetch.max.bytes raises ours with it.
@@ -88,6 +99,7 @@ std::map<std::string, std::string> producer_defaults() {
         {"message.timeout.ms", "30000"},
         {"queue.buffering.max.messages", "1000000"},
         {"queue.buffering.max.kbytes", "1048576"},
+        {"statistics.interval.ms", "10000"},
     };
 }
 

@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "clock.hpp"
+#include "log.hpp"
 
 namespace sluice {
 
@@ -73,8 +74,8 @@ kafka_source::~kafka_source() {
         // whose group join got as far as JoinGroup but never to an
         // assignment (issue 4312, fixed in 2.3): leave it to the process's
         // exit instead. The consumer has left its group already (close).
-        std::fprintf(stderr, "sluice: consumer not destroyed: it never had an assignment, and librdkafka 2.0.2 "
-                             "aborts destroying such a cooperative-sticky consumer\n");
+        logf(log_level::warning, "consumer", "consumer not destroyed: it never had an assignment, and librdkafka 2.0.2 "
+                             "aborts destroying such a cooperative-sticky consumer");
         (void)rk_.release();
         return;
     }
@@ -82,7 +83,7 @@ kafka_source::~kafka_source() {
     // not waited for again: the handle is left to the process's exit, as
     // destroying it would wait for the same group state the close waited for.
     if (!closed_) {
-        std::fprintf(stderr, "sluice: consumer not destroyed: its close did not finish\n");
+        logf(log_level::warning, "consumer", "consumer not destroyed: its close did not finish");
         (void)rk_.release();
     }
 }
@@ -125,15 +126,15 @@ void kafka_source::on_rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
         try {
             self->assign(parts);  // sets every partition's absolute start offset
         } catch (const partition_limit_error& e) {
-            std::fprintf(stderr, "sluice: %s; stopping\n", e.what());
+            logf(log_level::error, "partitions", "%s; stopping", e.what());
             self->flow_.source_failed.store(true, std::memory_order_release);
         }
         rd_kafka_error_t* e = nullptr;
         if (cooperative) e = rd_kafka_incremental_assign(rk, parts);
         else if (const rd_kafka_resp_err_t ae = rd_kafka_assign(rk, parts))
-            std::fprintf(stderr, "sluice: assign failed: %s\n", rd_kafka_err2str(ae));
+            logf(log_level::error, "rebalance", "assign failed: %s", rd_kafka_err2str(ae));
         if (e) {
-            std::fprintf(stderr, "sluice: incremental assign failed: %s\n", rd_kafka_error_string(e));
+            logf(log_level::error, "rebalance", "incremental assign failed: %s", rd_kafka_error_string(e));
             rd_kafka_error_destroy(e);
         }
         // Paused for backpressure: new partitions wait too, or their messages
@@ -170,7 +171,7 @@ void kafka_source::resolve_starts(rd_kafka_topic_partition_list_t* parts, std::v
             // The committed offset is unknown (coordinator unreachable):
             // librdkafka fetches it itself; with reset policy "error" it
             // resolves no logical offset, and a missing one comes back here.
-            std::fprintf(stderr, "sluice: %s[%d]: committed offset unknown (%s); librdkafka will fetch it\n",
+            logf(log_level::warning, "offsets", "%s[%d]: committed offset unknown (%s); librdkafka will fetch it",
                          tp.topic, tp.partition, rd_kafka_err2str(cerr ? cerr : committed->elems[i].err));
             tp.offset = RD_KAFKA_OFFSET_STORED;
             continue;
@@ -196,7 +197,7 @@ void kafka_source::resolve_starts(rd_kafka_topic_partition_list_t* parts, std::v
         metrics_.source.offset_resets.add();
         if (by_policy > c) metrics_.source.reset_skipped.add(static_cast<std::uint64_t>(by_policy - c));
         else metrics_.source.reset_rewound.add(static_cast<std::uint64_t>(c - by_policy));
-        std::fprintf(stderr, "sluice: %s[%d]: committed offset %lld is outside the log [%lld, %lld]; starting at %lld (%s)%s\n",
+        logf(log_level::warning, "offset-reset", "%s[%d]: committed offset %lld is outside the log [%lld, %lld]; starting at %lld (%s)%s",
                      tp.topic, tp.partition, static_cast<long long>(c), static_cast<long long>(lo),
                      static_cast<long long>(hi), static_cast<long long>(by_policy), earliest ? "earliest" : "latest",
                      by_policy > c ? ": offsets in between are skipped" : ": offsets from there are read again");
@@ -315,6 +316,7 @@ bool kafka_source::commit_sync(const std::vector<std::uint32_t>& idxs, std::int6
         err = RD_KAFKA_RESP_ERR__TIMED_OUT;
         while (mono_ns() < deadline_ns) {
             rd_kafka_event_t* ev = rd_kafka_queue_poll(q.get(), static_cast<int>(std::min<std::int64_t>(100, ms_until(deadline_ns) + 1)));
+            metrics_.source.loops.add();
             if (!ev) continue;
             if (rd_kafka_event_type(ev) == RD_KAFKA_EVENT_OFFSET_COMMIT) {
                 err = rd_kafka_event_error(ev);
@@ -340,7 +342,7 @@ bool kafka_source::commit_sync(const std::vector<std::uint32_t>& idxs, std::int6
         metrics_.commit.commits.add();
         metrics_.commit.round_trip.record(static_cast<std::uint64_t>(mono_ns() - sent));
     } else {
-        std::fprintf(stderr, "sluice: synchronous commit on revoke failed: %s\n", rd_kafka_err2str(err));
+        logf(log_level::error, "commit", "synchronous commit on revoke failed: %s", rd_kafka_err2str(err));
         metrics_.commit.commit_failures.add();
     }
     return ok && all_drained;
@@ -358,7 +360,7 @@ void kafka_source::reset_position(const rd_kafka_message_t* m) {
     if (err || lo < 0 || hi < 0) {
         // Try again at the next error report: librdkafka stops fetching the
         // partition until it is told where to go, so nothing is skipped.
-        std::fprintf(stderr, "sluice: %s[%d]: offset out of range and the log's ends unknown (%s); retrying\n",
+        logf(log_level::warning, "offset-reset", "%s[%d]: offset out of range and the log's ends unknown (%s); retrying",
                      n.topic.c_str(), n.partition, rd_kafka_err2str(err));
         std::this_thread::sleep_for(std::chrono::milliseconds(100));
         restart_at(idx, m->offset >= 0 ? m->offset : table.start(idx) >= 0 ? table.start(idx) : RD_KAFKA_OFFSET_STORED);
@@ -369,7 +371,7 @@ void kafka_source::reset_position(const rd_kafka_message_t* m) {
     metrics_.source.offset_resets.add();
     if (from >= 0 && to > from) metrics_.source.reset_skipped.add(static_cast<std::uint64_t>(to - from));
     if (from >= 0 && to < from) metrics_.source.reset_rewound.add(static_cast<std::uint64_t>(from - to));
-    std::fprintf(stderr, "sluice: %s[%d]: offset %lld is outside the log [%lld, %lld]; moving to %lld (%s)%s\n",
+    logf(log_level::warning, "offset-reset", "%s[%d]: offset %lld is outside the log [%lld, %lld]; moving to %lld (%s)%s",
                  n.topic.c_str(), n.partition, static_cast<long long>(from), static_cast<long long>(lo),
                  static_cast<long long>(hi), static_cast<long long>(to), earliest ? "earliest" : "latest",
                  to > from ? ": offsets in between are skipped" : ": offsets from there are read again");
@@ -417,7 +419,7 @@ void kafka_source::restart_at(std::uint32_t idx, std::int64_t to) {
         }
     }
     if (e) {
-        std::fprintf(stderr, "sluice: %s[%d]: restart at %lld failed: %s\n", n.topic.c_str(), n.partition,
+        logf(log_level::error, "offset-reset", "%s[%d]: restart at %lld failed: %s", n.topic.c_str(), n.partition,
                      static_cast<long long>(to), rd_kafka_error_string(e));
         rd_kafka_error_destroy(e);
     }
@@ -471,7 +473,7 @@ void kafka_source::handle(rd_kafka_message_t* m) {
             }
             metrics_.source.consume_errors.add();
             if (metrics_.source.consume_errors.get() <= 20 || metrics_.source.consume_errors.get() % 1000 == 0)
-                std::fprintf(stderr, "sluice: consumer: %s\n", rd_kafka_message_errstr(m));
+                logf(log_level::warning, "consumer", "consumer: %s", rd_kafka_message_errstr(m));
         }
         rd_kafka_message_destroy(m);
         return;
@@ -511,6 +513,7 @@ void kafka_source::wait_for_slot() {
             continue;
         }
         dispatch_.wait_for_slot(std::chrono::microseconds(500));
+        metrics_.source.loops.add();  // waiting for a slot is looping, not stuck
         const std::int64_t now = mono_ns();
         if (!paused_ && now - since > std::int64_t(cfg_.pause_after_ms) * 1'000'000) set_paused(true);
         if (paused_ || now - since > 100'000'000) {
@@ -533,17 +536,18 @@ void kafka_source::close_consumer() {
     // The revoke it may bring finds nothing left of ours: see run().
     kafka_queue q(rd_kafka_queue_new(rk_.get()));
     if (rd_kafka_error_t* e = rd_kafka_consumer_close_queue(rk_.get(), q.get())) {
-        std::fprintf(stderr, "sluice: consumer close: %s\n", rd_kafka_error_string(e));
+        logf(log_level::warning, "consumer", "consumer close: %s", rd_kafka_error_string(e));
         rd_kafka_error_destroy(e);
         return;
     }
     const std::int64_t deadline = flow_.shutdown_deadline_ns.load(std::memory_order_acquire);
     while (!rd_kafka_consumer_closed(rk_.get())) {
         if (mono_ns() >= deadline) {
-            std::fprintf(stderr, "sluice: consumer close not finished by the shutdown deadline; leaving the group to time out\n");
+            logf(log_level::warning, "consumer", "consumer close not finished by the shutdown deadline; leaving the group to time out");
             return;
         }
         rd_kafka_event_t* ev = rd_kafka_queue_poll(q.get(), 100);
+        metrics_.source.loops.add();
         if (!ev) continue;
         // The close's revoke arrives as an event on this queue, not as a
         // callback; it waits for our unassign like any other.
@@ -563,6 +567,8 @@ void kafka_source::run() {
     std::uint32_t empty_polls = 0;
     const std::size_t n = flow_.pool.size();
     while (!flow_.stop_source.load(std::memory_order_relaxed) && !flow_.source_failed.load(std::memory_order_relaxed)) {
+        metrics_.source.loops.add();
+        dispatch_.routes().apply_pending();  // a reloaded routing, between events
         if (held_head_ < held_.size()) wait_for_slot();
         if (paused_) {
             // Resume once half the pool ahead is free again.

@@ -34,12 +34,14 @@ struct alignas(64) source_metrics {
         offset_resets,         // positions sluice moved because the broker no longer had them
         reset_skipped,         // offsets jumped over by forward resets (gone from the log)
         reset_rewound,         // offsets read again after backward resets (log truncated)
-        rebalance_duplicates;  // events consumed again after a rebalance, at offsets done before
+        rebalance_duplicates,  // events consumed again after a rebalance, at offsets done before
+        loops;                 // iterations of the source loop: the watchdog's sign of life
     histogram decode;  // payload copy + simdjson decode + routing
 };
 
 struct alignas(64) sink_metrics {
     counter processed, failed, retried, dead_lettered, deduplicated, partial, outputs;
+    counter loops;  // iterations of the sink loop: the watchdog's sign of life
     histogram queue_wait;  // dispatch -> sink picked it up
     histogram process;     // sink's own work per event
 };
@@ -76,6 +78,7 @@ private:
 
 struct alignas(64) commit_metrics {
     counter commits, commit_failures, dlq_delivered, dlq_retries;
+    counter loops;  // iterations of the commit loop: the watchdog's sign of life
     histogram round_trip;  // commit request -> broker answer
     dead_letter_reasons dead_letter_kinds;  // every dead letter sent, by kind of failure
 };
@@ -132,6 +135,12 @@ struct pipeline_metrics {
     std::vector<std::string> sink_names;
     std::atomic<std::int64_t> started_wall_ns{0};
     std::string group_id, client_id;  // set before the stats server starts (sluice_consumer_info)
+    // Where the process is in its life (written by the control thread, read
+    // by the stats thread for /ready, /health and sluice_ready).
+    enum class phase : std::uint8_t { starting, ready, stopping };
+    std::atomic<phase> life{phase::starting};
+    // A role thread that stopped looping (static storage), or null.
+    std::atomic<const char*> stalled_role{nullptr};
 };
 
 }  // namespace sluice

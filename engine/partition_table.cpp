@@ -1,5 +1,6 @@
 // Partition life: index reuse, epochs, admission of messages, drain state.
 #include "partition_table.hpp"
+#include "log.hpp"
 
 #include <cstdio>
 
@@ -130,8 +131,8 @@ partition_table::verdict partition_table::admit(std::uint32_t idx, std::int64_t 
     if (offset <= l.last_received) {
         metrics_.source.redelivered.add();
         if (!l.skipping)  // once per run of redeliveries
-            std::fprintf(stderr,
-                         "sluice: consumer: librdkafka delivered %s[%d] again from offset %lld; skipping up to offset %lld, received before\n",
+            logf(log_level::warning, "redelivery",
+                         "consumer: librdkafka delivered %s[%d] again from offset %lld; skipping up to offset %lld, received before",
                          l.who->name.topic.c_str(), l.who->name.partition, static_cast<long long>(offset),
                          static_cast<long long>(l.last_received));
         l.skipping = true;

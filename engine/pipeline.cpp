@@ -20,7 +20,11 @@ pipeline::pipeline(const settings& cfg, const sink_factory& make_sink) : cfg_(cf
     types_ = std::make_unique<type_registry>();
     auto rules = routing_table::default_rules();
     for (const auto& [type, sinks] : cfg_.routing) rules[type] = sinks;
-    routes_ = std::make_unique<routing_table>(metrics_->sink_names, rules, *types_);
+    try {
+        routes_ = std::make_unique<routing_table>(metrics_->sink_names, rules, *types_);
+    } catch (const std::invalid_argument& e) {
+        throw config_error(std::string("config: ") + e.what());
+    }
 
     const std::size_t nsinks = metrics_->sink_names.size();
     std::vector<thread_settings> waits;
@@ -28,6 +32,7 @@ pipeline::pipeline(const settings& cfg, const sink_factory& make_sink) : cfg_(cf
     waits.push_back(cfg_.threads.at("commit"));
     waits.push_back(cfg_.threads.at("source"));
     flow_ = std::make_unique<flow>(cfg_.ring_size, nsinks, waits);
+    flow_->live.store(cfg_);
 
     dlq_ = std::make_unique<dead_letter_producer>(bootstrap_, cfg_.dlq_suffix, cfg_.producer_properties, metrics_->commit);
     const std::size_t ack_capacity = flow_->pool.size() * 2;
@@ -70,7 +75,46 @@ pipeline::~pipeline() {
     if (running_) stop();
 }
 
+std::vector<pipeline::heartbeat> pipeline::heartbeats() const {
+    std::vector<heartbeat> h;
+    h.push_back({role_names_[0].c_str(), [m = metrics_.get()] { return m->source.loops.get(); }});
+    h.push_back({role_names_[1].c_str(), [m = metrics_.get()] { return m->commit.loops.get(); }});
+    h.push_back({role_names_[2].c_str(), [s = server_.get()] { return s->loops(); }});
+    for (std::size_t i = 0; i < runners_.size(); ++i)
+        h.push_back({role_names_[3 + i].c_str(), [m = metrics_.get(), i] { return m->sinks[i].loops.get(); }});
+    return h;
+}
+
+bool pipeline::update_readiness() noexcept {
+    using phase = pipeline_metrics::phase;
+    if (metrics_->life.load(std::memory_order_relaxed) != phase::starting) return metrics_->life.load() == phase::ready;
+    const bool ready = !cfg_.replay_file.empty() || metrics_->source.rebalances.get() > 0;
+    if (ready) metrics_->life.store(phase::ready, std::memory_order_release);
+    return ready;
+}
+
+void pipeline::reload(const settings& next) {
+    auto rules = routing_table::default_rules();
+    for (const auto& [type, sinks] : next.routing) rules[type] = sinks;
+    try {
+        routes_->propose(rules);
+    } catch (const std::invalid_argument& e) {
+        throw config_error(std::string("config: ") + e.what());
+    }
+    // cfg_ keeps the start-up values: other threads hold references to it.
+    flow_->live.store(next);
+}
+
+bool pipeline::reloadable(const std::string& key) {
+    for (const char* prefix : {"routing.", "commit.max.events", "commit.interval.ms", "sinks.retry.",
+                               "sinks.analytics.window.ms", "log.level"})
+        if (key.rfind(prefix, 0) == 0) return true;
+    return false;
+}
+
 void pipeline::start() {
+    role_names_ = {"source", "commit", "stats"};
+    for (const auto& name : metrics_->sink_names) role_names_.push_back(name);
     metrics_->started_wall_ns.store(wall_ns(), std::memory_order_relaxed);
     commit_thread_ = start_role_thread("commit", cfg_.threads.at("commit").cpus, [this] { committer_->run(); });
     for (std::size_t i = 0; i < runners_.size(); ++i) {
@@ -88,6 +132,7 @@ void pipeline::stop() {
     running_ = false;
     flow_->shutdown_deadline_ns.store(mono_ns() + std::int64_t(cfg_.shutdown_timeout_ms) * 1'000'000,
                                       std::memory_order_release);
+    metrics_->life.store(pipeline_metrics::phase::stopping, std::memory_order_release);
     // 1. The source stops consuming and closes: its revoke drains in-flight
     //    events through the still-running sinks and commits synchronously.
     flow_->stop_source.store(true, std::memory_order_release);

@@ -57,6 +57,26 @@ public:
         flow_->commit_waiter.wake();
     }
 
+    // A role thread's loop counter: it keeps rising while the thread loops,
+    // whether or not there is work (every loop wakes at least every 100 ms).
+    struct heartbeat {
+        const char* role;  // lives as long as the pipeline
+        std::function<std::uint64_t()> loops;
+    };
+    std::vector<heartbeat> heartbeats() const;
+    // Control thread: ready once the group has had its first rebalance, even
+    // with no partition assigned (a replay: once started); the directory is
+    // synced before the constructor returns. Publishes the phase for /ready.
+    bool update_readiness() noexcept;
+    // Control thread: takes from next what a running pipeline can change:
+    // routing (the source applies it between events), commit batching,
+    // retry (from the next retry), the analytics window length (from the
+    // next window). Validates first; throws config_error and changes nothing
+    // if the routing is invalid.
+    void reload(const settings& next);
+    // Whether a settings key (as effective_config() names it) is one reload() takes.
+    static bool reloadable(const std::string& key);
+
 private:
     settings cfg_;
     std::unique_ptr<embedded_broker> broker_;
@@ -79,6 +99,7 @@ private:
     std::thread source_thread_, commit_thread_, stats_thread_;
     std::vector<std::thread> sink_threads_;
     bool running_ = false;
+    std::vector<std::string> role_names_;
 };
 
 }  // namespace sluice

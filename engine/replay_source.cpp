@@ -1,5 +1,6 @@
 // Replay: lines of a file through the same dispatch as Kafka messages.
 #include "replay_source.hpp"
+#include "log.hpp"
 
 #include <cstdio>
 #include <system_error>
@@ -21,7 +22,7 @@ void replay_source::run() {
     try {
         read_all();
     } catch (const std::system_error& e) {
-        std::fprintf(stderr, "sluice: replay stopped: %s\n", e.what());
+        logf(log_level::error, "replay", "replay stopped: %s", e.what());
         flow_.source_failed.store(true, std::memory_order_release);
     }
     dispatch_.notify();
@@ -44,6 +45,8 @@ void replay_source::read_all() {
     std::size_t full_len = 0;
     std::uint64_t waits = reader_.waits();
     while (!flow_.stop_source.load(std::memory_order_relaxed)) {
+        metrics_.source.loops.add();
+        dispatch_.routes().apply_pending();  // a reloaded routing, between events
         const line_reader::status st = reader_.next(line, full_len);
         if (reader_.waits() != waits) {
             waits = reader_.waits();

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <array>
+#include <atomic>
 #include <cstdint>
 #include <map>
 #include <string>
@@ -18,7 +19,9 @@ inline constexpr std::size_t max_sinks = 8;
 
 // Design: built on the control thread before the source starts, then read
 // only by the source thread. Types interned later (unknown to the config)
-// take the default mask.
+// take the default mask. A reload: the control thread propose()s new rules,
+// the source thread apply_pending()s them between events (it interns their
+// types, being the registry's only writer), so route() needs no atomics.
 class routing_table {
 public:
     // sink_names: index = sink bit. rules: event type -> sink names; "default"
@@ -33,13 +36,33 @@ public:
     }
     sink_mask default_mask() const noexcept { return default_mask_; }
 
+    // Control thread: checks the rules (throws std::invalid_argument as the
+    // constructor does) and hands them to the source thread; a proposal not
+    // yet applied is replaced.
+    void propose(const std::map<std::string, std::vector<std::string>>& rules) const;
+    // Source thread: applies the last proposal, if any (one load when none).
+    void apply_pending() const noexcept;
+    ~routing_table();
+    routing_table(const routing_table&) = delete;
+    routing_table& operator=(const routing_table&) = delete;
+
     // The rules of the seed systems (DESIGN.md, "The sinks").
     static std::map<std::string, std::vector<std::string>> default_rules();
 
 private:
-    std::array<sink_mask, type_registry::max_types> masks_{};
-    std::array<bool, type_registry::max_types> has_rule_{};
-    sink_mask default_mask_ = 0;
+    struct rule_masks {
+        std::map<std::string, sink_mask> by_type;
+        sink_mask default_mask = 0;
+    };
+    rule_masks masks_of(const std::map<std::string, std::vector<std::string>>& rules) const;
+    void install(const rule_masks& r) const;  // source thread (or before it starts)
+
+    std::vector<std::string> sink_names_;
+    type_registry& types_;
+    mutable std::array<sink_mask, type_registry::max_types> masks_{};
+    mutable std::array<bool, type_registry::max_types> has_rule_{};
+    mutable sink_mask default_mask_ = 0;
+    mutable std::atomic<rule_masks*> pending_{nullptr};
 };
 
 }  // namespace sluice

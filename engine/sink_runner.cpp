@@ -1,5 +1,6 @@
 // Sink thread loop.
 #include "sink_runner.hpp"
+#include "log.hpp"
 
 #include <algorithm>
 #include <cstdio>
@@ -38,6 +39,7 @@ void sink_runner::run() {
     bool stopped = false;
     ctx_.releases.stamp_later();
     for (;;) {
+        ctx_.metrics.loops.add();
         const std::size_t n = ring.pop_batch(batch, 64);
         // One clock read per event: an event's end is the next one's start.
         std::int64_t t0 = n ? mono_ns() : 0;
@@ -76,8 +78,8 @@ void sink_runner::run() {
             // Deliveries still outstanding at the shutdown deadline are given
             // up: their events stay uncommitted and are read again.
             if (mono_ns() >= flow_.shutdown_deadline_ns.load(std::memory_order_acquire)) {
-                std::fprintf(stderr, "sluice: sink %.*s: deliveries still outstanding at the shutdown deadline; "
-                                     "their events are not committed\n",
+                logf(log_level::warning, "shutdown", "sink %.*s: deliveries still outstanding at the shutdown deadline; "
+                                     "their events are not committed",
                              static_cast<int>(sink_.name().size()), sink_.name().data());
                 return;
             }

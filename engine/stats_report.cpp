@@ -1,5 +1,7 @@
 // JSON, Prometheus text and percentile tables from the live metrics.
 #include "stats_report.hpp"
+#include "kafka_statistics.hpp"
+#include "process_metrics.hpp"
 
 #include <unistd.h>
 
@@ -49,33 +51,6 @@ std::string bound_label(double seconds) {
     while (out.back() == '0') out.pop_back();
     if (out.back() == '.') out.pop_back();
     return out;
-}
-
-struct process_usage {
-    double cpu_seconds = -1, resident_bytes = -1, virtual_bytes = -1;
-};
-
-// From /proc/self/stat (utime, stime, vsize, rss: fields 14, 15, 23, 24).
-process_usage read_process_usage() {
-    process_usage u;
-    std::FILE* f = std::fopen("/proc/self/stat", "r");
-    if (!f) return u;
-    char buf[1024];
-    const std::size_t n = std::fread(buf, 1, sizeof buf - 1, f);
-    std::fclose(f);
-    buf[n] = 0;
-    const char* p = std::strrchr(buf, ')');  // the command name may hold spaces
-    if (!p) return u;
-    unsigned long long utime = 0, stime = 0, vsize = 0;
-    long long rss = 0;
-    if (std::sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %*d %*d %*d %*d %*d %*d %*u %llu %lld",
-                    &utime, &stime, &vsize, &rss) != 4)
-        return u;
-    const double ticks = double(sysconf(_SC_CLK_TCK));
-    u.cpu_seconds = double(utime + stime) / ticks;
-    u.virtual_bytes = double(vsize);
-    u.resident_bytes = double(rss) * double(sysconf(_SC_PAGESIZE));
-    return u;
 }
 
 std::string escape_label(std::string_view v) {
@@ -229,6 +204,13 @@ std::string stats_report::prometheus() const {
     counter("sluice_rebalance_duplicates_total",
             "Events consumed again after a rebalance at offsets this process had taken before.",
             s.rebalance_duplicates.get());
+    append_process_metrics(out);
+    kafka_statistics::instance().append_prometheus(out);
+    out += "# HELP sluice_ready 1 once the group had its first rebalance and the directory is synced; 0 before and while stopping.\n"
+           "# TYPE sluice_ready gauge\nsluice_ready ";
+    out += ready().ok ? "1\n" : "0\n";
+    out += "# HELP sluice_healthy 1 while every role thread loops.\n# TYPE sluice_healthy gauge\nsluice_healthy ";
+    out += health().ok ? "1\n" : "0\n";
     counter("sluice_commits_total", "Successful offset commits.", m_.commit.commits.get());
     counter("sluice_commit_failures_total", "Failed offset commits.", m_.commit.commit_failures.get());
     counter("sluice_dlq_delivered_total", "Dead letters confirmed written.", m_.commit.dlq_delivered.get());
@@ -248,27 +230,6 @@ std::string stats_report::prometheus() const {
         for (std::size_t i = 0; i < m_.sink_names.size(); ++i)
             out += "sluice_ring_depth{sink=\"" + escape_label(m_.sink_names[i]) + "\"} " +
                    std::to_string(flow_->sink_rings[i]->size_approx()) + "\n";
-    }
-    // Ready: started and, when consuming Kafka, the group has called back
-    // with a first assignment (until then nothing is consumed).
-    const bool ready = m_.started_wall_ns.load(std::memory_order_relaxed) != 0 &&
-                       (m_.group_id.empty() || s.rebalances.get() > 0);
-    out += "# HELP sluice_ready 1 when the pipeline runs and has joined its consumer group.\n"
-           "# TYPE sluice_ready gauge\nsluice_ready " + std::string(ready ? "1" : "0") + "\n";
-    const process_usage u = read_process_usage();
-    if (u.cpu_seconds >= 0) {
-        out += "# HELP process_cpu_seconds_total Total user and system CPU time spent in seconds.\n"
-               "# TYPE process_cpu_seconds_total counter\nprocess_cpu_seconds_total " + num(u.cpu_seconds) + "\n";
-        out += "# HELP process_resident_memory_bytes Resident memory size in bytes.\n"
-               "# TYPE process_resident_memory_bytes gauge\nprocess_resident_memory_bytes " + num(u.resident_bytes) + "\n";
-        out += "# HELP process_virtual_memory_bytes Virtual memory size in bytes.\n"
-               "# TYPE process_virtual_memory_bytes gauge\nprocess_virtual_memory_bytes " + num(u.virtual_bytes) + "\n";
-    }
-    const std::int64_t started = m_.started_wall_ns.load(std::memory_order_relaxed);
-    if (started) {
-        out += "# HELP process_start_time_seconds Start time of the process since unix epoch in seconds.\n"
-               "# TYPE process_start_time_seconds gauge\nprocess_start_time_seconds " +
-               std::to_string(started / 1'000'000'000) + "\n";
     }
     const char* sink_counters[][2] = {{"processed", "Events finished by the sink."},
                                       {"failed", "Events whose output failed for good."},
@@ -418,6 +379,21 @@ std::string stats_report::interval(interval_state& state) const {
     return out;
 }
 
+stats_report::probe stats_report::health() const {
+    if (const char* role = m_.stalled_role.load(std::memory_order_acquire))
+        return {false, std::string("unhealthy: the ") + role + " thread stopped looping"};
+    return {true, "ok"};
+}
+
+stats_report::probe stats_report::ready() const {
+    switch (m_.life.load(std::memory_order_acquire)) {
+        case pipeline_metrics::phase::ready: return {true, "ready"};
+        case pipeline_metrics::phase::stopping: return {false, "not ready: shutting down"};
+        case pipeline_metrics::phase::starting: break;
+    }
+    return {false, "not ready: waiting for the consumer group's first rebalance"};
+}
+
 std::string stats_report::help() {
     return "commands (one per line; every answer ends with an empty line):\n"
            "  stats        all counters, latencies, partitions as one line of JSON\n"
@@ -425,8 +401,11 @@ std::string stats_report::help() {
            "  hist NAME    percentile distribution of one latency histogram\n"
            "  interval     per histogram: NAME START_S END_S MAX_NS HDR, what was recorded since this\n"
            "               connection's previous interval request (HdrHistogram V2 compressed base64)\n"
+           "  health       ok while every role thread loops, else which one stopped\n"
+           "  ready        ready once the group had its first rebalance, else why not\n"
            "  help         this text\n"
-           "HTTP on the same server: GET / (live page), GET /metrics, GET /stats, GET /hist/NAME, GET /buckets";
+           "HTTP on the same server: GET / (live page), GET /metrics, GET /stats, GET /hist/NAME, GET /buckets,\n"
+           "GET /health, GET /ready (200 or 503)";
 }
 
 std::string stats_report::answer(std::string_view line) const {
@@ -435,6 +414,8 @@ std::string stats_report::answer(std::string_view line) const {
     if (line == "stats") return stats_json();
     if (line == "metrics") return prometheus();
     if (line == "help") return help();
+    if (line == "health") return health().text;
+    if (line == "ready") return ready().text;
     if (line.rfind("hist ", 0) == 0) return hist(line.substr(5));
     if (line == "hist") {
         std::string names;

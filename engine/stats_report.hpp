@@ -30,6 +30,14 @@ public:
     // One request line -> the answer (without the protocol's terminating blank line).
     std::string answer(std::string_view line) const;
 
+    // Liveness and readiness: ok decides HTTP 200 or 503; text says why.
+    struct probe {
+        bool ok;
+        std::string text;
+    };
+    probe health() const;  // the process runs its loops (no role thread stalled)
+    probe ready() const;   // the group had its first rebalance and the directory is synced; not while stopping
+
     std::string stats_json() const;
     std::string prometheus() const;
     std::string hist(std::string_view name) const;

@@ -17,6 +17,7 @@
 #include <unordered_map>
 
 #include "clock.hpp"
+#include "config.hpp"
 
 namespace sluice {
 
@@ -28,6 +29,33 @@ std::uint64_t pack(op o, int fd) noexcept { return (static_cast<std::uint64_t>(o
 op op_of(std::uint64_t ud) noexcept { return static_cast<op>(ud >> 32); }
 int fd_of(std::uint64_t ud) noexcept { return static_cast<int>(ud & 0xffffffffu); }
 
+// One process per socket: a socket some process still accepts on is refused
+// (naming that process), one nobody accepts on is left from a dead process
+// and removed; anything that is not a socket is never removed.
+void replace_stale_socket(const std::string& path, const sockaddr_un& addr) {
+    struct stat st {};
+    if (::lstat(path.c_str(), &st) != 0) return;
+    if (!S_ISSOCK(st.st_mode))
+        throw config_error("config: stats.socket: " + path + " exists and is not a socket; not replacing it");
+    const int probe = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (probe < 0) throw std::system_error(errno, std::generic_category(), "stats socket");
+    const int rc = ::connect(probe, reinterpret_cast<const sockaddr*>(&addr), sizeof addr);
+    const int e = errno;
+    if (rc == 0) {
+        ucred peer{};
+        socklen_t len = sizeof peer;
+        std::string who = "another process";
+        if (::getsockopt(probe, SOL_SOCKET, SO_PEERCRED, &peer, &len) == 0 && peer.pid > 0)
+            who = "process " + std::to_string(peer.pid);
+        ::close(probe);
+        throw config_error("config: stats.socket: " + path + " is served by " + who +
+                           " (another sluice running?); give each instance its own stats.socket");
+    }
+    ::close(probe);
+    if (e != ECONNREFUSED) throw std::system_error(e, std::generic_category(), "stats socket " + path);
+    ::unlink(path.c_str());
+}
+
 int listen_unix(const std::string& path, std::uint32_t mode) {
     sockaddr_un addr{};
     if (path.size() >= sizeof addr.sun_path) throw std::runtime_error("stats.socket: path too long: " + path);
@@ -35,7 +63,7 @@ int listen_unix(const std::string& path, std::uint32_t mode) {
     if (fd < 0) throw std::system_error(errno, std::generic_category(), "stats socket");
     addr.sun_family = AF_UNIX;
     std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
-    ::unlink(path.c_str());  // a stale socket from an earlier run
+    replace_stale_socket(path, addr);
     // Create it with the final mode: no window in which it is more open.
     const mode_t old = ::umask(static_cast<mode_t>(~mode & 0777));
     const int rc = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
@@ -89,6 +117,7 @@ struct stats_server::impl {
 
     io_uring ring{};
     int unix_fd = -1, tcp_fd = -1;
+    ino_t socket_inode = 0;  // ours; a file at the path with another inode is not removed
     std::unordered_map<int, conn> conns;
     __kernel_timespec tick{0, 200'000'000};
     std::uint64_t rejected = 0;
@@ -100,7 +129,11 @@ stats_server::stats_server(const stats_report& report, const std::string& socket
     if (int rc = io_uring_queue_init(256, &impl_->ring, 0); rc < 0)
         throw std::system_error(-rc, std::generic_category(), "io_uring_queue_init for the stats server");
     try {
-        if (!socket_path.empty()) impl_->unix_fd = listen_unix(socket_path, mode);
+        if (!socket_path.empty()) {
+            impl_->unix_fd = listen_unix(socket_path, mode);
+            struct stat st {};
+            if (::stat(socket_path.c_str(), &st) == 0) impl_->socket_inode = st.st_ino;
+        }
         if (!http.empty()) impl_->tcp_fd = listen_tcp(http);
     } catch (...) {
         io_uring_queue_exit(&impl_->ring);
@@ -112,7 +145,8 @@ stats_server::~stats_server() {
     for (auto& [fd, c] : impl_->conns) ::close(fd);
     if (impl_->unix_fd >= 0) {
         ::close(impl_->unix_fd);
-        ::unlink(path_.c_str());
+        struct stat st {};
+        if (::stat(path_.c_str(), &st) == 0 && st.st_ino == impl_->socket_inode) ::unlink(path_.c_str());
     }
     if (impl_->tcp_fd >= 0) ::close(impl_->tcp_fd);
     io_uring_queue_exit(&impl_->ring);
@@ -166,6 +200,7 @@ void stats_server::run(const std::atomic<bool>& stop) {
     if (impl_->tcp_fd >= 0) arm_accept(impl_->tcp_fd, op_accept_tcp);
     arm_tick();
     while (!stop.load(std::memory_order_relaxed)) {
+        loops_.store(loops_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
         io_uring_submit_and_wait(ring, 1);
         io_uring_cqe* cqe;
         unsigned head, seen = 0;

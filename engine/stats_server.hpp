@@ -20,6 +20,8 @@ public:
     ~stats_server();
 
     void run(const std::atomic<bool>& stop);
+    // Iterations of the server loop (at least every 200 ms): the watchdog's sign of life.
+    std::uint64_t loops() const noexcept { return loops_.load(std::memory_order_relaxed); }
 
 private:
     struct impl;
@@ -27,6 +29,7 @@ private:
     std::string path_;
     stats_limits limits_;
     std::unique_ptr<impl> impl_;
+    std::atomic<std::uint64_t> loops_{0};
 };
 
 }  // namespace sluice

@@ -35,6 +35,10 @@ stats_session::next stats_session::feed_http(std::string& out) {
     } else if (path == "/" || path == "/index.html") {
         body = live_page_html;
         type = "text/html; charset=utf-8";
+    } else if (path == "/health" || path == "/ready") {
+        const stats_report::probe p = path == "/health" ? report_.health() : report_.ready();
+        if (!p.ok) status = "503 Service Unavailable";
+        body = p.text + "\n";
     } else if (path.rfind("/hist/", 0) == 0) {
         body = report_.hist(path.substr(6));
     } else {

@@ -1,5 +1,6 @@
 // pthread naming, affinity and signal masks.
 #include "threads.hpp"
+#include "log.hpp"
 
 #include <pthread.h>
 #include <sched.h>
@@ -15,6 +16,7 @@ void block_shutdown_signals() {
     sigemptyset(&set);
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGHUP);  // reload: taken by sigtimedwait like the others
     sigaddset(&set, SIGPIPE);
     pthread_sigmask(SIG_BLOCK, &set, nullptr);
 }
@@ -32,7 +34,7 @@ std::thread start_role_thread(const std::string& name, const std::vector<int>& c
             for (int c : cpus) CPU_SET(c, &set);
             // The config loader checked the CPUs exist; a cgroup may still refuse.
             if (int rc = pthread_setaffinity_np(pthread_self(), sizeof set, &set); rc != 0)
-                std::fprintf(stderr, "sluice: cannot pin %s: %s\n", name.c_str(),
+                logf(log_level::warning, "threads", "cannot pin %s: %s", name.c_str(),
                              std::system_category().message(rc).c_str());
         }
         fn();

@@ -14,7 +14,7 @@ namespace sluice {
 std::thread start_role_thread(const std::string& name, const std::vector<int>& cpus,
                               std::function<void()> fn);
 
-// Blocks SIGINT/SIGTERM/SIGPIPE in the calling thread (inherited by threads
+// Blocks SIGINT/SIGTERM/SIGHUP/SIGPIPE in the calling thread (inherited by threads
 // it starts, librdkafka's included) and returns nothing; main waits with sigwait.
 void block_shutdown_signals();
 

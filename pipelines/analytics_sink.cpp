@@ -11,8 +11,8 @@ namespace sluice {
 
 analytics_sink::analytics_sink(const settings& cfg, const std::string& bootstrap, flow& f, sink_context& ctx)
     : ctx_(ctx),
-      tracker_(f, ctx, cfg.outputs.at("analytics"), bootstrap, cfg.producer_properties,
-               retry_policy::of(cfg), "analytics"),
+      reloadable_(f.live),
+      tracker_(f, ctx, cfg.outputs.at("analytics"), bootstrap, cfg.producer_properties, "analytics"),
       window_ns_(static_cast<std::int64_t>(cfg.window_ms) * 1'000'000), top_k_(cfg.top_k) {}
 
 void analytics_sink::close_window(const char* reason) {
@@ -45,6 +45,8 @@ void analytics_sink::process(event_slot& slot, std::uint32_t slot_index) {
     const std::int64_t ts = e.timestamp_ns;
     if (!open_ || ts >= window_.end_ns) {
         close_window("window end");
+        // A reloaded window length applies from the next window on.
+        window_ns_ = static_cast<std::int64_t>(reloadable_.window_ms.load(std::memory_order_relaxed)) * 1'000'000;
         const std::int64_t start = ts - ((ts % window_ns_) + window_ns_) % window_ns_;
         window_.reset(start, window_ns_);
         open_ = true;

@@ -41,9 +41,10 @@ private:
     void publish_live();
 
     sink_context& ctx_;
+    const live_settings& reloadable_;  // window.ms, taken when a window opens
     delivery_tracker tracker_;
     window_aggregate window_;
-    std::int64_t window_ns_;
+    std::int64_t window_ns_;  // of the open window
     std::size_t top_k_;
     bool open_ = false;
     std::int64_t last_event_wall_ns_ = 0;  // monotonic: the poll after the last event

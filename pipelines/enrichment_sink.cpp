@@ -10,8 +10,7 @@ enrichment_sink::enrichment_sink(const settings& cfg, const std::string& bootstr
                                  sink_context& ctx)
     : ctx_(ctx),
       follower_(directory_follower::of(cfg, bootstrap, directory_)),
-      tracker_(f, ctx, cfg.outputs.at("enrichment"), bootstrap, cfg.producer_properties,
-               retry_policy::of(cfg), "enrichment") {
+      tracker_(f, ctx, cfg.outputs.at("enrichment"), bootstrap, cfg.producer_properties, "enrichment") {
     record_.reserve(1024);
     users_.store(directory_.size(), std::memory_order_relaxed);
 }

@@ -12,8 +12,7 @@ notification_sink::notification_sink(const settings& cfg, const std::string& boo
     : ctx_(ctx),
       follower_(directory_follower::of(cfg, bootstrap, directory_)),
       dedup_(cfg.dedup_capacity),
-      tracker_(f, ctx, cfg.outputs.at("notification"), bootstrap, cfg.producer_properties,
-               retry_policy::of(cfg), "notification") {
+      tracker_(f, ctx, cfg.outputs.at("notification"), bootstrap, cfg.producer_properties, "notification") {
     record_.reserve(1024);
     prefetch_key_buf_.reserve(256);
 }

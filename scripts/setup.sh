@@ -10,6 +10,7 @@ packages=(
   libconcurrentqueue-dev libreaderwriterqueue-dev libtomlplusplus-dev libcli11-dev
   libxxhash-dev libgtest-dev libbenchmark-dev kcat time
   zlib1g-dev  # HdrHistogram interval logs (V2 compressed)
+  libsystemd-dev systemd  # sd_notify; systemd-analyze verifies the units (tests/systemd_units_test.sh)
   valgrind  # the instruction-count gate (scripts/perf-regress.sh --instructions)
   clang libclang-rt-14-dev  # sanitizer and libFuzzer builds (scripts/test.sh, scripts/fuzz.sh)
   prometheus  # promtool and the server: rules and dashboard tests (tests/prometheus_*)

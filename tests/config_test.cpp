@@ -3,7 +3,10 @@
 
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 
 using namespace sluice;
@@ -72,7 +75,9 @@ TEST(Config, ErrorsNameTheKey) {
     EXPECT_NE(error_of("[threads.source]\ncpus = [4096]\n").find("config: threads.source.cpus: CPU 4096 does not exist"), std::string::npos);
     EXPECT_NE(error_of("[threads.source]\nwait = \"nap\"\n").find("config: threads.source.wait: must be one of spin, spin-then-park, park (got 'nap')"), std::string::npos);
     EXPECT_NE(error_of("[sinks.enrichment]\noutput = \"s3:bucket\"\n").find("config: sinks.enrichment.output: expected kafka:TOPIC, file:PATH or none"), std::string::npos);
-    EXPECT_NE(error_of("[stats]\nhttp = \"0.0.0.0:80\"\n").find("config: stats.http: must be a loopback host:port"), std::string::npos);
+    EXPECT_NE(error_of("[stats]\nhttp = \"0.0.0.0\"\n").find("config: stats.http: expected host:port"), std::string::npos);
+    EXPECT_NE(error_of("[stats]\nhttp = \"0.0.0.0:http\"\n").find("config: stats.http: expected host:port"), std::string::npos);
+    EXPECT_NE(error_of("[log]\nlevel = \"loud\"\n").find("config: log.level: expected debug, info, warning or error"), std::string::npos);
     EXPECT_NE(error_of("[kafka\n").find("config: /tmp/sluice_config_"), std::string::npos);
     EXPECT_NE(error_of("", {"nonsense"}).find("config: --set 'nonsense': expected key=value"), std::string::npos);
     try {
@@ -81,6 +86,31 @@ TEST(Config, ErrorsNameTheKey) {
     } catch (const config_error& e) {
         EXPECT_STREQ(e.what(), "config: cannot read file '/nonexistent/sluice.toml'");
     }
+}
+
+TEST(Config, StatsHttpMayLeaveLoopbackOnPurpose) {
+    EXPECT_TRUE(load_settings("", {"stats.http=\"127.0.0.1:9464\""}).stats_http_loopback());
+    EXPECT_TRUE(load_settings("", {"stats.http=\"[::1]:9464\""}).stats_http_loopback());
+    EXPECT_FALSE(load_settings("", {"stats.http=\"0.0.0.0:9464\""}).stats_http_loopback());
+    EXPECT_FALSE(load_settings("", {"stats.http=\"10.1.2.3:9464\""}).stats_http_loopback());
+}
+
+TEST(Config, SecretsFromTheEnvironmentAndFiles) {
+    ::setenv("SLUICE_CONFIG_TEST_SECRET", "from-env", 1);
+    const std::string path = "/tmp/sluice_config_test_secret_" + std::to_string(::getpid());
+    std::ofstream(path) << "from-file\n";
+    const settings s = load_settings("", {"kafka.properties.\"sasl.password\"=\"${SLUICE_CONFIG_TEST_SECRET}\"",
+                                          "kafka.producer.properties.\"sasl.password_file\"=\"" + path + "\"",
+                                          "kafka.properties.\"client.id\"=\"a-${SLUICE_CONFIG_TEST_SECRET}-b\""});
+    EXPECT_EQ(s.kafka_properties.at("sasl.password"), "from-env");
+    EXPECT_EQ(s.kafka_properties.at("client.id"), "a-from-env-b");
+    EXPECT_EQ(s.producer_properties.at("sasl.password"), "from-file");
+    EXPECT_EQ(s.producer_properties.count("sasl.password_file"), 0u);
+    ::unlink(path.c_str());
+    ::unsetenv("SLUICE_CONFIG_TEST_SECRET");
+    EXPECT_NE(error_of("", {"kafka.properties.\"sasl.password\"=\"${SLUICE_CONFIG_TEST_SECRET}\""})
+                  .find("config: kafka.properties.sasl.password: environment variable 'SLUICE_CONFIG_TEST_SECRET' is not set"),
+              std::string::npos);
 }
 
 TEST(Config, SourceIsKafkaOrAReplayFile) {

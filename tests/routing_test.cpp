@@ -36,6 +36,28 @@ TEST(Routing, OverridesAndUnknownSinks) {
     }
 }
 
+TEST(Routing, AProposalTakesEffectWhenTheSourceAppliesIt) {
+    type_registry types;
+    routing_table t(sinks, routing_table::default_rules(), types);
+    auto rules = routing_table::default_rules();
+    rules["task.updated"] = {"analytics"};
+    rules["invoice.paid"] = {"notification"};  // not interned yet: the applying thread interns it
+    rules["default"] = {};
+    t.propose(rules);
+    EXPECT_EQ(t.route(types.find("task.updated")), 0b111) << "nothing changes before apply_pending()";
+    EXPECT_EQ(types.find("invoice.paid"), type_registry::none);
+    t.apply_pending();
+    EXPECT_EQ(t.route(types.find("task.updated")), 0b100);
+    EXPECT_EQ(t.route(types.find("invoice.paid")), 0b010);
+    EXPECT_EQ(t.route(types.intern("other")), 0);
+    t.apply_pending();  // nothing pending: unchanged
+    EXPECT_EQ(t.route(types.find("task.updated")), 0b100);
+    rules["task.updated"] = {"archive"};
+    EXPECT_THROW(t.propose(rules), std::invalid_argument);
+    t.apply_pending();
+    EXPECT_EQ(t.route(types.find("task.updated")), 0b100) << "a rejected proposal changes nothing";
+}
+
 TEST(TypeRegistry, InternIsStableAndBounded) {
     type_registry types;
     const auto n = types.count();

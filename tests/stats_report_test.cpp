@@ -52,20 +52,6 @@ TEST(StatsReport, ConsumerInfo) {
     EXPECT_EQ(line_of(text, "sluice_consumer_info{"), "sluice_consumer_info{group=\"billing \\\"eu\\\"\",client_id=\"rdkafka\"} 1");
 }
 
-TEST(StatsReport, ReadinessAndProcessUsage) {
-    pipeline_metrics m;
-    m.group_id = "billing";
-    std::string text = stats_report(m, nullptr, {}).prometheus();
-    EXPECT_EQ(line_of(text, "sluice_ready "), "sluice_ready 0");  // not started
-    m.started_wall_ns = 1;
-    EXPECT_EQ(line_of(stats_report(m, nullptr, {}).prometheus(), "sluice_ready "), "sluice_ready 0");  // no group yet
-    m.source.rebalances.add();
-    text = stats_report(m, nullptr, {}).prometheus();
-    EXPECT_EQ(line_of(text, "sluice_ready "), "sluice_ready 1");
-    EXPECT_NE(text.find("\nprocess_resident_memory_bytes "), std::string::npos);
-    EXPECT_NE(text.find("\nprocess_cpu_seconds_total "), std::string::npos);
-}
-
 TEST(StatsReport, DeadLettersCountedByKindOfFailure) {
     pipeline_metrics m;
     m.commit.dead_letter_kinds.add("missing field: event_id");

@@ -1,0 +1,125 @@
+// Prints settings back as TOML, redacting secret librdkafka properties.
+#include "config_dump.hpp"
+
+#include <cstdio>
+#include <locale>
+#include <sstream>
+
+namespace sluice {
+
+namespace {
+
+std::string quoted(std::string_view s) {
+    std::string q = "\"";
+    for (char c : s) {
+        if (c == '"' || c == '\\') q.push_back('\\');
+        if (static_cast<unsigned char>(c) < 0x20) {
+            static const char hex[] = "0123456789abcdef";
+            q += "\\u00";
+            q.push_back(hex[(c >> 4) & 0xf]);
+            q.push_back(hex[c & 0xf]);
+            continue;
+        }
+        q.push_back(c);
+    }
+    q.push_back('"');
+    return q;
+}
+
+template <typename T>
+std::string list(const std::vector<T>& v) {
+    std::ostringstream os;
+    os << "[";
+    for (std::size_t i = 0; i < v.size(); ++i) {
+        if (i) os << ", ";
+        if constexpr (std::is_same_v<T, std::string>) os << quoted(v[i]);
+        else os << v[i];
+    }
+    os << "]";
+    return os.str();
+}
+
+std::string output_text(const output_spec& o) {
+    switch (o.type) {
+        case output_spec::kind::kafka: return "kafka:" + o.target;
+        case output_spec::kind::file: return "file:" + o.target;
+        case output_spec::kind::none: break;
+    }
+    return "none";
+}
+
+void properties(std::ostringstream& os, const char* table, const std::map<std::string, std::string>& props) {
+    if (props.empty()) return;
+    os << "\n[" << table << "]\n";
+    for (const auto& [k, v] : props)
+        os << quoted(k) << " = " << quoted(is_secret_property(k) ? std::string(redacted) : v) << "\n";
+}
+
+}  // namespace
+
+bool is_secret_property(std::string_view name) {
+    for (std::string_view needle : {"password", "secret", "jaas", "oauthbearer.config", "key.pem", "ssl.key"})
+        if (name.find(needle) != std::string_view::npos) return true;
+    return false;
+}
+
+std::string effective_config(const settings& s) {
+    std::ostringstream os;
+    os.imbue(std::locale::classic());
+    os << "source = " << quoted(s.replay_file.empty() ? "kafka" : "replay:" + s.replay_file) << "\n";
+    os << "\n[kafka]\n"
+       << "bootstrap.servers = " << quoted(s.bootstrap_servers) << "\n"
+       << "group.id = " << quoted(s.group_id) << "\n"
+       << "topics = " << list(s.topics) << "\n"
+       << "dlq.suffix = " << quoted(s.dlq_suffix) << "\n";
+    properties(os, "kafka.properties", s.kafka_properties);
+    properties(os, "kafka.producer.properties", s.producer_properties);
+    os << "\n[embedded]\nbrokers = " << s.embedded_brokers << "\n";
+    if (!s.embedded_topics.empty()) {
+        os << "\n[embedded.topics]\n";
+        for (const auto& [t, p] : s.embedded_topics) os << quoted(t) << " = " << p << "\n";
+    }
+    os << "\n[pipeline]\n"
+       << "ring.size = " << s.ring_size << "\n"
+       << "max.payload.bytes = " << s.max_payload_bytes << "\n"
+       << "pause.after.ms = " << s.pause_after_ms << "\n"
+       << "revoke.drain.timeout.ms = " << s.revoke_drain_timeout_ms << "\n"
+       << "wake.after.events = " << s.wake_after_events << "\n";
+    os << "\n[commit]\nmax.events = " << s.commit_max_events << "\ninterval.ms = " << s.commit_interval_ms << "\n";
+    char mode[8];
+    std::snprintf(mode, sizeof mode, "%04o", s.stats_socket_mode);
+    os << "\n[stats]\n"
+       << "socket = " << quoted(s.stats_socket) << "\n"
+       << "http = " << quoted(s.stats_http) << "\n"
+       << "mode = " << quoted(mode) << "\n"
+       << "max.clients = " << s.stats_max_clients << "\n";
+    os << "\n[log]\nlevel = " << quoted(s.log_level) << "\nformat = " << quoted(s.log_format) << "\n";
+    for (const auto& [role, t] : s.threads) {
+        os << "\n[threads." << role << "]\n"
+           << "cpus = " << list(t.cpus) << "\n"
+           << "wait = " << quoted(to_string(t.wait)) << "\n"
+           << "spin = " << t.spin << "\n";
+    }
+    for (const auto& [sink, out] : s.outputs) {
+        os << "\n[sinks." << sink << "]\noutput = " << quoted(output_text(out)) << "\n";
+        if (sink == "enrichment")
+            os << "directory.topic = " << quoted(s.directory_topic) << "\n"
+               << "directory.bootstrap.file = " << quoted(s.directory_bootstrap_file) << "\n"
+               << "directory.sync.timeout.ms = " << s.directory_sync_timeout_ms << "\n";
+        else if (sink == "notification")
+            os << "dedup.capacity = " << s.dedup_capacity << "\n";
+        else if (sink == "analytics")
+            os << "window.ms = " << s.window_ms << "\ntop.k = " << s.top_k << "\n";
+    }
+    os << "\n[sinks.retry]\nmax.attempts = " << s.retry_max_attempts << "\nbackoff.ms = " << s.retry_backoff_ms
+       << "\nbackoff.max.ms = " << s.retry_backoff_max_ms << "\n";
+    if (!s.routing.empty()) {
+        os << "\n[routing]\n";
+        for (const auto& [type, sinks] : s.routing) os << quoted(type) << " = " << list(sinks) << "\n";
+    }
+    os << "\n[loadgen]\nrate = " << s.loadgen_rate << "\ncount = " << s.loadgen_count << "\n";
+    os << "\n[run]\nduration.s = " << s.duration_s << "\nprogress = " << (s.progress ? "true" : "false") << "\n";
+    return os.str();
+}
+
+}  // namespace sluice
