@@ -21,6 +21,8 @@ committer::committer(const settings& cfg, flow& f, pipeline_metrics& m, rd_kafka
     acks_.resize(channels_.size() * 1024);
     touched_.reserve(max_partitions);
     requests_.reserve(16);
+    closing_.reserve(max_partitions);
+    last_commit_ns_ = mono_ns();  // the interval counts from the start
     spare_requests_.reserve(16);
 }
 
@@ -31,8 +33,27 @@ void committer::publish(std::uint32_t idx) {
     const partition_commits& p = *parts_[idx];
     v.commit_offset.store(p.marks().commit_offset(), std::memory_order_relaxed);
     v.done_epoch.store(epochs_[idx], std::memory_order_relaxed);
-    // release: the source reads done (acquire) and then commit_offset/done_epoch.
+    // release: the source reads done_mark (acquire) and then commit_offset.
     v.done.store(p.marks().done_count(), std::memory_order_release);
+    v.done_mark.store(done_mark(epochs_[idx], p.marks().done_count()), std::memory_order_release);
+}
+
+void committer::close_settled() {
+    for (std::size_t i = 0; i < closing_.size();) {
+        const auto [idx, epoch] = closing_[i];
+        bool outstanding = false;
+        for (const request& q : requests_)
+            for (const auto& [qi, qe] : q.parts) outstanding |= qi == idx && qe == epoch;
+        if (outstanding) {
+            ++i;
+            continue;
+        }
+        // release: the source, seeing this epoch closed, knows no commit of
+        // it is asked for or in flight besides its own final one.
+        metrics_.partitions[idx].closed_epoch.store(epoch, std::memory_order_release);
+        closing_[i] = closing_.back();
+        closing_.pop_back();
+    }
 }
 
 void committer::touch(std::uint32_t idx) {
@@ -60,9 +81,12 @@ void committer::take_record(const flow_record& r, std::int64_t now) {
                 metrics_.partitions[r.partition].exposure.store(p->exposure(), std::memory_order_relaxed);
                 p.reset();
             }
-            // release: the source, seeing this epoch closed, knows no commit
-            // of it will be asked for after its own final one.
-            metrics_.partitions[r.partition].closed_epoch.store(r.seq, std::memory_order_release);
+            // Closed once no request of this epoch is outstanding either:
+            // librdkafka resends a commit on some errors, and a resend landing
+            // after the source's final synchronous commit would move the
+            // group's offset back.
+            closing_.emplace_back(r.partition, static_cast<std::uint32_t>(r.seq));
+            close_settled();
             break;
         case flow_record::kind::dispatch:
         case flow_record::kind::done_now:
@@ -220,6 +244,7 @@ bool committer::serve_commit_results() {
             }
             spare_requests_.push_back(std::move(*req));
             requests_.erase(req);
+            if (!closing_.empty()) close_settled();
         }
         rd_kafka_event_destroy(ev);
     }

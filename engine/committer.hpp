@@ -47,6 +47,8 @@ private:
     void publish(std::uint32_t idx);
     void refresh_views(std::int64_t now);
     void touch(std::uint32_t idx);
+    // Publishes closed_epoch for revoked epochs with no commit request left.
+    void close_settled();
 
     // One asynchronous commit request: which epochs of which partitions.
     struct request {
@@ -72,6 +74,7 @@ private:
     std::vector<bool> is_touched_;
     std::vector<request> requests_;        // in flight, oldest first
     std::vector<request> spare_requests_;  // answered, kept for their capacity
+    std::vector<std::pair<std::uint32_t, std::uint32_t>> closing_;  // revoked (index, epoch) awaiting their requests
     std::uint64_t next_request_ = 1;
     std::uint64_t acks_since_commit_ = 0;
     std::int64_t last_commit_ns_ = 0;

@@ -38,11 +38,18 @@ public:
         filling_.data.reserve(1 << 16);
         writing_.data.reserve(1 << 16);
     }
+    // The sink runner waited for every delivery, or gave up at the shutdown
+    // deadline: what is left is not reported (its tracker is going away and
+    // its events are not committed), only waited for, at most a second; a
+    // write still in flight then keeps its buffer, which is never freed.
     ~file_output() override {
-        while (writing_active_ || !filling_.tokens.empty()) {
-            flush();
-            wait_one();
+        closing_ = true;
+        __kernel_timespec wait{0, 100'000'000};
+        for (int i = 0; i < 10 && writing_active_; ++i) {
+            io_uring_cqe* cqe = nullptr;
+            if (io_uring_wait_cqe_timeout(&ring_, &cqe, &wait) == 0 && cqe) complete(cqe);
         }
+        if (writing_active_) new batch(std::move(writing_));  // the kernel may still read it
         io_uring_queue_exit(&ring_);
         ::close(fd_);
     }
@@ -91,12 +98,6 @@ private:
         writing_active_ = true;
     }
 
-    void wait_one() {
-        if (!writing_active_) return;
-        io_uring_cqe* cqe = nullptr;
-        if (io_uring_wait_cqe(&ring_, &cqe) == 0 && cqe) complete(cqe);
-    }
-
     void submit_sync() {
         io_uring_sqe* sqe = io_uring_get_sqe(&ring_);
         io_uring_prep_fsync(sqe, fd_, IORING_FSYNC_DATASYNC);
@@ -110,16 +111,20 @@ private:
         const bool was_sync = io_uring_cqe_get_data(cqe) == &sync_tag_;
         io_uring_cqe_seen(&ring_, cqe);
         writing_active_ = false;
+        if (closing_) return;
         if (!was_sync && res > 0 && written_ + static_cast<std::size_t>(res) < writing_.data.size()) {
             written_ += static_cast<std::size_t>(res);  // short write: append the rest
             submit();
             return;
         }
-        if (!was_sync && res >= 0 && sync_) {
+        if (!was_sync && res > 0 && sync_) {
             submit_sync();  // delivered once the data is durable
             return;
         }
-        const char* error = res < 0 ? (was_sync ? sync_failure(-res) : std::strerror(-res)) : nullptr;
+        // A write of nothing with bytes left is a failure, not a delivery.
+        const bool wrote_nothing = !was_sync && res == 0 && written_ < writing_.data.size();
+        const char* error = res < 0 ? (was_sync ? sync_failure(-res) : std::strerror(-res))
+                            : wrote_nothing ? "write wrote 0 bytes" : nullptr;
         std::size_t pos = 0;
         for (std::uint64_t token : writing_.tokens) {
             const std::size_t end = writing_.data.find('\n', pos);
@@ -137,6 +142,7 @@ private:
     std::size_t written_ = 0;
     bool writing_active_ = false;
     bool sync_ = false;  // a regular file: each batch is datasynced before delivery
+    bool closing_ = false;  // destructor: completions are not reported
     char sync_tag_ = 0;  // its address marks the sync's completion
     std::map<int, std::string> sync_errors_;  // by errno; the texts stay put for the trackers that keep them
 

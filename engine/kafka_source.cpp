@@ -20,15 +20,22 @@ std::int64_t ms_until(std::int64_t deadline_ns) {
     return std::max<std::int64_t>(0, (deadline_ns - mono_ns()) / 1'000'000);
 }
 
+// A broker query's timeout: 10 s, or what is left before the shutdown deadline.
+int query_timeout_ms(const flow& f) {
+    const std::int64_t deadline = f.shutdown_deadline_ns.load(std::memory_order_acquire);
+    if (deadline == INT64_MAX) return offsets_timeout_ms;
+    return static_cast<int>(std::clamp<std::int64_t>(ms_until(deadline), 1, offsets_timeout_ms));
+}
+
 // ListOffsets for every partition of parts at once (which: -2 earliest, -1
 // latest): one request per leader instead of a round trip per partition
 // inside the rebalance callback. -1 where unknown.
 std::vector<std::int64_t> offsets_at(rd_kafka_t* rk, const rd_kafka_topic_partition_list_t* parts,
-                                     std::int64_t which) {
+                                     std::int64_t which, int timeout_ms) {
     std::vector<std::int64_t> out(static_cast<std::size_t>(parts->cnt), -1);
     partition_list q(rd_kafka_topic_partition_list_copy(parts));
     for (int i = 0; i < q->cnt; ++i) q->elems[i].offset = which;
-    if (rd_kafka_offsets_for_times(rk, q.get(), offsets_timeout_ms) != RD_KAFKA_RESP_ERR_NO_ERROR) return out;
+    if (rd_kafka_offsets_for_times(rk, q.get(), timeout_ms) != RD_KAFKA_RESP_ERR_NO_ERROR) return out;
     for (int i = 0; i < q->cnt; ++i)
         if (!q->elems[i].err && q->elems[i].offset >= 0) out[static_cast<std::size_t>(i)] = q->elems[i].offset;
     return out;
@@ -138,8 +145,13 @@ void kafka_source::on_rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
             rd_kafka_error_destroy(e);
         }
         // Paused for backpressure: new partitions wait too, or their messages
-        // would pile up in the held list while no slot is free.
-        if (self->paused_) {
+        // would pile up in the held list while no slot is free. Otherwise
+        // they are resumed: librdkafka 2.0.2 keeps an application pause
+        // across unassign and assign, so a partition revoked while paused
+        // would come back paused and never be fetched.
+        if (!self->paused_) {
+            rd_kafka_resume_partitions(rk, parts);
+        } else {
             rd_kafka_pause_partitions(rk, parts);
             for (int i = 0; i < parts->cnt; ++i) {
                 const std::uint32_t idx = self->dispatch_.partitions().find(parts->elems[i].topic, parts->elems[i].partition);
@@ -157,10 +169,11 @@ void kafka_source::on_rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
 }
 
 void kafka_source::resolve_starts(rd_kafka_topic_partition_list_t* parts, std::vector<std::int64_t>& ends) {
-    const std::vector<std::int64_t> lows = offsets_at(rk_.get(), parts, RD_KAFKA_OFFSET_BEGINNING);
-    ends = offsets_at(rk_.get(), parts, RD_KAFKA_OFFSET_END);
+    const std::vector<std::int64_t> lows = offsets_at(rk_.get(), parts, RD_KAFKA_OFFSET_BEGINNING, query_timeout_ms(flow_));
+    ends = offsets_at(rk_.get(), parts, RD_KAFKA_OFFSET_END, query_timeout_ms(flow_));
     partition_list committed(rd_kafka_topic_partition_list_copy(parts));
-    const rd_kafka_resp_err_t cerr = rd_kafka_committed(rk_.get(), committed.get(), offsets_timeout_ms);
+    const rd_kafka_resp_err_t cerr = rd_kafka_committed(rk_.get(), committed.get(), query_timeout_ms(flow_));
+    committed_at_assign_.assign(static_cast<std::size_t>(parts->cnt), -1);
     const bool earliest = cfg_.offset_reset == offset_reset_policy::earliest;
     for (int i = 0; i < parts->cnt; ++i) {
         auto& tp = parts->elems[i];
@@ -188,6 +201,7 @@ void kafka_source::resolve_starts(rd_kafka_topic_partition_list_t* parts, std::v
             tp.offset = by_policy;  // a new group or partition: the policy says where
             continue;
         }
+        committed_at_assign_[k] = c;
         if (c >= lo && c <= hi) {
             tp.offset = c;
             continue;
@@ -211,7 +225,11 @@ void kafka_source::assign(rd_kafka_topic_partition_list_t* parts) {
     for (int i = 0; i < parts->cnt; ++i) {
         const auto& tp = parts->elems[i];
         // The ends as of now, for --until-caught-up ("everything that was there").
-        dispatch_.assign(tp.topic, tp.partition, tp.offset >= 0 ? tp.offset : -1, ends[static_cast<std::size_t>(i)]);
+        const std::uint32_t idx =
+            dispatch_.assign(tp.topic, tp.partition, tp.offset >= 0 ? tp.offset : -1, ends[static_cast<std::size_t>(i)]);
+        // This epoch's committed offset (the view keeps no other epoch's).
+        metrics_.partitions[idx].committed_offset.store(committed_at_assign_[static_cast<std::size_t>(i)],
+                                                         std::memory_order_relaxed);
     }
     flow_.commit_waiter.notify();
 }
@@ -252,7 +270,10 @@ void kafka_source::revoke(const std::vector<std::uint32_t>& idxs, bool lost, std
     }
     // Drained: every dispatched event of these partitions finishes in all its
     // sinks (the sinks and the commit thread keep running meanwhile).
-    const bool drained = dispatch_.drain(idxs, deadline_ns);
+    // The drain leaves the commit a quarter of the time, up to 2 s.
+    const std::int64_t left = std::max<std::int64_t>(0, deadline_ns - mono_ns());
+    const std::int64_t drain_by = deadline_ns - std::min<std::int64_t>(2'000'000'000, left / 4);
+    const bool drained = dispatch_.drain(idxs, drain_by);
     // Closed: the commit thread takes the revoke record, after which it asks
     // no commit of these epochs; only then is the final commit ours alone.
     for (std::uint32_t idx : idxs) dispatch_.close(idx);
@@ -355,7 +376,7 @@ void kafka_source::reset_position(const rd_kafka_message_t* m) {
     const partition_name& n = table.name(idx);
     std::int64_t lo = -1, hi = -1;
     const rd_kafka_resp_err_t err =
-        rd_kafka_query_watermark_offsets(rk_.get(), n.topic.c_str(), n.partition, &lo, &hi, offsets_timeout_ms);
+        rd_kafka_query_watermark_offsets(rk_.get(), n.topic.c_str(), n.partition, &lo, &hi, query_timeout_ms(flow_));
     const bool earliest = cfg_.offset_reset == offset_reset_policy::earliest;
     if (err || lo < 0 || hi < 0) {
         // Try again at the next error report: librdkafka stops fetching the
@@ -368,6 +389,16 @@ void kafka_source::reset_position(const rd_kafka_message_t* m) {
     }
     const std::int64_t to = earliest ? lo : hi;
     const std::int64_t from = m->offset >= 0 ? m->offset : table.start(idx);
+    if (from < 0) {
+        // No position yet (no committed offset on librdkafka's own lookup):
+        // the policy's start, not a reset.
+        logf(log_level::info, "offsets", "%s[%d]: no committed offset; starting at %lld (%s)", n.topic.c_str(),
+             n.partition, static_cast<long long>(to), earliest ? "earliest" : "latest");
+        drop_held(idx);
+        dispatch_.reset(idx, to);
+        restart_at(idx, to);
+        return;
+    }
     metrics_.source.offset_resets.add();
     if (from >= 0 && to > from) metrics_.source.reset_skipped.add(static_cast<std::uint64_t>(to - from));
     if (from >= 0 && to < from) metrics_.source.reset_rewound.add(static_cast<std::uint64_t>(from - to));
@@ -551,8 +582,20 @@ void kafka_source::close_consumer() {
         if (!ev) continue;
         // The close's revoke arrives as an event on this queue, not as a
         // callback; it waits for our unassign like any other.
-        if (rd_kafka_event_type(ev) == RD_KAFKA_EVENT_REBALANCE)
-            on_rebalance(rk_.get(), rd_kafka_event_error(ev), rd_kafka_event_topic_partition_list(ev), this);
+        if (rd_kafka_event_type(ev) == RD_KAFKA_EVENT_REBALANCE) {
+            rd_kafka_topic_partition_list_t* parts = rd_kafka_event_topic_partition_list(ev);
+            if (rd_kafka_event_error(ev) == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+                // Closing: nothing new is taken (librdkafka would turn the
+                // assign into an unassign anyway).
+                if (std::strcmp(rd_kafka_rebalance_protocol(rk_.get()), "COOPERATIVE") == 0) {
+                    if (rd_kafka_error_t* e = rd_kafka_incremental_unassign(rk_.get(), parts)) rd_kafka_error_destroy(e);
+                } else {
+                    rd_kafka_assign(rk_.get(), nullptr);
+                }
+            } else {
+                on_rebalance(rk_.get(), rd_kafka_event_error(ev), parts, this);
+            }
+        }
         rd_kafka_event_destroy(ev);
     }
     closed_ = true;

@@ -98,6 +98,7 @@ private:
     };
     std::vector<topic_cache> topics_;
     std::vector<std::string> unconfirmed_;  // after run(): what the final commit did not cover
+    std::vector<std::int64_t> committed_at_assign_;  // resolve_starts() -> assign(): per partition, -1: none
 };
 
 }  // namespace sluice

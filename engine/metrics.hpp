@@ -100,6 +100,10 @@ struct alignas(64) partition_view {
     std::atomic<bool> assigned{false};
     std::atomic<std::uint64_t> assign_epoch{0};  // source: bumped on every assignment and reset
     std::atomic<std::uint64_t> done_epoch{0};    // commit thread: epoch `done` belongs to
+    // commit thread: the epoch (high 24 bits) and its done count (low 40
+    // bits) in one store, so the source's drain never pairs one epoch's
+    // count with another epoch.
+    std::atomic<std::uint64_t> done_mark{0};
     std::atomic<std::uint64_t> closed_epoch{0};  // commit thread: last epoch it stopped committing
     std::atomic<std::uint64_t> dispatched{0};  // source: events handed to sinks since assignment
     std::atomic<std::uint64_t> done{0};        // commit thread: of those, fully done
@@ -124,6 +128,11 @@ struct alignas(64) partition_view {
 };
 
 inline constexpr std::size_t max_partitions = 4096;
+
+// partition_view::done_mark: an epoch's low 24 bits and its done count's low 40.
+inline constexpr std::uint64_t done_mark(std::uint64_t epoch, std::uint64_t done) noexcept {
+    return (epoch & 0xFFFFFF) << 40 | (done & ((std::uint64_t(1) << 40) - 1));
+}
 
 struct pipeline_metrics {
     source_metrics source;

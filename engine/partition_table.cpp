@@ -44,8 +44,12 @@ std::uint32_t partition_table::free_index() {
     if (used < capacity_) return used;
     // Every index has been used: take one whose partition is gone and has
     // nothing in flight (a pool scan: rebalances are rare, pools small).
+    // Closed too: the commit thread has taken the epoch's revoke record (it
+    // reads the name when it takes the next assign record).
     for (std::uint32_t i = 0; i < capacity_; ++i)
-        if (parts_[i].state == partition_state::unassigned && !in_flight(i)) return i;
+        if (parts_[i].state == partition_state::unassigned && !in_flight(i) &&
+            metrics_.partitions[i].closed_epoch.load(std::memory_order_acquire) == parts_[i].epoch)
+            return i;
     throw partition_limit_error("more than " + std::to_string(capacity_) +
                                 " partitions assigned at once (or still finishing events): cannot take another");
 }
@@ -157,10 +161,9 @@ void partition_table::set_paused(std::uint32_t idx, bool paused) noexcept {
 
 bool partition_table::drained(std::uint32_t idx) const noexcept {
     const life& l = parts_[idx];
-    const partition_view& v = metrics_.partitions[idx];
-    // acquire: pairs with the commit thread's release of done (publish()).
-    return v.done.load(std::memory_order_acquire) == l.next_seq &&
-           v.done_epoch.load(std::memory_order_acquire) == l.epoch;
+    // acquire: pairs with the commit thread's release (publish()); epoch and
+    // count come from one store.
+    return metrics_.partitions[idx].done_mark.load(std::memory_order_acquire) == done_mark(l.epoch, l.next_seq);
 }
 
 void partition_table::release(std::uint32_t idx) noexcept {

@@ -90,6 +90,9 @@ TEST(PartitionTable, ReusesIndexesAndRefusesClearlyWhenFull) {
     f.table.release(idx[1]);
     f.pool[3].partition = idx[1];
     f.pool[3].pending.store(1);
+    EXPECT_THROW(f.table.assign("b", 0, 0, 10), partition_limit_error)
+        << "the commit thread has not closed a[0]'s epoch yet: it may still read its name";
+    for (std::uint32_t i : idx) f.metrics.partitions[i].closed_epoch.store(f.table.epoch(i));
     const std::uint32_t b0 = f.table.assign("b", 0, 0, 10);
     EXPECT_EQ(b0, idx[0]) << "a[0]'s index, free of events";
     EXPECT_EQ(f.metrics.partitions[b0].topic(), "b");
@@ -102,6 +105,7 @@ TEST(PartitionTable, ReusesIndexesAndRefusesClearlyWhenFull) {
     EXPECT_EQ(f.table.last_index("a", 1), UINT32_MAX) << "its index belongs to b[1] now";
     // a[0] comes back: it gets a free index, not b[0]'s.
     f.table.release(b1);
+    f.metrics.partitions[b1].closed_epoch.store(f.table.epoch(b1));
     const std::uint32_t a0 = f.table.assign("a", 0, 5, 10);
     EXPECT_EQ(a0, idx[1]);
     EXPECT_EQ(f.metrics.partitions[a0].topic(), "a");
