@@ -49,7 +49,7 @@ namespace {
 using clock_type = std::chrono::steady_clock;
 
 constexpr const char* topic = "repro";
-constexpr int partitions = 6;
+constexpr int partitions = 12;
 constexpr int members = 3;
 constexpr int batch_timeout_ms = 200;
 constexpr std::size_t batch_size = 10000;  // never filled within the timeout at the produce rate
@@ -95,8 +95,6 @@ void rebalance_cb(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topic_partit
             m->changed.insert(parts->elems[i].partition);
         }
     } else {
-        // Commit what was received before the partitions go to another member.
-        rd_kafka_commit(rk, nullptr, 1);
         error = rd_kafka_incremental_unassign(rk, parts);
         for (int i = 0; i < parts->cnt; ++i) {
             m->last.erase(parts->elems[i].partition);
@@ -134,14 +132,19 @@ sluice::kafka_handle make_consumer(const std::string& bootstraps, const std::str
     conf.set("bootstrap.servers", bootstraps)
         .set("group.id", group)
         .set("partition.assignment.strategy", "cooperative-sticky")
+        // No commits at all: the embedded broker refuses a commit during a
+        // join, and 2.0.2 then declares the whole assignment lost, which ends
+        // every ownership this check needs to span a rebalance.
         .set("enable.auto.commit", "false")
         .set("auto.offset.reset", "earliest")
         // The embedded broker waits up to session.timeout - 1 s for members
         // to rejoin; short heartbeats make them learn of a rebalance quickly.
-        .set("session.timeout.ms", "6000")
+        .set("session.timeout.ms", "3000")
         .set("heartbeat.interval.ms", "200")
         .set("fetch.wait.max.ms", "20")
         .set("log_level", "3");
+    if (const char* debug = std::getenv("REPRO_DEBUG"); debug && m.id == 0)
+        conf.set("debug", debug).set("log_level", "7");
     rd_kafka_conf_set_rebalance_cb(conf.get(), rebalance_cb);
     rd_kafka_conf_set_opaque(conf.get(), &m);
     sluice::kafka_handle rk = conf.make(RD_KAFKA_CONSUMER);
@@ -157,10 +160,14 @@ sluice::kafka_handle make_consumer(const std::string& bootstraps, const std::str
 // until the run ends. Member 0 stays for the whole run.
 void run_member(int id, read_mode mode, const std::string& bootstraps, const std::string& group,
                 clock_type::time_point end, totals& t) {
-    const auto stay = std::chrono::milliseconds(id == 0 ? 0 : 2500 + 700 * id);
-    const auto away = std::chrono::milliseconds(1500);
+    // Members 1 and 2 take turns so that each join or leave is a rebalance of
+    // its own: one starting while the previous one is still syncing makes the
+    // embedded broker reject the SyncGroup, and the members then drop their
+    // whole assignment instead of keeping most of it.
+    const auto stay = std::chrono::seconds(8);
+    const auto away = std::chrono::seconds(4);
     std::vector<rd_kafka_message_t*> msgs(batch_size);
-    if (id != 0) std::this_thread::sleep_for(std::chrono::milliseconds(1000 * id));
+    if (id != 0) std::this_thread::sleep_for(std::chrono::seconds(id == 1 ? 1 : 7));
     while (clock_type::now() < end) {
         member_state m;
         m.id = id;
@@ -169,7 +176,6 @@ void run_member(int id, read_mode mode, const std::string& bootstraps, const std
         sluice::kafka_handle rk = make_consumer(bootstraps, group, m);
         sluice::kafka_queue q(rd_kafka_queue_get_consumer(rk.get()));
         const auto leave = id == 0 ? end : std::min(end, clock_type::now() + stay);
-        auto next_commit = clock_type::now();
         // Destroying a cooperative-sticky consumer of 2.0.2 before its first
         // assignment aborts (librdkafka issue 4312): stay until one came.
         while (clock_type::now() < leave || !m.ever_assigned) {
@@ -189,10 +195,6 @@ void run_member(int id, read_mode mode, const std::string& bootstraps, const std
                 } else {
                     m.changed.clear();
                 }
-            }
-            if (clock_type::now() >= next_commit) {
-                rd_kafka_commit(rk.get(), nullptr, 1);
-                next_commit = clock_type::now() + std::chrono::milliseconds(200);
             }
             if (clock_type::now() > end + std::chrono::seconds(20)) break;
         }
