@@ -441,7 +441,8 @@ void kafka_source::restart_at(std::uint32_t idx, std::int64_t to) {
             }
             if (const rd_kafka_resp_err_t err = rd_kafka_assign(rk_.get(), all.get()))
                 e = rd_kafka_error_new(err, "%s", rd_kafka_err2str(err));
-            // An assignment starts unpaused: pause again what sluice paused.
+            // Keep sluice's pauses as they are (librdkafka keeps an application
+            // pause across assignments; pausing again changes nothing then).
             partition_list paused(rd_kafka_topic_partition_list_new(4));
             for (std::uint32_t i : table.assigned_indexes())
                 if (table.paused(i))

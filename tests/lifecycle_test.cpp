@@ -24,6 +24,7 @@ using namespace std::chrono_literals;
 namespace {
 
 constexpr std::int16_t api_sync_group = 14;
+constexpr std::int16_t api_offset_fetch = 9;
 
 // Commits offsets for group from outside it (a simple consumer, as Kafka's
 // own tools do when no member is active).
@@ -322,3 +323,85 @@ TEST(Lifecycle, StopWithTheBrokerGoneIsBoundedAndNamesWhatIsExposed) {
     EXPECT_GT(exposed, 0u);
     EXPECT_EQ(exposed + covered, 500u);
 }
+
+// sluice's own OffsetFetch in the assign callback fails once: the partition
+// is assigned at RD_KAFKA_OFFSET_STORED, librdkafka finds no committed offset
+// and (reset policy "error") reports it with the partition's fetching stopped;
+// sluice starts it by the policy, and every event is consumed once.
+TEST(Lifecycle, StoredFallbackWithoutCommittedOffsetStillConsumes) {
+    embedded_broker broker(1, {{"solo", 1}, {"solo.dlq", 1}, {"user.created", 1}});
+    const std::string b = broker.bootstraps();
+    std::vector<record> events;
+    const std::string value = R"({"event_id":"e","event_type":"page.view","timestamp":"2026-01-01T00:00:00Z","source":"t","version":"1","data":{"path":"/x"}})";
+    for (int i = 0; i < 100; ++i) events.push_back({"solo", 0, 0, "k", value});
+    produce(b, events);
+    rd_kafka_mock_push_request_errors(broker.cluster(), api_offset_fetch, 1, RD_KAFKA_RESP_ERR_GROUP_AUTHORIZATION_FAILED);
+    run r(b, "stored-fallback", {"kafka.topics=[\"solo\"]"});
+    ASSERT_TRUE(r.assigned());
+    EXPECT_TRUE(wait_until([&] { return sum_committed(b, "stored-fallback", {"solo"}) == 100; }, 30s));
+    EXPECT_EQ(r.source().consumed.get(), 100u);
+    r.p->stop();
+}
+
+// librdkafka 2.0.2 keeps a partition's application pause across unassign and
+// assign: a partition sluice paused for backpressure and that was revoked
+// while paused (eager: all of them) must be fetched again when it comes back.
+// Without backpressure, the same rebalance as a control.
+class LifecyclePausedAtRevoke : public ::testing::TestWithParam<bool> {};
+TEST_P(LifecyclePausedAtRevoke, PartitionIsFetchedWhenItComesBack) {
+    const bool backpressure = GetParam();
+    embedded_broker broker(1, {{"solo", 1}, {"solo.dlq", 1}, {"user.created", 1}});
+    const std::string b = broker.bootstraps();
+    std::vector<record> events;
+    const std::string value = R"({"event_id":"e","event_type":"page.view","timestamp":"2026-01-01T00:00:00Z","source":"t","version":"1","data":{"path":"/x"}})";
+    for (int i = 0; i < 200; ++i) events.push_back({"solo", 0, 0, "k", value});
+    produce(b, events);
+    std::atomic<bool> gate_open{!backpressure};
+    auto log = std::make_shared<sink_log>();
+    const std::string dir = temp_dir();
+    settings cfg = load_settings("", {"kafka.bootstrap.servers=\"" + b + "\"", "kafka.group.id=\"paused-revoke\"",
+                                      "kafka.topics=[\"solo\"]", "stats.socket=\"" + dir + "/s.sock\"",
+                                      "sinks.enrichment.output=\"none\"", "sinks.notification.output=\"none\"",
+                                      "sinks.analytics.output=\"none\"", "commit.interval.ms=50",
+                                      "pipeline.ring.size=8", backpressure ? "pipeline.pause.after.ms=5" : "pipeline.pause.after.ms=600000",
+                                      "kafka.properties.\"session.timeout.ms\"=6000",
+                                      "kafka.properties.\"heartbeat.interval.ms\"=500"});
+    pipeline p(cfg, logging_seed_sinks(log, [&](std::string_view) {
+                   while (!gate_open.load()) std::this_thread::sleep_for(1ms);
+               }));
+    p.start();
+    if (backpressure) ASSERT_TRUE(wait_until([&] { return p.metrics().source.pauses.get() > 0; }, 60s)) << "backpressured";
+    else ASSERT_TRUE(wait_until([&] { return sum_committed(b, "paused-revoke", {"solo"}) == 200; }, 60s));
+    // A second member joins: eager revoke of everything while paused.
+    kafka_config conf;
+    conf.set("bootstrap.servers", b);
+    conf.set("group.id", "paused-revoke");
+    conf.set("enable.auto.commit", "false");
+    conf.set("session.timeout.ms", "6000");
+    conf.set("heartbeat.interval.ms", "500");
+    conf.set("partition.assignment.strategy", "range,roundrobin");
+    kafka_handle other = conf.make(RD_KAFKA_CONSUMER);
+    rd_kafka_poll_set_consumer(other.get());
+    partition_list subs(rd_kafka_topic_partition_list_new(1));
+    rd_kafka_topic_partition_list_add(subs.get(), "solo", RD_KAFKA_PARTITION_UA);
+    ASSERT_EQ(rd_kafka_subscribe(other.get(), subs.get()), RD_KAFKA_RESP_ERR_NO_ERROR);
+    const auto rebalances = p.metrics().source.rebalances.get();
+    // Let the revoke drain finish.
+    std::thread opener([&] { std::this_thread::sleep_for(1500ms); gate_open.store(true); });
+    const auto until = std::chrono::steady_clock::now() + 15s;
+    while (std::chrono::steady_clock::now() < until) {
+        if (rd_kafka_message_t* m = rd_kafka_consumer_poll(other.get(), 100)) rd_kafka_message_destroy(m);
+    }
+    opener.join();
+    EXPECT_GT(p.metrics().source.rebalances.get(), rebalances);
+    rd_kafka_consumer_close(other.get());
+    other.reset();
+    produce(b, std::vector<record>(events.begin(), events.begin() + 100));
+    EXPECT_TRUE(wait_until([&] { return sum_committed(b, "paused-revoke", {"solo"}) == 300; }, 40s))
+        << "committed " << sum_committed(b, "paused-revoke", {"solo"}) << ", pauses " << p.metrics().source.pauses.get()
+        << ", resumes " << p.metrics().source.resumes.get() << ", rebalances " << p.metrics().source.rebalances.get()
+        << ", consumed " << p.metrics().source.consumed.get() << ", assigned now " << p.metrics().partitions[0].assigned.load()
+        << ", assignments " << p.metrics().source.assigned_partitions.get();
+    p.stop();
+}
+INSTANTIATE_TEST_SUITE_P(Lifecycle, LifecyclePausedAtRevoke, ::testing::Values(true, false));
