@@ -89,9 +89,9 @@ void client_metrics(families& fam, const std::string& client, simdjson::dom::ele
             simdjson::dom::element rtt, throttle;
             if (!b["rtt"].get(rtt)) {
                 // librdkafka reports round trips in microseconds over the last interval.
-                fam.add("sluice_kafka_broker_rtt_seconds", "gauge", "Broker round-trip time over the last statistics interval.",
+                fam.add("sluice_kafka_broker_rtt_seconds", "summary", "Broker round-trip time over the last statistics interval (quantiles only).",
                         bl + ",quantile=\"0.5\"", num(rtt, "p50") / 1e6);
-                fam.add("sluice_kafka_broker_rtt_seconds", "gauge", "Broker round-trip time over the last statistics interval.",
+                fam.add("sluice_kafka_broker_rtt_seconds", "summary", "Broker round-trip time over the last statistics interval (quantiles only).",
                         bl + ",quantile=\"0.99\"", num(rtt, "p99") / 1e6);
             }
             if (!b["throttle"].get(throttle))  // milliseconds

@@ -33,7 +33,7 @@ expect 64 "--frob" "$sluice" run --frob
 expect 64 "Usage: sluice run" "$sluice" run --frob
 expect 64 "A subcommand is required" "$sluice"
 expect 64 "check: --config FILE is required" "$sluice" check
-expect 64 "one of --count or --duration is required" "$sluice" loadgen -b localhost:1
+expect 64 "one of --count, --duration, steps or --profile is required" "$sluice" loadgen -b localhost:1
 expect 0 "Usage: sluice" "$sluice" --help
 
 # check: the shipped examples are valid, and what check prints reads back
