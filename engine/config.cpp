@@ -1,5 +1,6 @@
 // TOML loading (toml++), flattening to dotted keys, typed validation.
 #include "config.hpp"
+#include "trace_context.hpp"
 
 #include <toml++/toml.h>
 #include <unistd.h>
@@ -299,6 +300,16 @@ settings parse_settings(std::string_view text, const std::string& origin, const 
     if (s.topics.empty()) r.fail("kafka.topics", "must name at least one topic");
     r.str("kafka.dlq.suffix", s.dlq_suffix);
     if (s.dlq_suffix.empty()) r.fail("kafka.dlq.suffix", "must not be empty");
+    s.trace_headers = default_trace_headers();
+    r.strings("kafka.trace.headers", s.trace_headers);
+    if (s.trace_headers.size() > max_trace_headers)
+        r.fail("kafka.trace.headers", "at most " + std::to_string(max_trace_headers) + " headers");
+    for (std::size_t i = 0; i < s.trace_headers.size(); ++i) {
+        if (s.trace_headers[i].empty()) r.fail("kafka.trace.headers", "a header name must not be empty");
+        for (std::size_t j = 0; j < i; ++j)
+            if (s.trace_headers[i] == s.trace_headers[j])
+                r.fail("kafka.trace.headers", "'" + s.trace_headers[i] + "' is listed twice");
+    }
     for (const auto& k : r.keys_under("kafka.properties."))
         s.kafka_properties[k] = r.scalar_text("kafka.properties." + k);
     for (const auto& k : r.keys_under("kafka.producer.properties."))

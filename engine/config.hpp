@@ -39,6 +39,8 @@ struct settings {
     std::map<std::string, std::string> kafka_properties;  // consumers, passed to librdkafka as given
     std::map<std::string, std::string> producer_properties;  // output and dead-letter producers
     std::string dlq_suffix = ".dlq";
+    // Headers carried from each event into its output records and dead letters.
+    std::vector<std::string> trace_headers;
     // embedded broker
     int embedded_brokers = 1;
     std::map<std::string, int> embedded_topics;  // name -> partitions, besides defaults

@@ -12,7 +12,7 @@
 namespace sluice {
 
 namespace {
-constexpr std::int64_t resend_backoff_ns = 50'000'000;       // first resend after 50 ms...
+constexpr std::int64_t resend_backoff_ns = 50'000'000;       // first resend within 50 ms...
 constexpr std::int64_t resend_backoff_max_ns = 2'000'000'000;  // ...doubling up to 2 s
 }  // namespace
 
@@ -20,7 +20,8 @@ dead_letter_producer::dead_letter_producer(const std::string& bootstrap, const s
                                            const std::map<std::string, std::string>& props,
                                            commit_metrics& metrics)
     : suffix_(suffix), metrics_(metrics),
-      rk_(make_producer(bootstrap, props, this, &dead_letter_producer::on_delivery)) {}
+      rk_(make_producer(bootstrap, props, this, &dead_letter_producer::on_delivery)),
+      backoff_(resend_backoff_ns, resend_backoff_max_ns) {}
 
 dead_letter_producer::~dead_letter_producer() {
     for (resend& r : resends_) rd_kafka_headers_destroy(r.headers);
@@ -48,10 +49,8 @@ bool dead_letter_producer::produce(event_slot& slot, const std::string& topic, r
 void dead_letter_producer::schedule(event_slot& slot, std::string topic, rd_kafka_headers_t* headers,
                                     std::uint32_t failures) {
     metrics_.dlq_retries.add();
-    const std::int64_t backoff =
-        std::min(resend_backoff_max_ns, resend_backoff_ns << std::min<std::uint32_t>(failures - 1, 8));
     std::lock_guard lock(resend_mutex_);
-    resends_.push_back({&slot, std::move(topic), headers, failures, mono_ns() + backoff});
+    resends_.push_back({&slot, std::move(topic), headers, failures, mono_ns() + backoff_.delay_ns(failures)});
     resend_count_.store(resends_.size(), std::memory_order_release);
 }
 
@@ -62,12 +61,17 @@ void dead_letter_producer::send(event_slot& slot, std::string_view topic, std::i
     const auto part_end = std::to_chars(part, part + sizeof part, partition).ptr;
     const auto off_end = std::to_chars(off, off + sizeof off, slot.offset).ptr;
     const auto att_end = std::to_chars(att, att + sizeof att, attempts).ptr;
-    rd_kafka_headers_t* h = rd_kafka_headers_new(5);
+    rd_kafka_headers_t* h = rd_kafka_headers_new(8);
     rd_kafka_header_add(h, "sluice.source.topic", -1, topic.data(), static_cast<ssize_t>(topic.size()));
     rd_kafka_header_add(h, "sluice.source.partition", -1, part, part_end - part);
     rd_kafka_header_add(h, "sluice.source.offset", -1, off, off_end - off);
     rd_kafka_header_add(h, "sluice.failure_reason", -1, reason.data(), static_cast<ssize_t>(reason.size()));
     rd_kafka_header_add(h, "sluice.attempt_count", -1, att, att_end - att);
+    trace_header trace[max_trace_headers + 1];
+    const trace_view tv = slot.trace(trace);
+    for (std::size_t i = 0; i < tv.count; ++i)
+        rd_kafka_header_add(h, tv.items[i].name, -1, tv.items[i].value.empty() ? "" : tv.items[i].value.data(),
+                            static_cast<ssize_t>(tv.items[i].value.size()));
     if (!produce(slot, dlq_topic, h, true)) schedule(slot, std::move(dlq_topic), h, 1);
 }
 

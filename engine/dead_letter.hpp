@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "backoff.hpp"
 #include "event_slot.hpp"
 #include "kafka_handles.hpp"
 
@@ -23,10 +24,11 @@ struct commit_metrics;
 // message whose delivery fails is produced again: nothing is acked that was
 // not written to the dead-letter topic. A message librdkafka refuses to
 // take (a topic in an error state after a permanent produce error) waits in
-// a resend list and is tried again from poll() with backoff.
+// a resend list and is tried again from poll() with backoff (full jitter).
 //
 // Headers: sluice.source.topic, sluice.source.partition, sluice.source.offset,
-// sluice.failure_reason, sluice.attempt_count. Value and key: the originals.
+// sluice.failure_reason, sluice.attempt_count, then the event's trace context
+// (see event_slot::trace). Value and key: the originals.
 class dead_letter_producer {
 public:
     dead_letter_producer(const std::string& bootstrap, const std::string& suffix,
@@ -65,6 +67,7 @@ private:
     ack_channel* releases_ = nullptr;  // set during poll()
     // Failure path only: sink threads and the commit thread add, poll() takes.
     std::mutex resend_mutex_;
+    backoff backoff_;  // under resend_mutex_
     std::vector<resend> resends_;
     std::atomic<std::size_t> resend_count_{0};
 };

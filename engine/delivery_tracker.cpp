@@ -1,4 +1,4 @@
-// Output record accounting, exponential backoff and dead-lettering.
+// Output record accounting, jittered exponential backoff and dead-lettering.
 #include "delivery_tracker.hpp"
 
 #include <algorithm>
@@ -17,7 +17,9 @@ delivery_tracker::delivery_tracker(flow& f, sink_context& ctx, const output_spec
                                    const std::string& bootstrap,
                                    const std::map<std::string, std::string>& producer_props,
                                    retry_policy policy, std::string sink_name)
-    : flow_(f), ctx_(ctx), policy_(policy), sink_name_(std::move(sink_name)),
+    : flow_(f), ctx_(ctx), policy_(policy),
+      backoff_(std::int64_t(policy.backoff_ms) * 1'000'000, std::int64_t(policy.backoff_max_ms) * 1'000'000),
+      sink_name_(std::move(sink_name)),
       out_(make_output(spec, bootstrap, producer_props, *this)), slots_(f.pool.size()),
       discards_(spec.type == output_spec::kind::none) {
     retries_.reserve(64);
@@ -30,7 +32,8 @@ void delivery_tracker::emit(std::string_view key, std::string_view record) {
     ++s.outstanding;
     ++outstanding_total_;
     ctx_.metrics.outputs.add();
-    out_->write(key, record, current_);
+    trace_header trace[max_trace_headers + 1];
+    out_->write(key, record, current_, flow_.pool[current_].trace(trace));
 }
 
 void delivery_tracker::end(event_slot& slot) {
@@ -72,12 +75,6 @@ std::uint32_t delivery_tracker::take_attempt(std::uint64_t token, std::string_vi
     return 1;  // not resent: its first attempt
 }
 
-std::int64_t delivery_tracker::backoff_ns(std::uint32_t attempt) const noexcept {
-    std::uint64_t ms = policy_.backoff_ms;
-    for (std::uint32_t i = 1; i < attempt && ms < policy_.backoff_max_ms; ++i) ms *= 2;
-    return static_cast<std::int64_t>(std::min<std::uint64_t>(ms, policy_.backoff_max_ms)) * 1'000'000;
-}
-
 void delivery_tracker::delivered(std::uint64_t token, std::string_view key, std::string_view record,
                                  const char* error) noexcept {
     const bool unbound = token >= unbound_base;
@@ -98,7 +95,7 @@ void delivery_tracker::delivered(std::uint64_t token, std::string_view key, std:
     if (attempt < policy_.max_attempts) {
         ctx_.metrics.retried.add();
         try {
-            retries_.push_back({now_ns_ + backoff_ns(attempt), token, attempt + 1, std::string(key), std::string(record)});
+            retries_.push_back({now_ns_ + backoff_.delay_ns(attempt), token, attempt + 1, std::string(key), std::string(record)});
         } catch (...) {
         }
         return;
@@ -131,7 +128,10 @@ bool delivery_tracker::poll(std::int64_t now_ns) {
         retries_[i] = std::move(retries_.back());
         retries_.pop_back();
         in_retry_.push_back({r.token, {r.record, r.attempt}});
-        out_->write(r.key, r.record, r.token);
+        // A bound record's slot is held until it is finished: its trace is still there.
+        trace_header trace[max_trace_headers + 1];
+        const trace_view tv = r.token < unbound_base ? flow_.pool[r.token].trace(trace) : trace_view{};
+        out_->write(r.key, r.record, r.token, tv);
         resent = true;
     }
     if (resent) out_->flush();

@@ -7,6 +7,7 @@
 #include <string_view>
 #include <vector>
 
+#include "backoff.hpp"
 #include "flow.hpp"
 #include "output.hpp"
 #include "sink.hpp"
@@ -49,6 +50,7 @@ public:
 
     void delivered(std::uint64_t token, std::string_view key, std::string_view record,
                    const char* error) noexcept override;
+    void rebuilt(const char*) noexcept override { ctx_.metrics.output_rebuilds.add(); }
 
 private:
     struct per_slot {
@@ -67,11 +69,11 @@ private:
     void finish_if_complete(std::uint32_t slot_index);
     // The attempt number of a resent record (removing its entry), or 1.
     std::uint32_t take_attempt(std::uint64_t token, std::string_view record) noexcept;
-    std::int64_t backoff_ns(std::uint32_t attempt) const noexcept;
 
     flow& flow_;
     sink_context& ctx_;
     retry_policy policy_;
+    backoff backoff_;
     std::string sink_name_;
     std::unique_ptr<output> out_;
     std::vector<per_slot> slots_;

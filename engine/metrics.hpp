@@ -32,6 +32,7 @@ struct alignas(64) source_metrics {
 
 struct alignas(64) sink_metrics {
     counter processed, failed, retried, dead_lettered, deduplicated, partial, outputs;
+    counter output_rebuilds;  // output producers replaced after a fatal error
     histogram queue_wait;  // dispatch -> sink picked it up
     histogram process;     // sink's own work per event
 };
