@@ -300,6 +300,10 @@ settings parse_settings(std::string_view text, const std::string& origin, const 
     if (s.topics.empty()) r.fail("kafka.topics", "must name at least one topic");
     r.str("kafka.dlq.suffix", s.dlq_suffix);
     if (s.dlq_suffix.empty()) r.fail("kafka.dlq.suffix", "must not be empty");
+    std::string format = dlq_format_name(s.dead_letter_format);
+    r.str("kafka.dlq.format", format);
+    if (auto f = parse_dlq_format(format)) s.dead_letter_format = *f;
+    else r.fail("kafka.dlq.format", "must be headers or envelope (got '" + format + "')");
     s.trace_headers = default_trace_headers();
     r.strings("kafka.trace.headers", s.trace_headers);
     if (s.trace_headers.size() > max_trace_headers)

@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "dead_letter_record.hpp"
 #include "wait_strategy.hpp"
 
 namespace sluice {
@@ -39,6 +40,7 @@ struct settings {
     std::map<std::string, std::string> kafka_properties;  // consumers, passed to librdkafka as given
     std::map<std::string, std::string> producer_properties;  // output and dead-letter producers
     std::string dlq_suffix = ".dlq";
+    dlq_format dead_letter_format = dlq_format::headers;
     // Headers carried from each event into its output records and dead letters.
     std::vector<std::string> trace_headers;
     // embedded broker

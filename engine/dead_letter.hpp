@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "backoff.hpp"
+#include "dead_letter_record.hpp"
 #include "event_slot.hpp"
 #include "kafka_handles.hpp"
 
@@ -26,19 +27,25 @@ struct commit_metrics;
 // take (a topic in an error state after a permanent produce error) waits in
 // a resend list and is tried again from poll() with backoff (full jitter).
 //
-// Headers: sluice.source.topic, sluice.source.partition, sluice.source.offset,
-// sluice.failure_reason, sluice.attempt_count, then the event's trace context
-// (see event_slot::trace). Value and key: the originals.
+// Headers (both formats): sluice.source.topic, sluice.source.partition,
+// sluice.source.offset, sluice.failure_reason, sluice.attempt_count,
+// sluice.sink (when a sink's output failed), sluice.dlq.format, then the
+// event's trace context (see event_slot::trace). Key: the original. Value:
+// the original bytes (headers) or the JSON envelope (see dead_letter_record).
 class dead_letter_producer {
 public:
     dead_letter_producer(const std::string& bootstrap, const std::string& suffix,
-                         const std::map<std::string, std::string>& props, commit_metrics& metrics);
+                         const std::map<std::string, std::string>& props, commit_metrics& metrics,
+                         dlq_format format = dlq_format::headers);
     ~dead_letter_producer();
 
-    // slot's share is released when the dead letter is durably written. The
-    // key and value are the slot's.
+    // slot's share is released when the dead letter is durably written. sink:
+    // the sink whose output failed ("" for bad input). first/last_attempt_ns:
+    // wall-clock times of the first and last output attempt; 0: now (a
+    // decode failure).
     void send(event_slot& slot, std::string_view topic, std::int32_t partition, std::string_view reason,
-              std::uint32_t attempts);
+              std::uint32_t attempts, std::string_view sink = {}, std::int64_t first_attempt_ns = 0,
+              std::int64_t last_attempt_ns = 0);
 
     // Commit thread: serve delivery reports, resend what is due.
     void poll(ack_channel& releases);
@@ -53,15 +60,20 @@ private:
         rd_kafka_headers_t* headers;  // owned until produced
         std::uint32_t failures;
         std::int64_t due_ns;
+        std::string value;      // the record's value, unless it is the slot's payload
+        bool own_value = false;
     };
     static void on_delivery(rd_kafka_t*, const rd_kafka_message_t* m, void* opaque);
     // Produce once; false if librdkafka would not take it. may_wait: wait
     // out a full local queue (not on the commit thread, which empties it).
-    bool produce(event_slot& slot, const std::string& topic, rd_kafka_headers_t* headers, bool may_wait);
-    void schedule(event_slot& slot, std::string topic, rd_kafka_headers_t* headers, std::uint32_t failures);
+    bool produce(event_slot& slot, const std::string& topic, rd_kafka_headers_t* headers, std::string_view value,
+                 bool may_wait);
+    void schedule(event_slot& slot, std::string topic, rd_kafka_headers_t* headers, std::uint32_t failures,
+                  std::string value, bool own_value);
     void resend_due();
 
     std::string suffix_;
+    dlq_format format_;
     commit_metrics& metrics_;
     kafka_handle rk_;
     ack_channel* releases_ = nullptr;  // set during poll()

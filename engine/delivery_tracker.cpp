@@ -27,7 +27,10 @@ delivery_tracker::delivery_tracker(flow& f, sink_context& ctx, const output_spec
 
 void delivery_tracker::emit(std::string_view key, std::string_view record) {
     per_slot& s = slots_[current_];
-    if (emitted_ == 0) s = per_slot{0, 1, false, false, nullptr};
+    if (emitted_ == 0) {
+        const std::int64_t now = mono_ns();  // the first output attempt, for a dead letter's first_attempt
+        s = per_slot{0, 1, false, false, nullptr, now, now};
+    }
     ++emitted_;
     ++s.outstanding;
     ++outstanding_total_;
@@ -62,7 +65,10 @@ void delivery_tracker::finish_if_complete(std::uint32_t idx) {
     ctx_.metrics.failed.add();
     const std::string reason = sink_name_ + " output " + out_->describe() + " failed after " +
                                std::to_string(s.max_attempts_seen) + " attempts: " + (s.error ? s.error : "unknown error");
-    ctx_.dead_letter(slot, reason, s.max_attempts_seen);
+    // Monotonic attempt times as wall-clock times.
+    const std::int64_t to_wall = wall_ns() - mono_ns();
+    ctx_.dead_letter(slot, reason, s.max_attempts_seen, sink_name_, s.first_attempt_ns + to_wall,
+                     s.last_attempt_ns + to_wall);
 }
 
 std::uint32_t delivery_tracker::take_attempt(std::uint64_t token, std::string_view record) noexcept {
@@ -128,6 +134,7 @@ bool delivery_tracker::poll(std::int64_t now_ns) {
         retries_[i] = std::move(retries_.back());
         retries_.pop_back();
         in_retry_.push_back({r.token, {r.record, r.attempt}});
+        if (r.token < unbound_base) slots_[r.token].last_attempt_ns = now_ns;
         // A bound record's slot is held until it is finished: its trace is still there.
         trace_header trace[max_trace_headers + 1];
         const trace_view tv = r.token < unbound_base ? flow_.pool[r.token].trace(trace) : trace_view{};

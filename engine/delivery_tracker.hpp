@@ -59,6 +59,8 @@ private:
         bool ended = true;
         bool failed = false;
         const char* error = nullptr;
+        std::int64_t first_attempt_ns = 0;  // monotonic: the event's first record was written
+        std::int64_t last_attempt_ns = 0;   // monotonic: the latest resend of one of its records
     };
     struct retry {
         std::int64_t due_ns;
