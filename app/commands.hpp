@@ -43,6 +43,9 @@ struct stats_options {
 };
 int stats_command(const stats_options& o);
 
+struct redrive_options;
+int redrive_command(const redrive_options& o);
+
 // Shared: wait for SIGINT/SIGTERM (blocked in all threads) up to timeout_ms;
 // true if one arrived.
 bool wait_for_shutdown_signal(int timeout_ms);

@@ -1,4 +1,4 @@
-// sluice: command line entry point (CLI11) for run, broker, loadgen and stats.
+// sluice: command line entry point (CLI11) for run, broker, loadgen, stats and redrive.
 #include <CLI/CLI.hpp>
 #include <mimalloc-new-delete.h>
 
@@ -6,6 +6,8 @@
 #include <exception>
 
 #include "commands.hpp"
+#include "kafka_handles.hpp"
+#include "redrive.hpp"
 #include "threads.hpp"
 
 int main(int argc, char** argv) {
@@ -58,6 +60,15 @@ int main(int argc, char** argv) {
     stats_cmd->add_option("--interval", stats.interval_s, "seconds between refreshes")->check(CLI::PositiveNumber);
     stats_cmd->add_option("--raw", stats.raw, "send one protocol command (stats, metrics, hist NAME, help) and print the answer");
 
+    sluice::redrive_options redrive;
+    auto* redrive_cmd = app.add_subcommand("redrive", "send dead letters (either format) back to their source topic");
+    redrive_cmd->add_option("--bootstrap,-b", redrive.bootstrap, "Kafka bootstrap servers")->required();
+    redrive_cmd->add_option("--topic,-t", redrive.topic, "the dead-letter topic, e.g. task.updated.dlq")->required();
+    redrive_cmd->add_option("--reason", redrive.reason, "only dead letters whose failure reason contains TEXT");
+    redrive_cmd->add_option("--to", redrive.to, "source (each one's source topic and partition, default) or a topic");
+    redrive_cmd->add_flag("--dry-run", redrive.dry_run, "print what would be sent; send and commit nothing");
+    redrive_cmd->add_option("--group", redrive.group, "consumer group that keeps the progress (default sluice-redrive)");
+
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
@@ -77,6 +88,14 @@ int main(int argc, char** argv) {
             return sluice::loadgen_command(load);
         }
         if (*stats_cmd) return sluice::stats_command(stats);
+        if (*redrive_cmd) {
+            if (redrive.to.empty()) {
+                std::fprintf(stderr, "sluice redrive: --to must be source or a topic\n%s", redrive_cmd->help().c_str());
+                return 64;
+            }
+            redrive.bootstrap = sluice::resolve_bootstrap(redrive.bootstrap);
+            return sluice::redrive_command(redrive);
+        }
     } catch (const std::exception& e) {
         std::fprintf(stderr, "sluice: %s\n", e.what());
         return 1;

@@ -4,7 +4,10 @@
 namespace sluice {
 
 const std::vector<std::string>& default_trace_headers() {
-    static const std::vector<std::string> names = {"traceparent", "tracestate", "trace-id", "correlation-id"};
+    // sluice.redrive.count too: the dead letter of a redriven event keeps
+    // counting, and its outputs say it was redriven.
+    static const std::vector<std::string> names = {"traceparent", "tracestate", "trace-id", "correlation-id",
+                                                   "sluice.redrive.count"};
     return names;
 }
 

@@ -96,7 +96,7 @@ TEST(Config, SourceIsKafkaOrAReplayFile) {
 
 TEST(Config, TraceHeaders) {
     EXPECT_EQ(load_settings("", {}).trace_headers,
-              (std::vector<std::string>{"traceparent", "tracestate", "trace-id", "correlation-id"}));
+              (std::vector<std::string>{"traceparent", "tracestate", "trace-id", "correlation-id", "sluice.redrive.count"}));
     EXPECT_EQ(load_settings("", {"kafka.trace.headers=[\"x-b3-traceid\"]"}).trace_headers,
               std::vector<std::string>{"x-b3-traceid"});
     EXPECT_TRUE(load_settings("", {"kafka.trace.headers=[]"}).trace_headers.empty());
