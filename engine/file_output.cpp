@@ -30,6 +30,8 @@ public:
             throw std::system_error(-rc, std::generic_category(), "io_uring_queue_init");
         }
         filling_.data.reserve(1 << 16);
+        filling_.keys.reserve(1 << 12);
+        writing_.keys.reserve(1 << 12);
         writing_.data.reserve(1 << 16);
     }
     ~file_output() override {
@@ -57,13 +59,16 @@ public:
             filling_.data.push_back('}');
         }
         filling_.data.push_back('\n');
-        filling_.tokens.push_back({token, static_cast<std::uint32_t>(traced ? record.size() : 0)});
+        filling_.keys.append(key);
+        filling_.tokens.push_back({token, static_cast<std::uint32_t>(traced ? record.size() : 0),
+                                   static_cast<std::uint32_t>(key.size())});
     }
 
     void flush() override {
         if (writing_active_ || filling_.tokens.empty()) return;
         std::swap(filling_, writing_);
         filling_.data.clear();
+        filling_.keys.clear();
         filling_.tokens.clear();
         written_ = 0;
         submit();
@@ -86,9 +91,11 @@ private:
     struct entry {
         std::uint64_t token;
         std::uint32_t traced_len;  // the record's own length when a trace was added, else 0
+        std::uint32_t key_len;     // its key, next in keys: reported back for per-key resend order
     };
     struct batch {
         std::string data;
+        std::string keys;
         std::vector<entry> tokens;
     };
 
@@ -117,8 +124,10 @@ private:
             return;
         }
         const char* error = res < 0 ? std::strerror(-res) : nullptr;
-        std::size_t pos = 0;
+        std::size_t pos = 0, key_pos = 0;
         for (const entry& t : writing_.tokens) {
+            const std::string_view key = std::string_view(writing_.keys).substr(key_pos, t.key_len);
+            key_pos += t.key_len;
             const std::size_t end = writing_.data.find('\n', pos);
             std::string_view record = std::string_view(writing_.data).substr(pos, end - pos);
             if (t.traced_len) {
@@ -126,7 +135,7 @@ private:
                 original_.assign(record.data(), t.traced_len - 1).push_back('}');
                 record = original_;
             }
-            handler_.delivered(t.token, {}, record, error);
+            handler_.delivered(t.token, key, record, error);
             pos = end + 1;
         }
         writing_.tokens.clear();

@@ -33,6 +33,7 @@ struct alignas(64) source_metrics {
 struct alignas(64) sink_metrics {
     counter processed, failed, retried, dead_lettered, deduplicated, partial, outputs;
     counter output_rebuilds;  // output producers replaced after a fatal error
+    counter held_for_order;   // records that waited behind a resend of their key
     histogram queue_wait;  // dispatch -> sink picked it up
     histogram process;     // sink's own work per event
 };
