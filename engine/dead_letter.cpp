@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstdio>
 #include <thread>
 
 #include "ack_channel.hpp"
@@ -19,7 +20,7 @@ constexpr std::int64_t resend_backoff_max_ns = 2'000'000'000;  // ...doubling up
 dead_letter_producer::dead_letter_producer(const std::string& bootstrap, const std::string& suffix,
                                            const std::map<std::string, std::string>& props,
                                            commit_metrics& metrics, dlq_format format)
-    : suffix_(suffix), format_(format), metrics_(metrics),
+    : suffix_(suffix), format_(format), metrics_(metrics), bootstrap_(bootstrap), props_(props),
       rk_(make_producer(bootstrap, props, this, &dead_letter_producer::on_delivery)),
       backoff_(resend_backoff_ns, resend_backoff_max_ns) {}
 
@@ -28,12 +29,14 @@ dead_letter_producer::~dead_letter_producer() {
 }
 
 std::size_t dead_letter_producer::in_flight() const noexcept {
+    std::shared_lock lock(rk_mutex_);
     return static_cast<std::size_t>(rd_kafka_outq_len(rk_.get())) + resend_count_.load(std::memory_order_acquire);
 }
 
 bool dead_letter_producer::produce(event_slot& slot, const std::string& topic, rd_kafka_headers_t* headers,
                                    std::string_view value, bool may_wait) {
     const std::string_view key = slot.key();
+    std::shared_lock lock(rk_mutex_);
     for (;;) {
         const rd_kafka_resp_err_t err = rd_kafka_producev(
             rk_.get(), RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_KEY(const_cast<char*>(key.data()), key.size()),
@@ -91,8 +94,27 @@ void dead_letter_producer::send(event_slot& slot, std::string_view topic, std::i
 
 void dead_letter_producer::poll(ack_channel& releases) {
     releases_ = &releases;
-    rd_kafka_poll(rk_.get(), 0);
+    bool fatal = false;
+    {
+        std::shared_lock lock(rk_mutex_);
+        rd_kafka_poll(rk_.get(), 0);
+        fatal = rd_kafka_fatal_error(rk_.get(), nullptr, 0) != RD_KAFKA_RESP_ERR_NO_ERROR;
+    }
+    if (fatal) rebuild();
     if (resend_count_.load(std::memory_order_acquire) > 0) resend_due();
+}
+
+void dead_letter_producer::rebuild() {
+    std::unique_lock lock(rk_mutex_);
+    char why[512] = "";
+    rd_kafka_fatal_error(rk_.get(), why, sizeof why);
+    std::fprintf(stderr, "sluice: dead-letter producer: fatal error: %s; replacing the producer, "
+                         "%d unconfirmed dead letters are sent again\n", why, rd_kafka_outq_len(rk_.get()));
+    // Every dead letter it holds is reported failed and scheduled again.
+    rd_kafka_purge(rk_.get(), RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+    for (int i = 0; i < 500 && rd_kafka_outq_len(rk_.get()) > 0; ++i) rd_kafka_poll(rk_.get(), 10);
+    rk_ = make_producer(bootstrap_, props_, this, &dead_letter_producer::on_delivery);
+    metrics_.dlq_rebuilds.add();
 }
 
 void dead_letter_producer::resend_due() {

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <map>
 #include <mutex>
+#include <shared_mutex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -26,6 +27,8 @@ struct commit_metrics;
 // not written to the dead-letter topic. A message librdkafka refuses to
 // take (a topic in an error state after a permanent produce error) waits in
 // a resend list and is tried again from poll() with backoff (full jitter).
+// After a fatal error of the (idempotent) producer, poll() replaces it: the
+// records it held are reported failed and resent through the new one.
 //
 // Headers (both formats): sluice.source.topic, sluice.source.partition,
 // sluice.source.offset, sluice.failure_reason, sluice.attempt_count,
@@ -71,10 +74,16 @@ private:
     void schedule(event_slot& slot, std::string topic, rd_kafka_headers_t* headers, std::uint32_t failures,
                   std::string value, bool own_value);
     void resend_due();
+    // Commit thread: a new producer after a fatal error of the current one.
+    void rebuild();
 
     std::string suffix_;
     dlq_format format_;
     commit_metrics& metrics_;
+    std::string bootstrap_;
+    std::map<std::string, std::string> props_;
+    // Shared by producing threads; exclusive only to replace rk_ (rebuild).
+    mutable std::shared_mutex rk_mutex_;
     kafka_handle rk_;
     ack_channel* releases_ = nullptr;  // set during poll()
     // Failure path only: sink threads and the commit thread add, poll() takes.

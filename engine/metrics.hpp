@@ -47,6 +47,7 @@ struct alignas(64) release_metrics {
 
 struct alignas(64) commit_metrics {
     counter commits, commit_failures, dlq_delivered, dlq_retries;
+    counter dlq_rebuilds;  // dead-letter producers replaced after a fatal error
     histogram round_trip;  // commit request -> broker answer
 };
 

@@ -113,6 +113,7 @@ std::string stats_report::stats_json() const {
     w.key("commit").begin_object()
         .field("commits", c.commits.get()).field("failures", c.commit_failures.get())
         .field("dlq_delivered", c.dlq_delivered.get()).field("dlq_retries", c.dlq_retries.get())
+        .field("dlq_rebuilds", c.dlq_rebuilds.get())
         .end_object();
     w.key("latency_ns").begin_object();
     std::vector<const histogram*> merged;

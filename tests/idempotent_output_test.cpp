@@ -40,8 +40,9 @@ std::vector<record> keyed_events(int keys, int n, int first_seq) {
     return out;
 }
 
-// Enrichment to enriched.events led by broker 2; inputs on broker 1, so
-// errors pushed to broker 2 reach only the output producer.
+// Enrichment to enriched.events and the dead-letter topics led by broker 2;
+// inputs on broker 1, so errors pushed to broker 2 reach only the output and
+// dead-letter producers.
 struct two_broker_run {
     std::string dir = temp_dir();
     embedded_broker broker{2, load_settings("", {}).broker_topics()};
@@ -51,7 +52,7 @@ struct two_broker_run {
     explicit two_broker_run(const std::string& group, std::vector<std::string> extra = {}) {
         for (const auto& [topic, parts] : load_settings("", {}).broker_topics())
             for (int i = 0; i < parts; ++i)
-                rd_kafka_mock_partition_set_leader(broker.cluster(), topic.c_str(), i, topic == "enriched.events" ? 2 : 1);
+                rd_kafka_mock_partition_set_leader(broker.cluster(), topic.c_str(), i, topic == "enriched.events" || topic.ends_with(".dlq") ? 2 : 1);
         std::vector<std::string> sets = {
             "kafka.bootstrap.servers=\"" + b + "\"", "kafka.group.id=\"" + group + "\"",
             "stats.socket=\"" + dir + "/s.sock\"", "sinks.enrichment.output=\"kafka:enriched.events\"",
@@ -180,4 +181,27 @@ TEST(IdempotentOutput, PerKeyOrderThroughResends) {
     std::vector<int> want(rounds + 1);
     for (int i = 0; i <= rounds; ++i) want[i] = i;
     for (const auto& [key, s] : seqs) EXPECT_EQ(s, want) << "key " << key;
+}
+
+// The same fatal error for the (idempotent) dead-letter producer: it is
+// replaced, and every dead letter is written and its offset committed.
+TEST(IdempotentOutput, FatalErrorOfTheDeadLetterProducerRebuildsIt) {
+    two_broker_run run("dlq-fatal");
+    auto bad = [](int from, int n) {
+        std::vector<record> out;
+        for (int i = from; i < from + n; ++i) out.push_back({"task.updated", 0, 0, "k", "{bad " + std::to_string(i)});
+        return out;
+    };
+    produce(run.b, bad(0, 100));
+    ASSERT_TRUE(wait_until([&] { return run.p->metrics().commit.dlq_delivered.get() == 100; }, 60s));
+    ASSERT_EQ(rd_kafka_mock_broker_push_request_error_rtts(run.broker.cluster(), 2, api_produce, 1,
+                                                           RD_KAFKA_RESP_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER, 0),
+              RD_KAFKA_RESP_ERR_NO_ERROR);
+    produce(run.b, bad(100, 100));
+    ASSERT_TRUE(committed_to_end(run.b, "dlq-fatal", 90s));
+    run.p->stop();
+    EXPECT_GE(run.p->metrics().commit.dlq_rebuilds.get(), 1u) << "the fatal error was seen and the producer replaced";
+    std::set<std::string> values;
+    for (const record& r : read_all(run.b, "task.updated.dlq")) values.insert(r.value);
+    EXPECT_EQ(values.size(), 200u) << "every bad event has its dead letter";
 }
