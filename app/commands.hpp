@@ -21,12 +21,15 @@ struct broker_options {
     int brokers = 1;
     std::string topics;  // name:partitions,...
     bool defaults = true;
+    std::string control;  // fault commands from this FIFO, or "-" for stdin; empty: none
 };
 int broker_command(const broker_options& o);
 
 struct loadgen_options {
     std::string bootstrap;
-    double rate = 1000;
+    std::string rate = "1000";   // N, A,B,C (steps), A..B (ramp over duration); 0 = as fast as possible
+    double step_duration_s = 0;  // seconds per step of A,B,C
+    std::string profile;         // file of "SECONDS RATE" lines, instead of rate
     std::uint64_t count = 0;
     double duration_s = 0;
     std::uint64_t seed = 1;
@@ -40,6 +43,7 @@ struct stats_options {
     bool watch = false;
     double interval_s = 1;
     std::string raw;  // send this command and print the answer as is
+    std::string hdr_log;  // write HdrHistogram interval logs here every interval
 };
 int stats_command(const stats_options& o);
 

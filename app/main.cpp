@@ -2,6 +2,8 @@
 #include <CLI/CLI.hpp>
 #include <mimalloc-new-delete.h>
 
+#include <sys/stat.h>
+
 #include <cstdio>
 #include <exception>
 
@@ -33,14 +35,31 @@ int main(int argc, char** argv) {
     broker_cmd->add_option("--brokers", broker.brokers, "number of brokers")->check(CLI::Range(1, 16));
     broker_cmd->add_option("--topics", broker.topics, "extra or overriding topics: name:partitions,...");
     broker_cmd->add_flag("!--no-default-topics", broker.defaults, "create only the --topics given");
+    broker_cmd->add_option("--control", broker.control,
+                           "read fault commands (fail-commits, rtt, leader, down, up, ...; help lists them) from this "
+                           "FIFO (created if missing) or - for stdin; one reply line each on stdout")
+        ->check(CLI::Validator(
+            [](std::string& path) {
+                struct stat st {};
+                if (path == "-" || ::stat(path.c_str(), &st) != 0 || S_ISFIFO(st.st_mode)) return std::string();
+                return path + " exists and is not a FIFO";
+            },
+            "FIFO|-"));
 
     sluice::loadgen_options load;
-    auto* load_cmd = app.add_subcommand("loadgen", "produce realistic seed events at a constant rate");
+    auto* load_cmd = app.add_subcommand("loadgen", "produce realistic seed events on a schedule (rate, steps, ramp or profile)");
     load_cmd->add_option("--bootstrap,-b", load.bootstrap, "Kafka bootstrap servers")->required();
-    load_cmd->add_option("--rate,-r", load.rate, "events per second, 0 = as fast as possible")->check(CLI::NonNegativeNumber);
+    auto* rate_opt = load_cmd->add_option("--rate,-r", load.rate,
+                         "events per second: N (0 = as fast as possible), steps A,B,C (each --step-duration), "
+                         "or a ramp A..B over --duration");
+    load_cmd->add_option("--step-duration", load.step_duration_s, "seconds per step of --rate A,B,C")
+        ->check(CLI::PositiveNumber);
+    auto* profile_opt = load_cmd->add_option("--profile", load.profile,
+                         "file of 'SECONDS RATE' lines: the rate is linear between points, a repeated SECONDS is a step")
+        ->check(CLI::ExistingFile);
+    profile_opt->excludes(rate_opt);
     auto* count_opt = load_cmd->add_option("--count,-n", load.count, "number of events");
     auto* dur_opt = load_cmd->add_option("--duration,-d", load.duration_s, "seconds to run")->check(CLI::PositiveNumber);
-    count_opt->excludes(dur_opt);
     load_cmd->add_option("--seed", load.seed, "random seed (ids and mix are deterministic per seed)");
     load_cmd->add_option("--topic", load.topic, "send every event to this topic instead of its own (benchmarks)");
     load_cmd->add_option("-X,--property", load.properties,
@@ -59,6 +78,9 @@ int main(int argc, char** argv) {
     stats_cmd->add_flag("--watch,-w", stats.watch, "refresh every interval until Ctrl-C");
     stats_cmd->add_option("--interval", stats.interval_s, "seconds between refreshes")->check(CLI::PositiveNumber);
     stats_cmd->add_option("--raw", stats.raw, "send one protocol command (stats, metrics, hist NAME, help) and print the answer");
+    stats_cmd->add_option("--hdr-log", stats.hdr_log,
+                          "append every stage's histogram each --interval to FILE as an HdrHistogram interval log "
+                          "(V2 compressed; the first interval holds everything since sluice started) until Ctrl-C");
 
     sluice::redrive_options redrive;
     auto* redrive_cmd = app.add_subcommand("redrive", "send dead letters (either format) back to their source topic");
@@ -81,9 +103,11 @@ int main(int argc, char** argv) {
         if (*run_cmd) return sluice::run_command(run);
         if (*broker_cmd) return sluice::broker_command(broker);
         if (*load_cmd) {
-            if (!*count_opt && !*dur_opt) {
-                std::fprintf(stderr, "sluice loadgen: one of --count or --duration is required\n%s", load_cmd->help().c_str());
-                return 2;
+            const bool profile_ends = *profile_opt || load.rate.find(',') != std::string::npos;
+            if (!*count_opt && !*dur_opt && !profile_ends) {
+                std::fprintf(stderr, "sluice loadgen: one of --count, --duration, steps or --profile is required\n%s",
+                             load_cmd->help().c_str());
+                return 64;
             }
             return sluice::loadgen_command(load);
         }

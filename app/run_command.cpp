@@ -47,12 +47,14 @@ bool caught_up(pipeline_metrics& m, bool committed) {
     return true;
 }
 
-totals partition_totals(pipeline_metrics& m) {
+// Over the assigned partitions; after the stop (when none is assigned), over
+// every partition's last state (its exposure after the final commit).
+totals partition_totals(pipeline_metrics& m, bool stopped = false) {
     totals t;
     const std::uint32_t n = m.partition_count.load(std::memory_order_acquire);
     for (std::uint32_t i = 0; i < n; ++i) {
         const partition_view& p = m.partitions[i];
-        if (!p.assigned.load(std::memory_order_relaxed)) continue;
+        if (!stopped && !p.assigned.load(std::memory_order_relaxed)) continue;
         const std::int64_t hw = p.high_watermark.load(std::memory_order_relaxed);
         const std::int64_t c = std::max<std::int64_t>(p.committed_offset.load(std::memory_order_relaxed), 0);
         if (hw > c) t.lag += static_cast<std::uint64_t>(hw - c);
@@ -93,7 +95,10 @@ int run_command(const run_options& o) {
         // Offer load once the group has assigned partitions, so the first
         // events do not wait out the group join.
         for (int i = 0; i < 300 && p.metrics().source.assigned_partitions.get() == 0; ++i)
-            if (wait_for_shutdown_signal(100)) return p.stop(), 0;
+            if (wait_for_shutdown_signal(100)) {
+                p.stop();
+                return p.unconfirmed().empty() ? 0 : 75;
+            }
         load_thread = std::thread([&] {
             pthread_setname_np(pthread_self(), "loadgen");
             try {
@@ -159,12 +164,17 @@ int run_command(const run_options& o) {
     stop_load.store(true);
     if (load_thread.joinable()) load_thread.join();
     p.stop();
-    const totals t = partition_totals(m);
+    const totals t = partition_totals(m, true);
     std::printf("sluice: stopped: consumed %llu, decoded %llu, dead-lettered %llu, committed %llu commits; replay exposure %llu\n",
                 static_cast<unsigned long long>(m.source.consumed.get()),
                 static_cast<unsigned long long>(m.source.decoded.get()),
                 static_cast<unsigned long long>(m.source.dead_lettered.get()),
                 static_cast<unsigned long long>(m.commit.commits.get()), static_cast<unsigned long long>(t.exposure));
+    // The final commit did not cover everything done: those events will be
+    // processed again by whoever reads the partitions next.
+    const int unconfirmed = p.unconfirmed().empty() ? 0 : 75;
+    for (const std::string& line : p.unconfirmed())
+        std::fprintf(stderr, "sluice: final commit not confirmed: %s\n", line.c_str());
     if (replay) {
         const partition_view& v = m.partitions[0];
         std::printf("sluice: replay of %s: every line before line %lld is done (%llu lines read)\n",
@@ -174,7 +184,7 @@ int run_command(const run_options& o) {
     if (until_caught_up) {
         if (!reached_end) {
             std::printf("not caught up: %s\n", p.source_failed() ? "the source failed" : "stopped by signal or duration");
-            return 1;
+            return unconfirmed ? unconfirmed : 1;
         }
         // From the first event consumed (the group join is not counted) to the final commit.
         const std::int64_t first = p.source().first_event_mono_ns();
@@ -183,7 +193,8 @@ int run_command(const run_options& o) {
         std::printf("caught up: %llu events in %.3f s (%.0f events/s)\n", static_cast<unsigned long long>(n), secs,
                     secs > 0 ? double(n) / secs : 0.0);
     }
-    return 0;
+    if (unconfirmed) return unconfirmed;
+    return p.source_failed() ? 1 : 0;
 }
 
 }  // namespace sluice

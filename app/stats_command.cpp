@@ -7,6 +7,8 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <ctime>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <system_error>
@@ -138,10 +140,58 @@ void print_table(const std::string& json, double rate) {
     }
 }
 
+// HdrHistogram's log format (1.3): header lines, then
+// "Tag=NAME,START,LENGTH,MAX,HISTOGRAM" per stage and interval, START in
+// seconds since BaseTime, MAX in ms (the tools' default unit ratio 1e6 from ns).
+int write_hdr_log(stats_client& client, const std::string& path, double interval_s) {
+    std::FILE* f = std::fopen(path.c_str(), "w");
+    if (!f) throw std::system_error(errno, std::generic_category(), "cannot write " + path);
+    double base = -1;
+    std::size_t intervals = 0;
+    // After Ctrl-C, one last interval: nothing recorded is left out.
+    for (bool last = false;;) {
+        const std::string answer = client.ask("interval");
+        std::size_t pos = 0;
+        while (pos < answer.size()) {
+            std::size_t end = answer.find('\n', pos);
+            if (end == std::string::npos) end = answer.size();
+            const std::string line = answer.substr(pos, end - pos);
+            pos = end + 1;
+            std::istringstream fields(line);
+            std::string name, hist;
+            double start = 0, stop = 0;
+            unsigned long long max_ns = 0;
+            if (!(fields >> name >> start >> stop >> max_ns >> hist))
+                throw std::runtime_error("stats socket: unexpected interval answer: " + line.substr(0, 80));
+            if (base < 0) {
+                base = start;
+                const std::time_t t = static_cast<std::time_t>(base);
+                char when[64];
+                std::strftime(when, sizeof when, "%a %b %d %H:%M:%S UTC %Y", std::gmtime(&t));
+                std::fprintf(f, "#[Logged with sluice stats --hdr-log, values in ns]\n");
+                std::fprintf(f, "#[Histogram log format version 1.3]\n");
+                std::fprintf(f, "#[StartTime: %.3f (seconds since epoch), %s]\n", base, when);
+                std::fprintf(f, "#[BaseTime: %.3f (seconds since epoch)]\n", base);
+                std::fprintf(f, "\"StartTimestamp\",\"Interval_Length\",\"Interval_Max\",\"Interval_Compressed_Histogram\"\n");
+            }
+            std::fprintf(f, "Tag=%s,%.3f,%.3f,%.3f,%s\n", name.c_str(), start - base, stop - start, double(max_ns) / 1e6,
+                         hist.c_str());
+        }
+        std::fflush(f);
+        ++intervals;
+        if (last) break;
+        last = wait_for_shutdown_signal(static_cast<int>(interval_s * 1000));
+    }
+    std::fclose(f);
+    std::fprintf(stderr, "sluice stats: %zu intervals written to %s\n", intervals, path.c_str());
+    return 0;
+}
+
 }  // namespace
 
 int stats_command(const stats_options& o) {
     stats_client client(o.socket);
+    if (!o.hdr_log.empty()) return write_hdr_log(client, o.hdr_log, o.interval_s);
     if (!o.raw.empty()) {
         std::printf("%s\n", client.ask(o.raw).c_str());
         return 0;

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <iterator>
 #include <thread>
+#include <vector>
 
 #include "clock.hpp"
 #include "event_slot.hpp"
@@ -47,6 +48,11 @@ public:
         }
         metrics_.released.add();
         while (!ring_.try_push(a)) {
+            if (same_thread_) {
+                // The consumer is this thread: waiting would wait for ourselves.
+                overflow_.push_back(a);
+                break;
+            }
             commit_waiter_.wake();
             std::this_thread::yield();
         }
@@ -83,8 +89,22 @@ public:
         }
     }
 
+    // Before any release: the releasing thread is the commit thread itself
+    // (dead-letter deliveries), so a full ring spills into a list that the
+    // same thread drains instead of waiting for a drain that cannot come.
+    void same_thread_consumer() noexcept { same_thread_ = true; }
+
     // Commit thread.
-    std::size_t drain(ack* out, std::size_t max) noexcept { return ring_.pop_batch(out, max); }
+    std::size_t drain(ack* out, std::size_t max) noexcept {
+        std::size_t n = ring_.pop_batch(out, max);
+        if (same_thread_ && n < max && !overflow_.empty()) {
+            const std::size_t take = std::min(max - n, overflow_.size());
+            std::copy(overflow_.end() - static_cast<std::ptrdiff_t>(take), overflow_.end(), out + n);
+            overflow_.resize(overflow_.size() - take);
+            n += take;
+        }
+        return n;
+    }
 
 private:
     struct done_times {
@@ -103,6 +123,8 @@ private:
     waiter& source_waiter_;
     std::uint32_t unsignalled_ = 0;
     bool stamp_later_ = false;
+    bool same_thread_ = false;
+    std::vector<ack> overflow_;  // same_thread_ only; grows only on the failure path
     std::int64_t wall_minus_mono_ns_ = wall_ns() - mono_ns();
     done_times unstamped_times_[64];
     std::size_t unstamped_ = 0;

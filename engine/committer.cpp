@@ -13,10 +13,14 @@ committer::committer(const settings& cfg, flow& f, pipeline_metrics& m, rd_kafka
                      dead_letter_producer& dlq, std::vector<ack_channel*> channels, ack_channel& own)
     : cfg_(cfg), flow_(f), metrics_(m), consumer_(consumer), dlq_(dlq),
       channels_(std::move(channels)), own_(own), results_(consumer ? rd_kafka_queue_new(consumer) : nullptr),
-      parts_(max_partitions), epochs_(max_partitions, 0), is_touched_(max_partitions, false) {
+      parts_(max_partitions), epochs_(max_partitions, 0), names_(max_partitions, nullptr),
+      is_touched_(max_partitions, false) {
+    own_.same_thread_consumer();
     channels_.push_back(&own_);
     acks_.resize(channels_.size() * 1024);
     touched_.reserve(max_partitions);
+    requests_.reserve(16);
+    spare_requests_.reserve(16);
 }
 
 committer::~committer() = default;
@@ -30,6 +34,50 @@ void committer::publish(std::uint32_t idx) {
     v.done.store(p.marks().done_count(), std::memory_order_release);
 }
 
+void committer::touch(std::uint32_t idx) {
+    if (!is_touched_[idx]) {
+        is_touched_[idx] = true;
+        touched_.push_back(idx);
+    }
+}
+
+void committer::take_record(const flow_record& r, std::int64_t now) {
+    auto& p = parts_[r.partition];
+    switch (r.type) {
+        case flow_record::kind::assign:
+            // A new epoch (an assignment, or a reset of the position):
+            // whatever the previous one left is not committed any more.
+            p = std::make_unique<partition_commits>(flow_.pool.size());
+            epochs_[r.partition] = static_cast<std::uint32_t>(r.seq);
+            // acquire: the source set the name before pushing this record.
+            names_[r.partition] = metrics_.partitions[r.partition].name.load(std::memory_order_acquire);
+            touch(r.partition);
+            break;
+        case flow_record::kind::revoke:
+            if (p && epochs_[r.partition] == static_cast<std::uint32_t>(r.seq)) {
+                publish(r.partition);
+                metrics_.partitions[r.partition].exposure.store(p->exposure(), std::memory_order_relaxed);
+                p.reset();
+            }
+            // release: the source, seeing this epoch closed, knows no commit
+            // of it will be asked for after its own final one.
+            metrics_.partitions[r.partition].closed_epoch.store(r.seq, std::memory_order_release);
+            break;
+        case flow_record::kind::dispatch:
+        case flow_record::kind::done_now:
+            if (!p || r.epoch != epochs_[r.partition]) break;
+            if (!p->marks().dispatched(r.seq, r.offset))
+                std::fprintf(stderr, "sluice: commit tracker: dispatch out of order on partition %u\n", r.partition);
+            if (r.type == flow_record::kind::done_now) {
+                p->marks().done(r.seq);
+                p->note_done(now);
+                ++acks_since_commit_;
+            }
+            touch(r.partition);
+            break;
+    }
+}
+
 bool committer::pump() {
     // Acks first, then dispatch records: an ack read now belongs to a dispatch
     // that was pushed before it, so it is in the records drained next.
@@ -38,57 +86,30 @@ bool committer::pump() {
 
     bool work = nacks > 0;
     const std::int64_t now = mono_ns();
-    auto touch = [&](std::uint32_t idx) {
-        if (!is_touched_[idx]) {
-            is_touched_[idx] = true;
-            touched_.push_back(idx);
-        }
-    };
     flow_record rec[256];
     for (;;) {
         const std::size_t n = flow_.to_commit.pop_batch(rec, 256);
         if (n == 0) break;
         work = true;
-        for (std::size_t i = 0; i < n; ++i) {
-            const flow_record& r = rec[i];
-            switch (r.type) {
-                case flow_record::kind::assign:
-                    parts_[r.partition] = std::make_unique<partition_commits>(flow_.pool.size());
-                    epochs_[r.partition] = static_cast<std::uint32_t>(r.seq);
-                    touch(r.partition);
-                    break;
-                case flow_record::kind::revoke:
-                    break;  // state stays until the next assignment resets it
-                case flow_record::kind::dispatch:
-                case flow_record::kind::done_now:
-                    if (!parts_[r.partition] || r.epoch != epochs_[r.partition]) break;
-                    if (!parts_[r.partition]->marks().dispatched(r.seq, r.offset))
-                        std::fprintf(stderr, "sluice: commit tracker: dispatch out of order on partition %u\n", r.partition);
-                    if (r.type == flow_record::kind::done_now) {
-                        parts_[r.partition]->marks().done(r.seq);
-                        parts_[r.partition]->note_done(now);
-                        ++acks_since_commit_;
-                    }
-                    touch(r.partition);
-                    break;
-            }
-        }
+        for (std::size_t i = 0; i < n; ++i) take_record(rec[i], now);
     }
     for (std::size_t i = 0; i < nacks; ++i) {
         const ack& a = acks_[i];
         auto& p = parts_[a.partition];
-        if (!p || a.epoch != epochs_[a.partition]) continue;  // from an earlier assignment
+        if (!p || a.epoch != epochs_[a.partition]) continue;  // from an earlier epoch
         p->marks().done(a.seq);
         p->note_done(now);
         ++acks_since_commit_;
         touch(a.partition);
     }
     for (std::uint32_t idx : touched_) {
-        publish(idx);
+        if (parts_[idx]) publish(idx);
         is_touched_[idx] = false;
     }
     touched_.clear();
 
+    // Dead-letter deliveries release through own_, drained at the next pump
+    // (after the records that their dispatches pushed).
     dlq_.poll(own_);
     work |= serve_commit_results();
     // A failed commit is asked again at the next interval even when no new
@@ -109,27 +130,35 @@ void committer::commit_now(std::int64_t now) {
     if (!consumer_) return commit_locally(now);
     const std::uint32_t n = metrics_.partition_count.load(std::memory_order_acquire);
     partition_list list(rd_kafka_topic_partition_list_new(16));
+    // Request records are reused: no allocation per commit in steady state.
+    request req;
+    if (!spare_requests_.empty()) {
+        req = std::move(spare_requests_.back());
+        spare_requests_.pop_back();
+        req.parts.clear();
+    }
+    req.id = next_request_++;
+    req.sent_ns = now;
     for (std::uint32_t i = 0; i < n; ++i) {
         auto& p = parts_[i];
-        const partition_view& v = metrics_.partitions[i];
-        if (!p || !v.assigned.load(std::memory_order_acquire) || !p->needs_commit()) continue;
-        rd_kafka_topic_partition_list_add(list.get(), v.topic.c_str(), v.partition)->offset = p->marks().commit_offset();
+        if (!p || !p->needs_commit()) continue;
+        rd_kafka_topic_partition_list_add(list.get(), names_[i]->topic.c_str(), names_[i]->partition)->offset =
+            p->marks().commit_offset();
         p->requested(now);
+        req.parts.emplace_back(i, epochs_[i]);
     }
     if (list->cnt == 0) return;
-    rd_kafka_resp_err_t err = rd_kafka_commit_queue(consumer_, list.get(), results_.get(), nullptr,
-                                                    reinterpret_cast<void*>(now));
+    const rd_kafka_resp_err_t err = rd_kafka_commit_queue(consumer_, list.get(), results_.get(), nullptr,
+                                                          reinterpret_cast<void*>(req.id));
     if (err) {
         metrics_.commit.commit_failures.add();
         retry_failed_ = true;
-        for (int i = 0; i < list->cnt; ++i)
-            for (std::uint32_t j = 0; j < n; ++j)
-                if (parts_[j] && metrics_.partitions[j].partition == list->elems[i].partition &&
-                    metrics_.partitions[j].topic == list->elems[i].topic)
-                    parts_[j]->failed(list->elems[i].offset);
+        for (const auto& [idx, epoch] : req.parts)
+            if (parts_[idx] && epochs_[idx] == epoch) parts_[idx]->failed(parts_[idx]->marks().commit_offset());
+        spare_requests_.push_back(std::move(req));
         return;
     }
-    ++commits_in_flight_;
+    requests_.push_back(std::move(req));
 }
 
 void committer::commit_locally(std::int64_t now) {
@@ -137,12 +166,11 @@ void committer::commit_locally(std::int64_t now) {
     bool any = false;
     for (std::uint32_t i = 0; i < n; ++i) {
         auto& p = parts_[i];
-        partition_view& v = metrics_.partitions[i];
         if (!p || !p->needs_commit()) continue;
         const std::int64_t off = p->marks().commit_offset();
         p->requested(now);
         p->confirmed(off);
-        v.committed_offset.store(off, std::memory_order_relaxed);
+        metrics_.partitions[i].committed_offset.store(off, std::memory_order_relaxed);
         any = true;
     }
     if (any) metrics_.commit.commits.add();
@@ -153,35 +181,44 @@ bool committer::serve_commit_results() {
     bool any = false;
     while (rd_kafka_event_t* ev = rd_kafka_queue_poll(results_.get(), 0)) {
         any = true;
-        if (rd_kafka_event_type(ev) == RD_KAFKA_EVENT_OFFSET_COMMIT) {
-            if (commits_in_flight_) --commits_in_flight_;
-            const auto sent = reinterpret_cast<std::int64_t>(rd_kafka_event_opaque(ev));
-            metrics_.commit.round_trip.record(static_cast<std::uint64_t>(std::max<std::int64_t>(mono_ns() - sent, 0)));
-            const rd_kafka_resp_err_t err = rd_kafka_event_error(ev);
-            if (err) {
-                metrics_.commit.commit_failures.add();
-                if (metrics_.commit.commit_failures.get() <= 20)
-                    std::fprintf(stderr, "sluice: commit failed (will retry): %s\n", rd_kafka_err2str(err));
-            } else {
-                metrics_.commit.commits.add();
-            }
+        if (rd_kafka_event_type(ev) != RD_KAFKA_EVENT_OFFSET_COMMIT) {
+            rd_kafka_event_destroy(ev);
+            continue;
+        }
+        const auto id = reinterpret_cast<std::uint64_t>(rd_kafka_event_opaque(ev));
+        auto req = requests_.begin();
+        while (req != requests_.end() && req->id != id) ++req;
+        const rd_kafka_resp_err_t err = rd_kafka_event_error(ev);
+        if (err) {
+            metrics_.commit.commit_failures.add();
+            if (metrics_.commit.commit_failures.get() <= 20)
+                std::fprintf(stderr, "sluice: commit failed (will retry): %s\n", rd_kafka_err2str(err));
+        } else {
+            metrics_.commit.commits.add();
+        }
+        if (req != requests_.end()) {
+            metrics_.commit.round_trip.record(static_cast<std::uint64_t>(std::max<std::int64_t>(mono_ns() - req->sent_ns, 0)));
             const rd_kafka_topic_partition_list_t* offs = rd_kafka_event_topic_partition_list(ev);
-            const std::uint32_t n = metrics_.partition_count.load(std::memory_order_acquire);
             for (int i = 0; offs && i < offs->cnt; ++i) {
                 const auto& tp = offs->elems[i];
-                for (std::uint32_t j = 0; j < n; ++j) {
-                    partition_view& v = metrics_.partitions[j];
-                    if (!parts_[j] || v.partition != tp.partition || v.topic != tp.topic) continue;
+                for (const auto& [idx, epoch] : req->parts) {
+                    // Only the epoch that asked: a later one has its own watermark.
+                    if (!parts_[idx] || epochs_[idx] != epoch || names_[idx]->partition != tp.partition ||
+                        names_[idx]->topic != tp.topic)
+                        continue;
                     if (err || tp.err) {
-                        parts_[j]->failed(tp.offset);
+                        parts_[idx]->failed(tp.offset);
                         retry_failed_ = true;
                     } else {
-                        parts_[j]->confirmed(tp.offset);
+                        parts_[idx]->confirmed(tp.offset);
+                        partition_view& v = metrics_.partitions[idx];
                         if (tp.offset > v.committed_offset.load(std::memory_order_relaxed))
                             v.committed_offset.store(tp.offset, std::memory_order_relaxed);
                     }
                 }
             }
+            spare_requests_.push_back(std::move(*req));
+            requests_.erase(req);
         }
         rd_kafka_event_destroy(ev);
     }
@@ -197,8 +234,8 @@ void committer::refresh_views(std::int64_t now) {
         v.exposure.store(parts_[i]->exposure(), std::memory_order_relaxed);
         v.exposure_age_ns.store(parts_[i]->exposed_since_ns(now), std::memory_order_relaxed);
         std::int64_t lo = 0, hi = -1;
-        if (consumer_ && v.assigned.load(std::memory_order_relaxed) &&
-            rd_kafka_get_watermark_offsets(consumer_, v.topic.c_str(), v.partition, &lo, &hi) == 0 && hi >= 0)
+        if (consumer_ && rd_kafka_get_watermark_offsets(consumer_, names_[i]->topic.c_str(), names_[i]->partition, &lo,
+                                                        &hi) == 0 && hi >= 0)
             v.high_watermark.store(hi, std::memory_order_relaxed);
     }
 }
@@ -208,16 +245,18 @@ void committer::run() {
     for (;;) {
         const bool work = pump();
         if (flow_.stop_commit.load(std::memory_order_acquire)) {
-            // The source has closed (final commit done) and the sinks have
-            // stopped: finish dead-letter deliveries and pending results.
-            const std::int64_t deadline = mono_ns() + 10'000'000'000;
-            while ((dlq_.in_flight() > 0 || commits_in_flight_ > 0) && mono_ns() < deadline) {
+            // The source has closed (final commit done or given up) and the
+            // sinks have stopped: finish dead-letter deliveries and pending
+            // results, within the shutdown deadline.
+            const std::int64_t deadline = flow_.shutdown_deadline_ns.load(std::memory_order_acquire);
+            while ((dlq_.in_flight() > 0 || !requests_.empty()) && mono_ns() < deadline) {
                 pump();
                 std::this_thread::sleep_for(std::chrono::milliseconds(1));
             }
             pump();
             // A replay's final commit (a consumer's was made on close).
             if (!consumer_) commit_locally(mono_ns());
+            refresh_views(mono_ns());
             return;
         }
         if (work) {
@@ -227,7 +266,7 @@ void committer::run() {
         // Park at most until the next commit is due (or a dead-letter report
         // may be waiting).
         w.idle([&] { return !flow_.to_commit.empty_approx(); },
-               std::chrono::microseconds(dlq_.in_flight() > 0 || commits_in_flight_ > 0 ? 1000 : 5000));
+               std::chrono::microseconds(dlq_.in_flight() > 0 || !requests_.empty() ? 1000 : 5000));
     }
 }
 

@@ -316,6 +316,15 @@ settings parse_settings(std::string_view text, const std::string& origin, const 
     }
     for (const auto& k : r.keys_under("kafka.properties."))
         s.kafka_properties[k] = r.scalar_text("kafka.properties." + k);
+    // sluice resolves start offsets itself (librdkafka gets "error"), so the
+    // reset policy is its own setting under librdkafka's name.
+    if (auto it = s.kafka_properties.find("auto.offset.reset"); it != s.kafka_properties.end()) {
+        const std::string& v = it->second;
+        if (v == "earliest" || v == "smallest" || v == "beginning") s.offset_reset = offset_reset_policy::earliest;
+        else if (v == "latest" || v == "largest" || v == "end") s.offset_reset = offset_reset_policy::latest;
+        else r.fail("kafka.properties.auto.offset.reset", "expected earliest or latest (got '" + v + "')");
+        s.kafka_properties.erase(it);
+    }
     for (const auto& k : r.keys_under("kafka.producer.properties."))
         s.producer_properties[k] = r.scalar_text("kafka.producer.properties." + k);
 
@@ -330,6 +339,7 @@ settings parse_settings(std::string_view text, const std::string& origin, const 
     r.integer("pipeline.max.payload.bytes", s.max_payload_bytes, 64, 64 << 20);
     r.integer("pipeline.pause.after.ms", s.pause_after_ms, 0, 600000);
     r.integer("pipeline.revoke.drain.timeout.ms", s.revoke_drain_timeout_ms, 0, 3600000);
+    r.integer("shutdown.timeout.ms", s.shutdown_timeout_ms, 100, 3600000);
     r.integer("pipeline.wake.after.events", s.wake_after_events, 1, 1 << 22);
 
     r.integer("commit.max.events", s.commit_max_events, 1, 100000000);

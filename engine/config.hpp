@@ -30,6 +30,10 @@ struct output_spec {
     std::string target;  // topic or path
 };
 
+// Where a partition starts when its committed offset is missing or no longer
+// in the log (librdkafka's auto.offset.reset, applied by sluice itself).
+enum class offset_reset_policy { earliest, latest };
+
 struct settings {
     // source: "kafka" (the consumer group) or "replay:PATH"
     std::string replay_file;  // empty: Kafka
@@ -40,6 +44,7 @@ struct settings {
     std::map<std::string, std::string> kafka_properties;  // consumers, passed to librdkafka as given
     std::map<std::string, std::string> producer_properties;  // output and dead-letter producers
     std::string dlq_suffix = ".dlq";
+    offset_reset_policy offset_reset = offset_reset_policy::earliest;  // kafka.properties.auto.offset.reset
     dlq_format dead_letter_format = dlq_format::headers;
     // Headers carried from each event into its output records and dead letters.
     std::vector<std::string> trace_headers;
@@ -51,6 +56,9 @@ struct settings {
     std::size_t max_payload_bytes = 1 << 20;
     std::uint32_t pause_after_ms = 50;
     std::uint32_t revoke_drain_timeout_ms = 30000;
+    // The whole graceful stop (drains, final commit, deliveries) ends by then,
+    // taking precedence over the drain timeout and message.timeout.ms.
+    std::uint32_t shutdown_timeout_ms = 20000;
     std::uint32_t wake_after_events = 1;  // see dispatcher::notify_if_many()
     // commit
     std::uint32_t commit_max_events = 10000;

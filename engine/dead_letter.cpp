@@ -61,6 +61,7 @@ void dead_letter_producer::schedule(event_slot& slot, std::string topic, rd_kafk
 void dead_letter_producer::send(event_slot& slot, std::string_view topic, std::int32_t partition,
                                 std::string_view reason, std::uint32_t attempts, std::string_view sink,
                                 std::int64_t first_attempt_ns, std::int64_t last_attempt_ns) {
+    metrics_.dead_letter_kinds.add(reason);
     std::string dlq_topic = std::string(topic) + suffix_;
     char part[16], off[24], att[16];
     const auto part_end = std::to_chars(part, part + sizeof part, partition).ptr;

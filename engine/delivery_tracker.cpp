@@ -98,7 +98,7 @@ void delivery_tracker::enqueue(std::uint64_t key_id, std::uint64_t token, std::u
                                std::string_view key, std::string_view record) {
     try {
         queues_[key_id].push_back({token, attempt, due_ns, false, std::string(key), std::string(record)});
-        ++waiting_;
+        ctx_.metrics.waiting_for_resend.set(++waiting_);
     } catch (...) {
         // Out of memory on the failure path: settle the record as failed
         // rather than lose track of it.
@@ -122,7 +122,7 @@ delivery_tracker::head_of(std::uint64_t token, std::string_view record) noexcept
 
 void delivery_tracker::pop_head(std::unordered_map<std::uint64_t, std::deque<queued>>::iterator q) noexcept {
     q->second.pop_front();
-    --waiting_;
+    ctx_.metrics.waiting_for_resend.set(--waiting_);
     if (q->second.empty()) queues_.erase(q);
     // Otherwise the next head has due_ns 0 (or a later failure's due time):
     // poll() sends it, not this delivery report's callback.

@@ -1,6 +1,7 @@
 // Slot filling, decode, routing and the dispatch records shared by every source.
 #include "dispatcher.hpp"
 
+#include <cstdio>
 #include <stdexcept>
 #include <thread>
 
@@ -11,22 +12,51 @@ namespace sluice {
 dispatcher::dispatcher(const settings& cfg, flow& f, pipeline_metrics& m, type_registry& types,
                        const routing_table& routes, dead_letter_producer& dlq)
     : cfg_(cfg), flow_(f), metrics_(m), routes_(routes), dlq_(dlq), decoder_(types, cfg.max_payload_bytes),
-      next_seq_(max_partitions, 0) {}
+      table_(m, f.pool) {}
 
-std::uint32_t dispatcher::partition_index(std::string_view topic, std::int32_t partition) {
-    auto key = std::make_pair(std::string(topic), partition);
-    auto it = index_.find(key);
-    if (it != index_.end()) return it->second;
-    const std::uint32_t idx = metrics_.partition_count.load(std::memory_order_relaxed);
-    if (idx >= max_partitions) throw std::runtime_error("more than 4096 partitions assigned over the process lifetime");
-    partition_view& v = metrics_.partitions[idx];
-    v.topic = topic;
-    v.partition = partition;
-    v.known.store(true, std::memory_order_release);
-    // release: the view's topic is written before readers see the new count.
-    metrics_.partition_count.store(idx + 1, std::memory_order_release);
-    index_.emplace(std::move(key), idx);
+std::uint32_t dispatcher::assign(std::string_view topic, std::int32_t partition, std::int64_t start,
+                                 std::int64_t end) {
+    const std::uint32_t idx = table_.assign(topic, partition, start, end);
+    push_record({flow_record::kind::assign, idx, table_.epoch(idx), 0});
+    metrics_.source.assigned_partitions.add();
     return idx;
+}
+
+void dispatcher::reset(std::uint32_t idx, std::int64_t start) {
+    table_.reset(idx, start);
+    push_record({flow_record::kind::assign, idx, table_.epoch(idx), 0});
+    flow_.commit_waiter.notify();
+}
+
+void dispatcher::close(std::uint32_t idx) {
+    push_record({flow_record::kind::revoke, idx, table_.epoch(idx), 0});
+}
+
+void dispatcher::release(std::uint32_t idx) { table_.release(idx); }
+
+bool dispatcher::drain(const std::vector<std::uint32_t>& idxs, std::int64_t deadline_ns) {
+    notify();
+    flow_.commit_waiter.notify();
+    bool all = true;
+    for (std::uint32_t idx : idxs) {
+        while (!table_.drained(idx)) {
+            if (mono_ns() > deadline_ns) break;
+            flow_.commit_waiter.notify();
+            std::this_thread::sleep_for(std::chrono::microseconds(200));
+        }
+        if (table_.drained(idx)) {
+            table_.mark_drained(idx);
+            continue;
+        }
+        all = false;
+        const partition_view& v = metrics_.partitions[idx];
+        const partition_name& n = table_.name(idx);
+        std::fprintf(stderr, "sluice: %s[%d]: %llu events still in flight at the drain deadline; committing what is done\n",
+                     n.topic.c_str(), n.partition,
+                     static_cast<unsigned long long>(table_.next_seq(idx) - std::min(table_.next_seq(idx), v.done.load())));
+    }
+    restart_clock();
+    return all;
 }
 
 void dispatcher::push_record(const flow_record& r) {
@@ -63,9 +93,9 @@ void dispatcher::dispatch(std::uint32_t pidx, const source_event& e) {
     const bool tombstone = e.payload == nullptr;
     slot.assign(e.payload, tombstone ? 0 : e.len, e.key, e.key ? e.key_len : 0, e.trace, e.trace_count);
     slot.partition = pidx;
-    slot.seq = next_seq_[pidx]++;
+    slot.seq = table_.next_seq(pidx)++;
     partition_view& view = metrics_.partitions[pidx];
-    slot.epoch = static_cast<std::uint32_t>(view.assign_epoch.load(std::memory_order_relaxed));
+    slot.epoch = table_.epoch(pidx);
     slot.offset = e.offset;
     slot.consumed_ns = t0;
     slot.kafka_ts_ns = e.timestamp_ns;
@@ -93,7 +123,8 @@ void dispatcher::dispatch(std::uint32_t pidx, const source_event& e) {
         slot.routed = 0;
         slot.pending.store(1, std::memory_order_relaxed);
         metrics_.source.dead_lettered.add();
-        dlq_.send(slot, view.topic, view.partition, r.describe(), 1);
+        const partition_name& name = table_.name(pidx);
+        dlq_.send(slot, name.topic, name.partition, r.describe(), 1);
         restart_clock();  // not the next event's time
     } else {
         metrics_.source.decoded.add();

@@ -4,7 +4,6 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
-#include <map>
 #include <string>
 #include <utility>
 #include <vector>
@@ -14,6 +13,7 @@
 #include "decoder.hpp"
 #include "flow.hpp"
 #include "metrics.hpp"
+#include "partition_table.hpp"
 #include "routing.hpp"
 #include "trace_context.hpp"
 
@@ -40,9 +40,24 @@ public:
     dispatcher(const settings& cfg, flow& f, pipeline_metrics& m, type_registry& types,
                const routing_table& routes, dead_letter_producer& dlq);
 
-    // The partition index (commit tracker, stats) of topic/partition,
-    // registering its view the first time.
-    std::uint32_t partition_index(std::string_view topic, std::int32_t partition);
+    // The partitions' lives (their one owner).
+    partition_table& partitions() noexcept { return table_; }
+    // A new epoch of topic/partition from absolute offset start (see
+    // partition_table::assign); the commit thread hears of it before any of
+    // its events. Throws partition_limit_error.
+    std::uint32_t assign(std::string_view topic, std::int32_t partition, std::int64_t start, std::int64_t end);
+    // A new epoch of an assigned partition at another offset.
+    void reset(std::uint32_t partition_index, std::int64_t start);
+    // The commit thread stops committing the partition's current epoch once
+    // it takes this record (it then sets the view's closed_epoch).
+    void close(std::uint32_t partition_index);
+    // The partition's epoch ends: it is no longer assigned, and the table may
+    // give its index to another partition once nothing of it is in flight.
+    void release(std::uint32_t partition_index);
+    // Waits until every event dispatched in the current epoch of each of idxs
+    // is done, or until deadline_ns (monotonic). Marks the drained ones; false
+    // if any is not drained (reported on stderr with what is left).
+    bool drain(const std::vector<std::uint32_t>& idxs, std::int64_t deadline_ns);
 
     // The next slot is free: its previous event is done everywhere.
     bool slot_free() const noexcept { return slot_free_ahead(0); }
@@ -78,9 +93,6 @@ public:
     // Assignment and revocation records, in order with the dispatches.
     void push_record(const flow_record& r);
 
-    // Per-partition dispatch sequence: reset on assignment, compared with
-    // the commit thread's done count when draining.
-    std::uint64_t& next_seq(std::uint32_t partition_index) noexcept { return next_seq_[partition_index]; }
     // Monotonic ns of the first event dispatched (0 before); any thread.
     std::int64_t first_event_mono_ns() const noexcept { return first_event_ns_.load(std::memory_order_relaxed); }
 
@@ -92,8 +104,7 @@ private:
     dead_letter_producer& dlq_;
     decoder decoder_;
     std::uint64_t next_slot_ = 0;
-    std::vector<std::uint64_t> next_seq_;  // per partition index
-    std::map<std::pair<std::string, std::int32_t>, std::uint32_t> index_;
+    partition_table table_;
     std::atomic<std::int64_t> first_event_ns_{0};
     std::uint32_t pending_notify_ = 0;
     std::int64_t clock_ns_ = 0;  // end of the last dispatch; 0: read the clock

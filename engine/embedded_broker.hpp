@@ -24,6 +24,10 @@ public:
     const std::string& bootstraps() const noexcept { return bootstraps_; }
     rd_kafka_mock_cluster_s* cluster() noexcept { return cluster_; }
     void create_topic(const std::string& name, int partitions);
+    // Broker ids run from 1 to brokers().
+    int brokers() const noexcept { return brokers_; }
+    // The topics created through this object: name -> partitions.
+    const std::map<std::string, int>& topics() const noexcept { return topics_; }
 
     // The broker of this process, if one runs ("" otherwise).
     static std::string current_bootstraps();
@@ -32,6 +36,8 @@ private:
     kafka_handle host_;  // the mock cluster lives inside this client
     rd_kafka_mock_cluster_s* cluster_ = nullptr;
     std::string bootstraps_;
+    int brokers_ = 0;
+    std::map<std::string, int> topics_;
 };
 
 }  // namespace sluice

@@ -2,6 +2,8 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
+#include <vector>
 
 namespace sluice {
 
@@ -14,6 +16,9 @@ public:
     virtual void run() = 0;
     // Monotonic ns of the first event dispatched (0 before).
     virtual std::int64_t first_event_mono_ns() const noexcept = 0;
+    // After run(): one line per partition whose events the final commit did
+    // not cover (events left exposed to replay); empty when it covered all.
+    virtual const std::vector<std::string>& unconfirmed() const noexcept = 0;
 };
 
 }  // namespace sluice

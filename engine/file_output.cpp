@@ -1,10 +1,12 @@
 // Sink records appended to a file through io_uring, one write in flight at a time.
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <liburing.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
+#include <map>
 #include <stdexcept>
 #include <string>
 #include <system_error>
@@ -17,14 +19,19 @@ namespace sluice {
 namespace {
 
 // Records are batched into one buffer and appended with a single write; a
-// record counts as delivered when the write holding it completed in full.
-// Double-buffered: the next batch fills while the previous write is in flight,
-// and writes never overlap, so the file keeps record order.
+// record counts as delivered when the write holding it completed in full and,
+// for a regular file, a datasync after it did too (the commit that follows
+// must survive a power loss as the records do). /dev/null, pipes and FIFOs
+// have nothing to sync (fdatasync fails there with EINVAL) and are not synced.
+// Double-buffered: the next batch fills while the previous write (and sync)
+// is in flight, and writes never overlap, so the file keeps record order.
 class file_output final : public output {
 public:
     file_output(const std::string& path, delivery_handler& h) : path_(path), handler_(h) {
         fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
         if (fd_ < 0) throw std::system_error(errno, std::generic_category(), "cannot open output file " + path);
+        struct stat st {};
+        sync_ = ::fstat(fd_, &st) == 0 && S_ISREG(st.st_mode);
         if (int rc = io_uring_queue_init(8, &ring_, 0); rc < 0) {
             ::close(fd_);
             throw std::system_error(-rc, std::generic_category(), "io_uring_queue_init");
@@ -104,6 +111,7 @@ private:
         // offset -1: append at the file position (O_APPEND).
         io_uring_prep_write(sqe, fd_, writing_.data.data() + written_,
                             static_cast<unsigned>(writing_.data.size() - written_), -1);
+        io_uring_sqe_set_data(sqe, nullptr);
         io_uring_submit(&ring_);
         writing_active_ = true;
     }
@@ -114,16 +122,29 @@ private:
         if (io_uring_wait_cqe(&ring_, &cqe) == 0 && cqe) complete(cqe);
     }
 
+    void submit_sync() {
+        io_uring_sqe* sqe = io_uring_get_sqe(&ring_);
+        io_uring_prep_fsync(sqe, fd_, IORING_FSYNC_DATASYNC);
+        io_uring_sqe_set_data(sqe, &sync_tag_);
+        io_uring_submit(&ring_);
+        writing_active_ = true;
+    }
+
     void complete(io_uring_cqe* cqe) {
         const int res = cqe->res;
+        const bool was_sync = io_uring_cqe_get_data(cqe) == &sync_tag_;
         io_uring_cqe_seen(&ring_, cqe);
         writing_active_ = false;
-        if (res > 0 && written_ + static_cast<std::size_t>(res) < writing_.data.size()) {
+        if (!was_sync && res > 0 && written_ + static_cast<std::size_t>(res) < writing_.data.size()) {
             written_ += static_cast<std::size_t>(res);  // short write: append the rest
             submit();
             return;
         }
-        const char* error = res < 0 ? std::strerror(-res) : nullptr;
+        if (!was_sync && res >= 0 && sync_) {
+            submit_sync();  // delivered once the data is durable
+            return;
+        }
+        const char* error = res < 0 ? (was_sync ? sync_failure(-res) : std::strerror(-res)) : nullptr;
         std::size_t pos = 0, key_pos = 0;
         for (const entry& t : writing_.tokens) {
             const std::string_view key = std::string_view(writing_.keys).substr(key_pos, t.key_len);
@@ -149,6 +170,15 @@ private:
     std::string original_;  // reused: a traced record as given, for its report
     std::size_t written_ = 0;
     bool writing_active_ = false;
+    bool sync_ = false;  // a regular file: each batch is datasynced before delivery
+    char sync_tag_ = 0;  // its address marks the sync's completion
+    std::map<int, std::string> sync_errors_;  // by errno; the texts stay put for the trackers that keep them
+
+    const char* sync_failure(int err) {
+        auto it = sync_errors_.find(err);
+        if (it == sync_errors_.end()) it = sync_errors_.emplace(err, std::string("fdatasync: ") + std::strerror(err)).first;
+        return it->second.c_str();
+    }
 };
 
 }  // namespace

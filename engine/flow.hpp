@@ -42,6 +42,9 @@ struct flow {
     std::atomic<bool> stop_commit{false};
     std::atomic<bool> commit_requested{false};  // any thread: commit now, not at the interval
     std::atomic<bool> source_failed{false};     // source: cannot go on (the reason is on stderr)
+    // Control thread, when stopping: monotonic ns by which every role gives
+    // up waiting (drains, final commit, deliveries). INT64_MAX while running.
+    std::atomic<std::int64_t> shutdown_deadline_ns{INT64_MAX};
 };
 
 }  // namespace sluice

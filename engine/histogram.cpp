@@ -55,7 +55,10 @@ void histogram::snapshot_t::merge(const snapshot_t& other) {
 std::uint64_t histogram::snapshot_t::percentile(double p) const noexcept {
     if (total == 0) return 0;
     if (p >= 100.0) return max;
-    std::uint64_t rank = static_cast<std::uint64_t>(std::ceil(p / 100.0 * double(total)));
+    // One ulp below p first, as HdrHistogram does: 99.9 / 100 * 6000 is
+    // 5994.000000000001 in doubles, and its ceiling would take one value too many.
+    const double below = std::nextafter(p, 0.0);
+    std::uint64_t rank = static_cast<std::uint64_t>(std::ceil(below / 100.0 * double(total)));
     if (rank == 0) rank = 1;
     std::uint64_t seen = 0;
     for (std::size_t i = 0; i < counts.size(); ++i) {

@@ -42,7 +42,11 @@ std::map<std::string, std::string> consumer_defaults(const std::map<std::string,
     std::map<std::string, std::string> d = {
         {"enable.auto.commit", "false"},
         {"enable.auto.offset.store", "false"},
-        {"auto.offset.reset", "earliest"},
+        // sluice resolves every start offset itself and assigns absolute
+        // offsets; an out-of-range position comes back to it as an error
+        // instead of being reset by librdkafka (whose reset timer outlives a
+        // pause/resume in 2.0.2 and moves the position later).
+        {"auto.offset.reset", "error"},
         {"fetch.wait.max.ms", "10"},
         // Fetch responses of at most 1 MiB (default 50 MiB, 1 MiB per
         // partition): librdkafka parses a response right after receiving it,
@@ -58,7 +62,9 @@ std::map<std::string, std::string> consumer_defaults(const std::map<std::string,
         {"queued.max.messages.kbytes", "1048576"},
         {"socket.nagle.disable", "true"},
         {"fetch.error.backoff.ms", "50"},
-        {"partition.assignment.strategy", "cooperative-sticky"},
+        // Eager: destroying a cooperative-sticky consumer of 2.0.2 before
+        // its first assignment aborts (librdkafka issue 4312).
+        {"partition.assignment.strategy", "range,roundrobin"},
         {"statistics.interval.ms", "0"},
     };
     // librdkafka refuses a fetch.max.bytes below message.max.bytes: a larger

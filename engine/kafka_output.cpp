@@ -30,10 +30,10 @@ public:
                  const std::map<std::string, std::string>& props, delivery_handler& h)
         : topic_(topic), bootstrap_(bootstrap), props_(props), handler_(h),
           rk_(make_producer(bootstrap, props, this, &kafka_output::on_delivery)) {}
-    ~kafka_output() override {
-        rd_kafka_flush(rk_.get(), 5000);
-        rd_kafka_poll(rk_.get(), 0);
-    }
+    // The sink runner waited for every delivery (or gave up at the shutdown
+    // deadline): what is left is dropped without reports, which would reach
+    // a tracker being destroyed.
+    ~kafka_output() override { rd_kafka_purge(rk_.get(), RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT); }
 
     void write(std::string_view key, std::string_view record, std::uint64_t token, trace_view trace) override {
         // One produceva call with the trace as headers, built on the stack.

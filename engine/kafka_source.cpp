@@ -1,6 +1,7 @@
-// Consumer-group source: poll, decode, route, dispatch; rebalances with drain and sync commit.
+// Consumer-group source: poll, decode, route, dispatch; partition lives driven from librdkafka's events.
 #include "kafka_source.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <stdexcept>
@@ -12,13 +13,31 @@ namespace sluice {
 
 namespace {
 constexpr std::size_t poll_batch = 256;
+constexpr int offsets_timeout_ms = 10000;
+
+std::int64_t ms_until(std::int64_t deadline_ns) {
+    return std::max<std::int64_t>(0, (deadline_ns - mono_ns()) / 1'000'000);
 }
+
+// ListOffsets for every partition of parts at once (which: -2 earliest, -1
+// latest): one request per leader instead of a round trip per partition
+// inside the rebalance callback. -1 where unknown.
+std::vector<std::int64_t> offsets_at(rd_kafka_t* rk, const rd_kafka_topic_partition_list_t* parts,
+                                     std::int64_t which) {
+    std::vector<std::int64_t> out(static_cast<std::size_t>(parts->cnt), -1);
+    partition_list q(rd_kafka_topic_partition_list_copy(parts));
+    for (int i = 0; i < q->cnt; ++i) q->elems[i].offset = which;
+    if (rd_kafka_offsets_for_times(rk, q.get(), offsets_timeout_ms) != RD_KAFKA_RESP_ERR_NO_ERROR) return out;
+    for (int i = 0; i < q->cnt; ++i)
+        if (!q->elems[i].err && q->elems[i].offset >= 0) out[static_cast<std::size_t>(i)] = q->elems[i].offset;
+    return out;
+}
+}  // namespace
 
 kafka_source::kafka_source(const settings& cfg, const std::string& bootstrap, flow& f,
                            pipeline_metrics& m, type_registry& types, const routing_table& routes,
                            dead_letter_producer& dlq)
-    : cfg_(cfg), flow_(f), metrics_(m), dispatch_(cfg, f, m, types, routes, dlq),
-      last_received_(max_partitions, -1), skipping_(max_partitions, false) {
+    : cfg_(cfg), flow_(f), metrics_(m), dispatch_(cfg, f, m, types, routes, dlq) {
     kafka_config conf;
     conf.set_all(consumer_defaults(cfg.kafka_properties));
     conf.set("bootstrap.servers", bootstrap);
@@ -27,13 +46,20 @@ kafka_source::kafka_source(const settings& cfg, const std::string& bootstrap, fl
     rd_kafka_conf_set_opaque(conf.get(), this);
     rd_kafka_conf_set_rebalance_cb(conf.get(), &kafka_source::on_rebalance);
     rk_ = conf.make(RD_KAFKA_CONSUMER);
+    cooperative_ = std::strcmp(rd_kafka_rebalance_protocol(rk_.get()), "COOPERATIVE") == 0;
+    {
+        // rd_kafka_rebalance_protocol() says NONE until the first join: ask the configuration.
+        char strategy[256];
+        std::size_t len = sizeof strategy;
+        if (rd_kafka_conf_get(rd_kafka_conf(rk_.get()), "partition.assignment.strategy", strategy, &len) ==
+            RD_KAFKA_CONF_OK)
+            cooperative_ = std::strstr(strategy, "cooperative-sticky") != nullptr;
+    }
     rd_kafka_poll_set_consumer(rk_.get());
-    queue_.reset(rd_kafka_queue_get_consumer(rk_.get()));
 
-    rd_kafka_topic_partition_list_t* subs = rd_kafka_topic_partition_list_new(static_cast<int>(cfg.topics.size()));
-    for (const auto& t : cfg.topics) rd_kafka_topic_partition_list_add(subs, t.c_str(), RD_KAFKA_PARTITION_UA);
-    const rd_kafka_resp_err_t err = rd_kafka_subscribe(rk_.get(), subs);
-    rd_kafka_topic_partition_list_destroy(subs);
+    partition_list subs(rd_kafka_topic_partition_list_new(static_cast<int>(cfg.topics.size())));
+    for (const auto& t : cfg.topics) rd_kafka_topic_partition_list_add(subs.get(), t.c_str(), RD_KAFKA_PARTITION_UA);
+    const rd_kafka_resp_err_t err = rd_kafka_subscribe(rk_.get(), subs.get());
     if (err) throw std::runtime_error(std::string("subscribe: ") + rd_kafka_err2str(err));
     held_.reserve(poll_batch * 4);
     dispatched_.reserve(poll_batch);
@@ -42,6 +68,23 @@ kafka_source::kafka_source(const settings& cfg, const std::string& bootstrap, fl
 kafka_source::~kafka_source() {
     destroy_dispatched();
     for (std::size_t i = held_head_; i < held_.size(); ++i) rd_kafka_message_destroy(held_[i]);
+    if (cooperative_ && !ever_assigned_) {
+        // librdkafka 2.0.2 aborts destroying a cooperative-sticky consumer
+        // whose group join got as far as JoinGroup but never to an
+        // assignment (issue 4312, fixed in 2.3): leave it to the process's
+        // exit instead. The consumer has left its group already (close).
+        std::fprintf(stderr, "sluice: consumer not destroyed: it never had an assignment, and librdkafka 2.0.2 "
+                             "aborts destroying such a cooperative-sticky consumer\n");
+        (void)rk_.release();
+        return;
+    }
+    // A close that did not finish by the deadline (a dead coordinator) is
+    // not waited for again: the handle is left to the process's exit, as
+    // destroying it would wait for the same group state the close waited for.
+    if (!closed_) {
+        std::fprintf(stderr, "sluice: consumer not destroyed: its close did not finish\n");
+        (void)rk_.release();
+    }
 }
 
 void kafka_source::destroy_dispatched() {
@@ -55,8 +98,9 @@ std::uint32_t kafka_source::partition_index(rd_kafka_topic_t* rkt, std::int32_t 
             t.by_partition[static_cast<std::size_t>(partition)] != UINT32_MAX)
             return t.by_partition[static_cast<std::size_t>(partition)];
     }
-    // Miss (first message of a partition): resolve by name and cache.
-    const std::uint32_t idx = dispatch_.partition_index(rd_kafka_topic_name(rkt), partition);
+    // Miss (first message of a partition since the last rebalance): resolve by name and cache.
+    const std::uint32_t idx = dispatch_.partitions().find(rd_kafka_topic_name(rkt), partition);
+    if (idx == UINT32_MAX || partition < 0) return UINT32_MAX;
     topic_cache* tc = nullptr;
     for (auto& t : topics_)
         if (t.rkt == rkt) tc = &t;
@@ -74,21 +118,35 @@ void kafka_source::on_rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
                                 rd_kafka_topic_partition_list_t* parts, void* opaque) {
     auto* self = static_cast<kafka_source*>(opaque);
     self->metrics_.source.rebalances.add();
+    self->topics_.clear();  // indexes may change below
     const bool cooperative = std::strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
-        self->assign(parts);
+        self->ever_assigned_ = true;
+        try {
+            self->assign(parts);  // sets every partition's absolute start offset
+        } catch (const partition_limit_error& e) {
+            std::fprintf(stderr, "sluice: %s; stopping\n", e.what());
+            self->flow_.source_failed.store(true, std::memory_order_release);
+        }
         rd_kafka_error_t* e = nullptr;
         if (cooperative) e = rd_kafka_incremental_assign(rk, parts);
-        else rd_kafka_assign(rk, parts);
+        else if (const rd_kafka_resp_err_t ae = rd_kafka_assign(rk, parts))
+            std::fprintf(stderr, "sluice: assign failed: %s\n", rd_kafka_err2str(ae));
         if (e) {
             std::fprintf(stderr, "sluice: incremental assign failed: %s\n", rd_kafka_error_string(e));
             rd_kafka_error_destroy(e);
         }
         // Paused for backpressure: new partitions wait too, or their messages
         // would pile up in the held list while no slot is free.
-        if (self->paused_) rd_kafka_pause_partitions(rk, parts);
+        if (self->paused_) {
+            rd_kafka_pause_partitions(rk, parts);
+            for (int i = 0; i < parts->cnt; ++i) {
+                const std::uint32_t idx = self->dispatch_.partitions().find(parts->elems[i].topic, parts->elems[i].partition);
+                if (idx != UINT32_MAX) self->dispatch_.partitions().set_paused(idx, true);
+            }
+        }
     } else {
-        self->revoke(parts, rd_kafka_assignment_lost(rk));
+        self->revoke(parts, err != RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS || rd_kafka_assignment_lost(rk));
         if (cooperative) {
             if (rd_kafka_error_t* e = rd_kafka_incremental_unassign(rk, parts)) rd_kafka_error_destroy(e);
         } else {
@@ -97,125 +155,256 @@ void kafka_source::on_rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
     }
 }
 
-namespace {
-// ListOffsets for every partition of parts at once (which: -2 earliest, -1
-// latest): one request per leader instead of a round trip per partition
-// inside the rebalance callback. -1 where unknown.
-std::vector<std::int64_t> offsets_at(rd_kafka_t* rk, const rd_kafka_topic_partition_list_t* parts,
-                                     std::int64_t which) {
-    std::vector<std::int64_t> out(static_cast<std::size_t>(parts->cnt), -1);
-    partition_list q(rd_kafka_topic_partition_list_copy(parts));
-    for (int i = 0; i < q->cnt; ++i) q->elems[i].offset = which;
-    if (rd_kafka_offsets_for_times(rk, q.get(), 5000) != RD_KAFKA_RESP_ERR_NO_ERROR) return out;
-    for (int i = 0; i < q->cnt; ++i)
-        if (!q->elems[i].err && q->elems[i].offset >= 0) out[static_cast<std::size_t>(i)] = q->elems[i].offset;
-    return out;
+void kafka_source::resolve_starts(rd_kafka_topic_partition_list_t* parts, std::vector<std::int64_t>& ends) {
+    const std::vector<std::int64_t> lows = offsets_at(rk_.get(), parts, RD_KAFKA_OFFSET_BEGINNING);
+    ends = offsets_at(rk_.get(), parts, RD_KAFKA_OFFSET_END);
+    partition_list committed(rd_kafka_topic_partition_list_copy(parts));
+    const rd_kafka_resp_err_t cerr = rd_kafka_committed(rk_.get(), committed.get(), offsets_timeout_ms);
+    const bool earliest = cfg_.offset_reset == offset_reset_policy::earliest;
+    for (int i = 0; i < parts->cnt; ++i) {
+        auto& tp = parts->elems[i];
+        const std::size_t k = static_cast<std::size_t>(i);
+        const std::int64_t c = cerr || committed->elems[i].err ? RD_KAFKA_OFFSET_INVALID : committed->elems[i].offset;
+        const std::int64_t lo = lows[k], hi = ends[k];
+        if (cerr || committed->elems[i].err) {
+            // The committed offset is unknown (coordinator unreachable):
+            // librdkafka fetches it itself; with reset policy "error" it
+            // resolves no logical offset, and a missing one comes back here.
+            std::fprintf(stderr, "sluice: %s[%d]: committed offset unknown (%s); librdkafka will fetch it\n",
+                         tp.topic, tp.partition, rd_kafka_err2str(cerr ? cerr : committed->elems[i].err));
+            tp.offset = RD_KAFKA_OFFSET_STORED;
+            continue;
+        }
+        if (lo < 0 || hi < 0) {
+            // The log's ends are unknown: start at the committed offset
+            // (an out-of-range one comes back as an error); without one,
+            // librdkafka reports the missing offset and reset_position() runs.
+            tp.offset = c >= 0 ? c : RD_KAFKA_OFFSET_STORED;
+            continue;
+        }
+        const std::int64_t by_policy = earliest ? lo : hi;
+        if (c < 0) {
+            tp.offset = by_policy;  // a new group or partition: the policy says where
+            continue;
+        }
+        if (c >= lo && c <= hi) {
+            tp.offset = c;
+            continue;
+        }
+        // The committed offset is no longer in the log (retention) or
+        // beyond it (truncation): a reset, counted like one found later.
+        metrics_.source.offset_resets.add();
+        if (by_policy > c) metrics_.source.reset_skipped.add(static_cast<std::uint64_t>(by_policy - c));
+        else metrics_.source.reset_rewound.add(static_cast<std::uint64_t>(c - by_policy));
+        std::fprintf(stderr, "sluice: %s[%d]: committed offset %lld is outside the log [%lld, %lld]; starting at %lld (%s)%s\n",
+                     tp.topic, tp.partition, static_cast<long long>(c), static_cast<long long>(lo),
+                     static_cast<long long>(hi), static_cast<long long>(by_policy), earliest ? "earliest" : "latest",
+                     by_policy > c ? ": offsets in between are skipped" : ": offsets from there are read again");
+        tp.offset = by_policy;
+    }
 }
-}  // namespace
 
 void kafka_source::assign(rd_kafka_topic_partition_list_t* parts) {
-    // The ends as of now, for --until-caught-up ("everything that was there").
-    const std::vector<std::int64_t> starts = offsets_at(rk_.get(), parts, -2), ends = offsets_at(rk_.get(), parts, -1);
+    std::vector<std::int64_t> ends;
+    resolve_starts(parts, ends);
     for (int i = 0; i < parts->cnt; ++i) {
         const auto& tp = parts->elems[i];
-        const std::uint32_t idx = dispatch_.partition_index(tp.topic, tp.partition);
-        partition_view& v = metrics_.partitions[idx];
-        const std::uint64_t epoch = v.assign_epoch.load(std::memory_order_relaxed) + 1;
-        v.assign_epoch.store(epoch, std::memory_order_relaxed);
-        v.dispatched.store(0, std::memory_order_relaxed);
-        v.assigned.store(true, std::memory_order_release);
-        dispatch_.next_seq(idx) = 0;
-        last_received_[idx] = -1;
-        v.start_offset.store(starts[static_cast<std::size_t>(i)], std::memory_order_relaxed);
-        v.end_at_assign.store(ends[static_cast<std::size_t>(i)], std::memory_order_release);
-        dispatch_.push_record({flow_record::kind::assign, idx, epoch, 0});
-        metrics_.source.assigned_partitions.add();
+        // The ends as of now, for --until-caught-up ("everything that was there").
+        dispatch_.assign(tp.topic, tp.partition, tp.offset >= 0 ? tp.offset : -1, ends[static_cast<std::size_t>(i)]);
     }
     flow_.commit_waiter.notify();
+}
+
+void kafka_source::drop_held(std::uint32_t idx) {
+    // Held messages were never dispatched: whoever reads the partition next
+    // reads them again from the committed offset or the new position.
+    std::size_t keep = held_head_;
+    for (std::size_t i = held_head_; i < held_.size(); ++i) {
+        rd_kafka_message_t* m = held_[i];
+        if (idx == UINT32_MAX || partition_index(m->rkt, m->partition) == idx) rd_kafka_message_destroy(m);
+        else held_[keep++] = m;
+    }
+    held_.resize(keep);
 }
 
 void kafka_source::revoke(rd_kafka_topic_partition_list_t* parts, bool lost) {
     std::vector<std::uint32_t> idxs;
-    for (int i = 0; i < parts->cnt; ++i)
-        idxs.push_back(dispatch_.partition_index(parts->elems[i].topic, parts->elems[i].partition));
-
-    // Held messages of revoked partitions were never dispatched: drop them;
-    // the next owner reads them again from the committed offset.
-    std::size_t keep = held_head_;
-    for (std::size_t i = held_head_; i < held_.size(); ++i) {
-        rd_kafka_message_t* m = held_[i];
-        bool revoked = false;
-        for (int j = 0; j < parts->cnt; ++j)
-            revoked |= m->partition == parts->elems[j].partition &&
-                       std::strcmp(rd_kafka_topic_name(m->rkt), parts->elems[j].topic) == 0;
-        if (revoked) rd_kafka_message_destroy(m);
-        else held_[keep++] = m;
+    for (int i = 0; i < parts->cnt; ++i) {
+        const std::uint32_t idx = dispatch_.partitions().find(parts->elems[i].topic, parts->elems[i].partition);
+        if (idx != UINT32_MAX) idxs.push_back(idx);  // not ours already (a final revoke of our own)
     }
-    held_.resize(keep);
+    const std::int64_t deadline = std::min(mono_ns() + std::int64_t(cfg_.revoke_drain_timeout_ms) * 1'000'000,
+                                           flow_.shutdown_deadline_ns.load(std::memory_order_acquire));
+    revoke(idxs, lost, deadline, false);
+}
 
-    // Drain: every dispatched event of these partitions finishes in all its
+void kafka_source::revoke(const std::vector<std::uint32_t>& idxs, bool lost, std::int64_t deadline_ns, bool final) {
+    partition_table& table = dispatch_.partitions();
+    // Revoking: no message of these partitions is taken any more.
+    for (std::uint32_t idx : idxs) {
+        drop_held(idx);
+        table.begin_revoke(idx);
+    }
+    if (held_head_ == held_.size()) {
+        held_.clear();
+        held_head_ = 0;
+    }
+    // Drained: every dispatched event of these partitions finishes in all its
     // sinks (the sinks and the commit thread keep running meanwhile).
+    const bool drained = dispatch_.drain(idxs, deadline_ns);
+    // Closed: the commit thread takes the revoke record, after which it asks
+    // no commit of these epochs; only then is the final commit ours alone.
+    for (std::uint32_t idx : idxs) dispatch_.close(idx);
     dispatch_.notify();
-    flow_.commit_waiter.notify();
-    const std::int64_t deadline = mono_ns() + std::int64_t(cfg_.revoke_drain_timeout_ms) * 1'000'000;
+    flow_.commit_waiter.wake();
+    // The commit thread is local: it gets a second past the deadline at most.
+    const std::int64_t closed_by = deadline_ns > INT64_MAX - 1'000'000'000 ? INT64_MAX : deadline_ns + 1'000'000'000;
+    for (std::uint32_t idx : idxs)
+        while (metrics_.partitions[idx].closed_epoch.load(std::memory_order_acquire) != table.epoch(idx) &&
+               mono_ns() < closed_by)
+            std::this_thread::sleep_for(std::chrono::microseconds(100));
+    bool committed = false;
+    if (!lost) committed = commit_sync(idxs, deadline_ns);
     for (std::uint32_t idx : idxs) {
         partition_view& v = metrics_.partitions[idx];
-        while (!(v.done_epoch.load(std::memory_order_acquire) == v.assign_epoch.load(std::memory_order_relaxed) &&
-                 v.done.load(std::memory_order_acquire) == dispatch_.next_seq(idx))) {
-            if (mono_ns() > deadline) {
-                std::fprintf(stderr, "sluice: revoke of %s[%d]: %llu events still in flight after %u ms; committing what is done\n",
-                             v.topic.c_str(), v.partition,
-                             static_cast<unsigned long long>(dispatch_.next_seq(idx) - v.done.load()), cfg_.revoke_drain_timeout_ms);
-                break;
-            }
-            flow_.commit_waiter.notify();
-            std::this_thread::sleep_for(std::chrono::microseconds(200));
+        const partition_name& n = table.name(idx);
+        const std::int64_t done_to = v.commit_offset.load(std::memory_order_acquire);
+        const std::int64_t committed_to = v.committed_offset.load(std::memory_order_relaxed);
+        const std::uint64_t exposed = v.exposure.load(std::memory_order_relaxed);
+        v.revoke_exposure.store(exposed, std::memory_order_relaxed);
+        // No longer ours: its exposure is the next owner's to replay; after
+        // the final revoke it stays, for the stop's summary.
+        if (!final) v.exposure.store(0, std::memory_order_relaxed);
+        const std::uint64_t unfinished = table.next_seq(idx) - std::min(table.next_seq(idx), v.done.load());
+        if (final && (!drained || !committed) && (done_to > committed_to || unfinished > 0)) {
+            char line[512];
+            std::snprintf(line, sizeof line,
+                          "%s[%d]: committed %lld, done to %lld: %llu events done but not committed, %llu unfinished",
+                          n.topic.c_str(), n.partition, static_cast<long long>(committed_to),
+                          static_cast<long long>(done_to), static_cast<unsigned long long>(exposed),
+                          static_cast<unsigned long long>(unfinished));
+            unconfirmed_.emplace_back(line);
         }
-    }
-
-    // Synchronous commit of the watermark of each revoked partition.
-    if (!lost) {
-        partition_list list(rd_kafka_topic_partition_list_new(static_cast<int>(idxs.size())));
-        for (std::uint32_t idx : idxs) {
-            partition_view& v = metrics_.partitions[idx];
-            const std::int64_t off = v.commit_offset.load(std::memory_order_acquire);
-            if (v.done_epoch.load(std::memory_order_acquire) == v.assign_epoch.load() && off >= 0 &&
-                off > v.committed_offset.load(std::memory_order_relaxed))
-                rd_kafka_topic_partition_list_add(list.get(), v.topic.c_str(), v.partition)->offset = off;
-        }
-        if (list->cnt > 0) {
-            const rd_kafka_resp_err_t err = rd_kafka_commit(rk_.get(), list.get(), 0);
-            if (err) {
-                std::fprintf(stderr, "sluice: synchronous commit on revoke failed: %s\n", rd_kafka_err2str(err));
-                metrics_.commit.commit_failures.add();
-            } else {
-                metrics_.commit.commits.add();
-                for (int i = 0; i < list->cnt; ++i)
-                    if (!list->elems[i].err)
-                        metrics_.partitions[dispatch_.partition_index(list->elems[i].topic, list->elems[i].partition)]
-                            .committed_offset.store(list->elems[i].offset, std::memory_order_relaxed);
-            }
-        }
-    }
-    for (std::uint32_t idx : idxs) {
-        metrics_.partitions[idx].assigned.store(false, std::memory_order_release);
-        dispatch_.push_record({flow_record::kind::revoke, idx, 0, 0});
+        table.mark_committed(idx);
+        dispatch_.release(idx);
     }
     flow_.commit_waiter.notify();
 }
 
+bool kafka_source::commit_sync(const std::vector<std::uint32_t>& idxs, std::int64_t deadline_ns) {
+    partition_table& table = dispatch_.partitions();
+    partition_list list(rd_kafka_topic_partition_list_new(static_cast<int>(idxs.size())));
+    bool all_drained = true;
+    for (std::uint32_t idx : idxs) {
+        partition_view& v = metrics_.partitions[idx];
+        // acquire: pairs with the commit thread's release when it closed the epoch.
+        const std::int64_t off = v.commit_offset.load(std::memory_order_acquire);
+        if (v.done_epoch.load(std::memory_order_acquire) != table.epoch(idx)) {
+            all_drained = false;
+            continue;
+        }
+        if (off >= 0 && off > v.committed_offset.load(std::memory_order_relaxed))
+            rd_kafka_topic_partition_list_add(list.get(), table.name(idx).topic.c_str(), table.name(idx).partition)->offset = off;
+    }
+    if (list->cnt == 0) return all_drained;
+    kafka_queue q(rd_kafka_queue_new(rk_.get()));
+    const std::int64_t sent = mono_ns();
+    rd_kafka_resp_err_t err = rd_kafka_commit_queue(rk_.get(), list.get(), q.get(), nullptr, nullptr);
+    bool ok = false;
+    if (!err) {
+        err = RD_KAFKA_RESP_ERR__TIMED_OUT;
+        while (mono_ns() < deadline_ns) {
+            rd_kafka_event_t* ev = rd_kafka_queue_poll(q.get(), static_cast<int>(std::min<std::int64_t>(100, ms_until(deadline_ns) + 1)));
+            if (!ev) continue;
+            if (rd_kafka_event_type(ev) == RD_KAFKA_EVENT_OFFSET_COMMIT) {
+                err = rd_kafka_event_error(ev);
+                ok = !err;
+                if (const rd_kafka_topic_partition_list_t* offs = rd_kafka_event_topic_partition_list(ev))
+                    for (int i = 0; i < offs->cnt; ++i) {
+                        const std::uint32_t idx = table.find(offs->elems[i].topic, offs->elems[i].partition);
+                        if (offs->elems[i].err) {
+                            ok = false;
+                            if (!err) err = offs->elems[i].err;
+                        } else if (idx != UINT32_MAX) {
+                            metrics_.partitions[idx].committed_offset.store(offs->elems[i].offset, std::memory_order_relaxed);
+                            metrics_.partitions[idx].exposure.store(0, std::memory_order_relaxed);
+                        }
+                    }
+                rd_kafka_event_destroy(ev);
+                break;
+            }
+            rd_kafka_event_destroy(ev);
+        }
+    }
+    if (ok) {
+        metrics_.commit.commits.add();
+        metrics_.commit.round_trip.record(static_cast<std::uint64_t>(mono_ns() - sent));
+    } else {
+        std::fprintf(stderr, "sluice: synchronous commit on revoke failed: %s\n", rd_kafka_err2str(err));
+        metrics_.commit.commit_failures.add();
+    }
+    return ok && all_drained;
+}
+
+void kafka_source::reset_position(const rd_kafka_message_t* m) {
+    const std::uint32_t idx = partition_index(m->rkt, m->partition);
+    if (idx == UINT32_MAX) return;
+    partition_table& table = dispatch_.partitions();
+    const partition_name& n = table.name(idx);
+    std::int64_t lo = -1, hi = -1;
+    const rd_kafka_resp_err_t err =
+        rd_kafka_query_watermark_offsets(rk_.get(), n.topic.c_str(), n.partition, &lo, &hi, offsets_timeout_ms);
+    const bool earliest = cfg_.offset_reset == offset_reset_policy::earliest;
+    if (err || lo < 0 || hi < 0) {
+        // Try again at the next error report: librdkafka stops fetching the
+        // partition until it is told where to go, so nothing is skipped.
+        std::fprintf(stderr, "sluice: %s[%d]: offset out of range and the log's ends unknown (%s); retrying\n",
+                     n.topic.c_str(), n.partition, rd_kafka_err2str(err));
+        partition_list list(rd_kafka_topic_partition_list_new(1));
+        rd_kafka_topic_partition_list_add(list.get(), n.topic.c_str(), n.partition)->offset = m->offset;
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        if (rd_kafka_error_t* e = rd_kafka_seek_partitions(rk_.get(), list.get(), offsets_timeout_ms)) rd_kafka_error_destroy(e);
+        return;
+    }
+    const std::int64_t to = earliest ? lo : hi;
+    const std::int64_t from = m->offset >= 0 ? m->offset : table.start(idx);
+    metrics_.source.offset_resets.add();
+    if (from >= 0 && to > from) metrics_.source.reset_skipped.add(static_cast<std::uint64_t>(to - from));
+    if (from >= 0 && to < from) metrics_.source.reset_rewound.add(static_cast<std::uint64_t>(from - to));
+    std::fprintf(stderr, "sluice: %s[%d]: offset %lld is outside the log [%lld, %lld]; moving to %lld (%s)%s\n",
+                 n.topic.c_str(), n.partition, static_cast<long long>(from), static_cast<long long>(lo),
+                 static_cast<long long>(hi), static_cast<long long>(to), earliest ? "earliest" : "latest",
+                 to > from ? ": offsets in between are skipped" : ": offsets from there are read again");
+    drop_held(idx);
+    // A new epoch: the watermark of the old one ends here (offsets must grow within one).
+    dispatch_.reset(idx, to);
+    partition_list list(rd_kafka_topic_partition_list_new(1));
+    rd_kafka_topic_partition_list_add(list.get(), n.topic.c_str(), n.partition)->offset = to;
+    if (rd_kafka_error_t* e = rd_kafka_seek_partitions(rk_.get(), list.get(), offsets_timeout_ms)) {
+        std::fprintf(stderr, "sluice: %s[%d]: seek to %lld failed: %s\n", n.topic.c_str(), n.partition,
+                     static_cast<long long>(to), rd_kafka_error_string(e));
+        rd_kafka_error_destroy(e);
+    }
+}
+
 void kafka_source::set_paused(bool pause) {
-    rd_kafka_topic_partition_list_t* parts = nullptr;
-    if (rd_kafka_assignment(rk_.get(), &parts) == 0 && parts) {
-        if (pause) rd_kafka_pause_partitions(rk_.get(), parts);
-        else rd_kafka_resume_partitions(rk_.get(), parts);
-        rd_kafka_topic_partition_list_destroy(parts);
+    partition_table& table = dispatch_.partitions();
+    partition_list list(rd_kafka_topic_partition_list_new(16));
+    for (std::uint32_t idx : table.assigned_indexes()) {
+        // Resume exactly what sluice paused; pause what is fetching.
+        if (table.state(idx) != (pause ? partition_state::fetching : partition_state::paused)) continue;
+        rd_kafka_topic_partition_list_add(list.get(), table.name(idx).topic.c_str(), table.name(idx).partition);
+        table.set_paused(idx, pause);
+    }
+    if (list->cnt > 0) {
+        if (pause) rd_kafka_pause_partitions(rk_.get(), list.get());
+        else rd_kafka_resume_partitions(rk_.get(), list.get());
     }
     paused_ = pause;
     (pause ? metrics_.source.pauses : metrics_.source.resumes).add();
 }
 
-bool kafka_source::dispatch(rd_kafka_message_t* m, std::uint32_t pidx) {
+bool kafka_source::dispatch(rd_kafka_message_t* m, std::uint32_t idx) {
     if (!dispatch_.slot_free()) return false;
     rd_kafka_timestamp_type_t tstype;
     const std::int64_t ts_ms = rd_kafka_message_timestamp(m, &tstype);
@@ -229,7 +418,7 @@ bool kafka_source::dispatch(rd_kafka_message_t* m, std::uint32_t pidx) {
     trace_header trace[max_trace_headers];
     e.trace = trace;
     e.trace_count = read_trace_headers(m, cfg_.trace_headers, trace);
-    dispatch_.dispatch(pidx, e);
+    dispatch_.dispatch(idx, e);
     dispatched_.push_back(m);
     if (dispatched_.size() == poll_batch) destroy_dispatched();  // stays within the reserve
     return true;
@@ -237,11 +426,15 @@ bool kafka_source::dispatch(rd_kafka_message_t* m, std::uint32_t pidx) {
 
 void kafka_source::handle(rd_kafka_message_t* m) {
     if (m->err) {
-        if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-            // An error of a partition may come with a reset of its position
-            // (out of range after a truncated log): what follows is read
-            // again, not skipped as a redelivery.
-            if (m->rkt && m->partition >= 0) last_received_[partition_index(m->rkt, m->partition)] = -1;
+        if (m->err == RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET && m->rkt && m->partition >= 0) {
+            reset_position(m);
+        } else if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+            // An error of a partition may come with a move of its position:
+            // what follows is taken even at offsets received before.
+            if (m->rkt && m->partition >= 0) {
+                const std::uint32_t idx = partition_index(m->rkt, m->partition);
+                if (idx != UINT32_MAX) dispatch_.partitions().forget_received(idx);
+            }
             metrics_.source.consume_errors.add();
             if (metrics_.source.consume_errors.get() <= 20 || metrics_.source.consume_errors.get() % 1000 == 0)
                 std::fprintf(stderr, "sluice: consumer: %s\n", rd_kafka_message_errstr(m));
@@ -250,33 +443,19 @@ void kafka_source::handle(rd_kafka_message_t* m) {
         return;
     }
     const std::uint32_t idx = partition_index(m->rkt, m->partition);
-    if (redelivered(m, idx)) return;
+    // Only messages of a partition assigned in this epoch, at or above its
+    // start, not received before (partition_table::admit).
+    if (idx == UINT32_MAX) {
+        metrics_.source.stale_dropped.add();
+        rd_kafka_message_destroy(m);
+        return;
+    }
+    if (dispatch_.partitions().admit(idx, m->offset) != partition_table::verdict::take) {
+        rd_kafka_message_destroy(m);
+        return;
+    }
     if (held_head_ == held_.size() && dispatch(m, idx)) return;
     held_.push_back(m);  // wait for a free slot, in order
-}
-
-// librdkafka 2.0.2 can fetch a partition again from an earlier offset after
-// a pause and resume (librdkafka issues #4637, #4686, fixed in 2.4): seen
-// here under CPU contention as a few hundred events processed twice with no
-// rebalance. Within one assignment offsets only grow, so a message at or
-// below the last one received is such a redelivery: skipped and counted.
-// After an error of the partition (see handle) nothing is skipped: better a
-// duplicate than a skipped event.
-bool kafka_source::redelivered(rd_kafka_message_t* m, std::uint32_t idx) {
-    std::int64_t& last = last_received_[idx];
-    if (m->offset > last) {
-        last = m->offset;
-        skipping_[idx] = false;
-        return false;
-    }
-    metrics_.source.redelivered.add();
-    if (!skipping_[idx])  // once per run of redeliveries
-        std::fprintf(stderr, "sluice: consumer: librdkafka delivered %s[%d] again from offset %lld; skipping up to offset %lld, received before\n",
-                     rd_kafka_topic_name(m->rkt), m->partition, static_cast<long long>(m->offset),
-                     static_cast<long long>(last));
-    skipping_[idx] = true;
-    rd_kafka_message_destroy(m);
-    return true;
 }
 
 void kafka_source::wait_for_slot() {
@@ -284,6 +463,7 @@ void kafka_source::wait_for_slot() {
     dispatch_.restart_clock();
     while (held_head_ < held_.size()) {
         rd_kafka_message_t* next = held_[held_head_];
+        // Held messages of a partition revoked or reset meanwhile were dropped then.
         if (dispatch(next, partition_index(next->rkt, next->partition))) {
             ++held_head_;
             continue;
@@ -305,8 +485,34 @@ void kafka_source::wait_for_slot() {
     }
 }
 
+void kafka_source::close_consumer() {
+    // Asynchronous close, served here until it finishes or the deadline
+    // passes (a dead coordinator would hold a synchronous close for minutes).
+    // The revoke it may bring finds nothing left of ours: see run().
+    kafka_queue q(rd_kafka_queue_new(rk_.get()));
+    if (rd_kafka_error_t* e = rd_kafka_consumer_close_queue(rk_.get(), q.get())) {
+        std::fprintf(stderr, "sluice: consumer close: %s\n", rd_kafka_error_string(e));
+        rd_kafka_error_destroy(e);
+        return;
+    }
+    const std::int64_t deadline = flow_.shutdown_deadline_ns.load(std::memory_order_acquire);
+    while (!rd_kafka_consumer_closed(rk_.get())) {
+        if (mono_ns() >= deadline) {
+            std::fprintf(stderr, "sluice: consumer close not finished by the shutdown deadline; leaving the group to time out\n");
+            return;
+        }
+        rd_kafka_event_t* ev = rd_kafka_queue_poll(q.get(), 100);
+        if (!ev) continue;
+        // The close's revoke arrives as an event on this queue, not as a
+        // callback; it waits for our unassign like any other.
+        if (rd_kafka_event_type(ev) == RD_KAFKA_EVENT_REBALANCE)
+            on_rebalance(rk_.get(), rd_kafka_event_error(ev), rd_kafka_event_topic_partition_list(ev), this);
+        rd_kafka_event_destroy(ev);
+    }
+    closed_ = true;
+}
+
 void kafka_source::run() {
-    rd_kafka_message_t* batch[poll_batch];
     const thread_settings& role = cfg_.threads.at("source");
     const bool spin = role.wait == wait_kind::spin;
     // spin-then-park: this many empty polls before one that blocks, so the
@@ -314,7 +520,7 @@ void kafka_source::run() {
     const std::uint32_t spins = role.wait == wait_kind::spin_then_park ? role.spin : 0;
     std::uint32_t empty_polls = 0;
     const std::size_t n = flow_.pool.size();
-    while (!flow_.stop_source.load(std::memory_order_relaxed)) {
+    while (!flow_.stop_source.load(std::memory_order_relaxed) && !flow_.source_failed.load(std::memory_order_relaxed)) {
         if (held_head_ < held_.size()) wait_for_slot();
         if (paused_) {
             // Resume once half the pool ahead is free again.
@@ -329,27 +535,30 @@ void kafka_source::run() {
                 continue;
             }
         }
-        // Whatever is ready, without waiting for a full batch...
-        ssize_t got = rd_kafka_consume_batch_queue(queue_.get(), 0, batch, poll_batch);
-        if (got <= 0) {
+        // Whatever is ready, one message per poll (each handled before the
+        // next poll, which may run a rebalance callback), without waiting...
+        std::size_t got = 0;
+        while (got < poll_batch && held_head_ == held_.size()) {
+            rd_kafka_message_t* m = rd_kafka_consumer_poll(rk_.get(), 0);
+            if (!m) break;
+            ++got;
+            handle(m);
+        }
+        if (got == 0) {
             dispatch_.notify();
             if (empty_polls < spins) {
                 ++empty_polls;
-                __builtin_ia32_pause();
+                cpu_relax();
                 continue;
             }
             // ...then block for the next message (returns as soon as one arrives).
-            rd_kafka_message_t* m = rd_kafka_consumer_poll(rk_.get(), spin ? 0 : 100);
-            if (m) {
-                batch[0] = m;
-                got = 1;
-            } else {
-                got = 0;
+            if (rd_kafka_message_t* m = rd_kafka_consumer_poll(rk_.get(), spin ? 0 : 100)) {
+                dispatch_.restart_clock();  // the poll waited
+                ++got;
+                handle(m);
             }
         }
-        dispatch_.restart_clock();  // the poll may have waited
         if (got > 0) empty_polls = 0;
-        for (ssize_t i = 0; i < got; ++i) handle(batch[i]);
         // The sinks hear of it once enough has gathered, or before the poll
         // above blocks, when nothing more is queued.
         dispatch_.notify_if_many();
@@ -357,11 +566,17 @@ void kafka_source::run() {
     }
     destroy_dispatched();
     // Held but undispatched messages are simply not processed: not committed either.
-    for (std::size_t i = held_head_; i < held_.size(); ++i) rd_kafka_message_destroy(held_[i]);
+    drop_held(UINT32_MAX);
     held_.clear();
     held_head_ = 0;
-    // Close: the revoke callback drains in-flight events and commits synchronously.
-    rd_kafka_consumer_close(rk_.get());
+    // The final revoke is ours, before the close: drain, stop the commit
+    // thread's commits, commit synchronously, all by the shutdown deadline;
+    // what it could not cover is reported (unconfirmed()).
+    revoke(dispatch_.partitions().assigned_indexes(), false,
+           std::min(flow_.shutdown_deadline_ns.load(std::memory_order_acquire),
+                    mono_ns() + std::int64_t(cfg_.revoke_drain_timeout_ms) * 1'000'000),
+           true);
+    close_consumer();
 }
 
 }  // namespace sluice

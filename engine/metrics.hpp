@@ -4,8 +4,11 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "histogram.hpp"
@@ -21,12 +24,18 @@ struct counter {
         v.store(v.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
     }
     std::uint64_t get() const noexcept { return v.load(std::memory_order_relaxed); }
+    void set(std::uint64_t n) noexcept { v.store(n, std::memory_order_relaxed); }  // as a gauge
 };
 
 struct alignas(64) source_metrics {
     counter consumed, bytes, decoded, dead_lettered, consume_errors, pauses, resumes,
         rebalances, assigned_partitions, blocked_ns,
-        redelivered;  // messages librdkafka delivered twice within one assignment, skipped
+        redelivered,           // messages librdkafka delivered twice within one assignment, skipped
+        stale_dropped,         // messages of a partition not assigned (in this epoch) when handled
+        offset_resets,         // positions sluice moved because the broker no longer had them
+        reset_skipped,         // offsets jumped over by forward resets (gone from the log)
+        reset_rewound,         // offsets read again after backward resets (log truncated)
+        rebalance_duplicates;  // events consumed again after a rebalance, at offsets done before
     histogram decode;  // payload copy + simdjson decode + routing
 };
 
@@ -34,6 +43,7 @@ struct alignas(64) sink_metrics {
     counter processed, failed, retried, dead_lettered, deduplicated, partial, outputs;
     counter output_rebuilds;  // output producers replaced after a fatal error
     counter held_for_order;   // records that waited behind a resend of their key
+    counter waiting_for_resend;  // gauge: records in per-key resend queues now
     histogram queue_wait;  // dispatch -> sink picked it up
     histogram process;     // sink's own work per event
 };
@@ -45,21 +55,54 @@ struct alignas(64) release_metrics {
     counter released;
 };
 
+// Dead letters counted by the kind of failure (the reason up to its first
+// ':', e.g. "missing field"), for a per-reason rate. Failure path only, any
+// thread: a mutex is cheap next to producing the dead letter.
+class dead_letter_reasons {
+public:
+    static constexpr std::size_t max_kinds = 64;  // bounds the label's cardinality
+    void add(std::string_view reason) {
+        std::string_view kind = reason.substr(0, reason.find(':'));
+        std::lock_guard lock(mutex_);
+        auto it = counts_.find(kind);
+        if (it == counts_.end()) it = counts_.emplace(counts_.size() < max_kinds ? kind : "other", 0).first;
+        ++it->second;
+    }
+    std::map<std::string, std::uint64_t, std::less<>> snapshot() const {
+        std::lock_guard lock(mutex_);
+        return counts_;
+    }
+
+private:
+    mutable std::mutex mutex_;
+    std::map<std::string, std::uint64_t, std::less<>> counts_;
+};
+
 struct alignas(64) commit_metrics {
     counter commits, commit_failures, dlq_delivered, dlq_retries;
     counter dlq_rebuilds;  // dead-letter producers replaced after a fatal error
     histogram round_trip;  // commit request -> broker answer
+    dead_letter_reasons dead_letter_kinds;  // every dead letter sent, by kind of failure
 };
 
-// Per-partition view published by the commit thread (and topic/partition
-// written once by the source before `known` is set).
-struct alignas(64) partition_view {
+// A topic partition's name. Interned by the source's partition table and
+// never freed, so a pointer to one stays valid for the process.
+struct partition_name {
     std::string topic;
     std::int32_t partition = -1;
-    std::atomic<bool> known{false};
+};
+
+// Per-partition view published by the commit thread and the source. The
+// index of a view is reused for another partition only once no event of the
+// previous one is in flight, so a sink reading `name` of its slot's view
+// always sees its own partition; readers that may race with a reuse (stats)
+// load `name` once and use that pointer.
+struct alignas(64) partition_view {
+    std::atomic<const partition_name*> name{nullptr};  // source: set before the index is used
     std::atomic<bool> assigned{false};
-    std::atomic<std::uint64_t> assign_epoch{0};  // source: bumped on every assignment
+    std::atomic<std::uint64_t> assign_epoch{0};  // source: bumped on every assignment and reset
     std::atomic<std::uint64_t> done_epoch{0};    // commit thread: epoch `done` belongs to
+    std::atomic<std::uint64_t> closed_epoch{0};  // commit thread: last epoch it stopped committing
     std::atomic<std::uint64_t> dispatched{0};  // source: events handed to sinks since assignment
     std::atomic<std::uint64_t> done{0};        // commit thread: of those, fully done
     std::atomic<std::int64_t> commit_offset{-1};     // watermark: next offset to commit
@@ -70,6 +113,16 @@ struct alignas(64) partition_view {
     std::atomic<std::uint64_t> consumed{0};          // lifetime
     std::atomic<std::int64_t> start_offset{-1};      // source: low watermark at assignment
     std::atomic<std::int64_t> end_at_assign{-1};     // source: high watermark at assignment
+    std::atomic<std::uint64_t> revoke_exposure{0};   // source: exposure when last revoked
+
+    std::string_view topic() const noexcept {
+        const partition_name* n = name.load(std::memory_order_acquire);
+        return n ? std::string_view(n->topic) : std::string_view();
+    }
+    std::int32_t partition() const noexcept {
+        const partition_name* n = name.load(std::memory_order_acquire);
+        return n ? n->partition : -1;
+    }
 };
 
 inline constexpr std::size_t max_partitions = 4096;
@@ -80,9 +133,10 @@ struct pipeline_metrics {
     std::array<release_metrics, max_sinks + 1> releases;  // sinks..., commit thread last
     commit_metrics commit;
     std::unique_ptr<partition_view[]> partitions{new partition_view[max_partitions]};
-    std::atomic<std::uint32_t> partition_count{0};  // indexes in use (release by source)
+    std::atomic<std::uint32_t> partition_count{0};  // indexes ever used (release by source)
     std::vector<std::string> sink_names;
     std::atomic<std::int64_t> started_wall_ns{0};
+    std::string group_id, client_id;  // set before the stats server starts (sluice_consumer_info)
 };
 
 }  // namespace sluice

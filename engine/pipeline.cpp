@@ -48,6 +48,11 @@ pipeline::pipeline(const settings& cfg, const sink_factory& make_sink) : cfg_(cf
         auto kafka = std::make_unique<kafka_source>(cfg_, bootstrap_, *flow_, *metrics_, *types_, *routes_, *dlq_);
         consumer = kafka->consumer();
         source_ = std::move(kafka);
+        metrics_->group_id = cfg_.group_id;
+        char id[256];
+        std::size_t id_size = sizeof id;
+        if (rd_kafka_conf_get(rd_kafka_conf(consumer), "client.id", id, &id_size) == RD_KAFKA_CONF_OK)
+            metrics_->client_id = id;
     } else {
         source_ = std::make_unique<replay_source>(cfg_, *flow_, *metrics_, *types_, *routes_, *dlq_);
     }
@@ -82,6 +87,8 @@ void pipeline::start() {
 void pipeline::stop() {
     if (!running_) return;
     running_ = false;
+    flow_->shutdown_deadline_ns.store(mono_ns() + std::int64_t(cfg_.shutdown_timeout_ms) * 1'000'000,
+                                      std::memory_order_release);
     // 1. The source stops consuming and closes: its revoke drains in-flight
     //    events through the still-running sinks and commits synchronously.
     flow_->stop_source.store(true, std::memory_order_release);

@@ -37,8 +37,12 @@ public:
     ~pipeline();
 
     void start();
-    // Graceful: stop consuming, drain the rings, final synchronous commit.
+    // Graceful: stop consuming, drain the rings, final synchronous commit,
+    // all within settings::shutdown_timeout_ms.
     void stop();
+    // After stop(): a line per partition whose events the final commit did
+    // not cover (empty: everything done was committed).
+    const std::vector<std::string>& unconfirmed() const noexcept { return source_->unconfirmed(); }
 
     const std::string& bootstrap() const noexcept { return bootstrap_; }
     pipeline_metrics& metrics() noexcept { return *metrics_; }

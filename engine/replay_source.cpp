@@ -12,15 +12,12 @@ namespace sluice {
 replay_source::replay_source(const settings& cfg, flow& f, pipeline_metrics& m, type_registry& types,
                              const routing_table& routes, dead_letter_producer& dlq)
     : cfg_(cfg), flow_(f), metrics_(m), reader_(cfg.replay_file, cfg.max_payload_bytes),
-      dispatch_(cfg, f, m, types, routes, dlq), partition_(dispatch_.partition_index(topic, 0)) {}
+      dispatch_(cfg, f, m, types, routes, dlq) {}
 
 void replay_source::run() {
-    partition_view& v = metrics_.partitions[partition_];
-    v.assign_epoch.store(1, std::memory_order_relaxed);
-    v.start_offset.store(1, std::memory_order_relaxed);
-    v.assigned.store(true, std::memory_order_release);
-    dispatch_.push_record({flow_record::kind::assign, partition_, 1, 0});
-    metrics_.source.assigned_partitions.add();
+    // One partition for the whole file; its life ends with the process (the
+    // commit thread's final local commit covers it, so it is never closed).
+    partition_ = dispatch_.assign(topic, 0, 1, -1);
     try {
         read_all();
     } catch (const std::system_error& e) {
@@ -32,7 +29,11 @@ void replay_source::run() {
     while (!flow_.stop_source.load(std::memory_order_acquire))
         flow_.source_waiter.idle([&] { return flow_.stop_source.load(std::memory_order_relaxed); },
                                  std::chrono::milliseconds(50));
-    drain();
+    // Drain what is in flight so the final commit covers it.
+    const std::int64_t deadline = std::min(flow_.shutdown_deadline_ns.load(std::memory_order_acquire),
+                                           mono_ns() + std::int64_t(cfg_.revoke_drain_timeout_ms) * 1'000'000);
+    if (!dispatch_.drain({partition_}, deadline))
+        unconfirmed_.push_back(std::string(topic) + "[0]: events unfinished at the drain deadline");
 }
 
 void replay_source::read_all() {
@@ -77,23 +78,6 @@ void replay_source::read_all() {
             dispatch_.notify_if_many();
             unannounced = 0;
         }
-    }
-}
-
-void replay_source::drain() {
-    partition_view& v = metrics_.partitions[partition_];
-    dispatch_.notify();
-    flow_.commit_waiter.notify();
-    const std::int64_t deadline = mono_ns() + std::int64_t(cfg_.revoke_drain_timeout_ms) * 1'000'000;
-    while (v.done.load(std::memory_order_acquire) != dispatch_.next_seq(partition_)) {
-        if (mono_ns() > deadline) {
-            std::fprintf(stderr, "sluice: replay: %llu events still in flight after %u ms; committing what is done\n",
-                         static_cast<unsigned long long>(dispatch_.next_seq(partition_) - v.done.load()),
-                         cfg_.revoke_drain_timeout_ms);
-            return;
-        }
-        flow_.commit_waiter.notify();
-        std::this_thread::sleep_for(std::chrono::microseconds(200));
     }
 }
 

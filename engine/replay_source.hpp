@@ -34,17 +34,18 @@ public:
     // drain what is in flight so the final commit covers it.
     void run() override;
     std::int64_t first_event_mono_ns() const noexcept override { return dispatch_.first_event_mono_ns(); }
+    const std::vector<std::string>& unconfirmed() const noexcept override { return unconfirmed_; }
 
 private:
     void read_all();
-    void drain();
 
     const settings& cfg_;
     flow& flow_;
     pipeline_metrics& metrics_;
     line_reader reader_;
     dispatcher dispatch_;
-    std::uint32_t partition_;
+    std::uint32_t partition_ = 0;
+    std::vector<std::string> unconfirmed_;
 };
 
 }  // namespace sluice

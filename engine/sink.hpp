@@ -20,7 +20,8 @@ struct sink_context {
     sink_metrics& metrics;
     const type_registry& types;
     dead_letter_producer& dead_letters;
-    // Topic name of a commit-tracker partition index (stable for the process).
+    // Views by partition index; a slot's view keeps its name while the slot
+    // is in flight.
     const partition_view* partitions;
 
     void done(event_slot& slot) noexcept {
@@ -34,7 +35,7 @@ struct sink_context {
                      std::int64_t first_attempt_ns = 0, std::int64_t last_attempt_ns = 0) {
         metrics.dead_lettered.add();
         const partition_view& p = partitions[slot.partition];
-        dead_letters.send(slot, p.topic, p.partition, reason, attempts, sink, first_attempt_ns, last_attempt_ns);
+        dead_letters.send(slot, p.topic(), p.partition(), reason, attempts, sink, first_attempt_ns, last_attempt_ns);
     }
 };
 

@@ -2,6 +2,7 @@
 #include "sink_runner.hpp"
 
 #include <algorithm>
+#include <cstdio>
 
 #include "clock.hpp"
 
@@ -72,6 +73,14 @@ void sink_runner::run() {
                 continue;
             }
             if (sink_.idle()) return;
+            // Deliveries still outstanding at the shutdown deadline are given
+            // up: their events stay uncommitted and are read again.
+            if (mono_ns() >= flow_.shutdown_deadline_ns.load(std::memory_order_acquire)) {
+                std::fprintf(stderr, "sluice: sink %.*s: deliveries still outstanding at the shutdown deadline; "
+                                     "their events are not committed\n",
+                             static_cast<int>(sink_.name().size()), sink_.name().data());
+                return;
+            }
         }
         // With deliveries outstanding, wake soon to serve their reports.
         w.idle([&] { return !ring.empty_approx(); },

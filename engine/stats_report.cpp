@@ -1,10 +1,14 @@
 // JSON, Prometheus text and percentile tables from the live metrics.
 #include "stats_report.hpp"
 
+#include <unistd.h>
+
 #include <charconv>
 #include <cstdio>
+#include <cstring>
 
 #include "clock.hpp"
+#include "hdr_encoding.hpp"
 #include "json_writer.hpp"
 
 namespace sluice {
@@ -34,6 +38,44 @@ std::string num(double v) {
     char buf[32];
     auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
     return std::string(buf, end);
+}
+
+// A bucket bound the way other exporters write it: plain decimal, no
+// exponent ("0.0001", not "1e-04"), so `le` selectors written by hand match.
+std::string bound_label(double seconds) {
+    char buf[40];
+    std::snprintf(buf, sizeof buf, "%.9f", seconds);
+    std::string out(buf);
+    while (out.back() == '0') out.pop_back();
+    if (out.back() == '.') out.pop_back();
+    return out;
+}
+
+struct process_usage {
+    double cpu_seconds = -1, resident_bytes = -1, virtual_bytes = -1;
+};
+
+// From /proc/self/stat (utime, stime, vsize, rss: fields 14, 15, 23, 24).
+process_usage read_process_usage() {
+    process_usage u;
+    std::FILE* f = std::fopen("/proc/self/stat", "r");
+    if (!f) return u;
+    char buf[1024];
+    const std::size_t n = std::fread(buf, 1, sizeof buf - 1, f);
+    std::fclose(f);
+    buf[n] = 0;
+    const char* p = std::strrchr(buf, ')');  // the command name may hold spaces
+    if (!p) return u;
+    unsigned long long utime = 0, stime = 0, vsize = 0;
+    long long rss = 0;
+    if (std::sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %*d %*d %*d %*d %*d %*d %*u %llu %lld",
+                    &utime, &stime, &vsize, &rss) != 4)
+        return u;
+    const double ticks = double(sysconf(_SC_CLK_TCK));
+    u.cpu_seconds = double(utime + stime) / ticks;
+    u.virtual_bytes = double(vsize);
+    u.resident_bytes = double(rss) * double(sysconf(_SC_PAGESIZE));
+    return u;
 }
 
 std::string escape_label(std::string_view v) {
@@ -94,6 +136,9 @@ std::string stats_report::stats_json() const {
         .field("consume_errors", s.consume_errors.get()).field("pauses", s.pauses.get())
         .field("resumes", s.resumes.get()).field("rebalances", s.rebalances.get())
         .field("blocked_ms", s.blocked_ns.get() / 1'000'000).field("redelivered_skipped", s.redelivered.get())
+        .field("stale_dropped", s.stale_dropped.get()).field("offset_resets", s.offset_resets.get())
+        .field("reset_skipped_offsets", s.reset_skipped.get()).field("reset_rewound_offsets", s.reset_rewound.get())
+        .field("rebalance_duplicates", s.rebalance_duplicates.get())
         .end_object();
     w.key("sinks").begin_object();
     for (std::size_t i = 0; i < m_.sink_names.size(); ++i) {
@@ -128,7 +173,8 @@ std::string stats_report::stats_json() const {
     const std::uint32_t n = m_.partition_count.load(std::memory_order_acquire);
     for (std::uint32_t i = 0; i < n; ++i) {
         const partition_view& p = m_.partitions[i];
-        if (!p.known.load(std::memory_order_acquire)) continue;
+        const partition_name* name = p.name.load(std::memory_order_acquire);
+        if (!name) continue;
         const bool assigned = p.assigned.load(std::memory_order_relaxed);
         const std::int64_t committed = p.committed_offset.load(std::memory_order_relaxed);
         const std::int64_t hw = p.high_watermark.load(std::memory_order_relaxed);
@@ -137,7 +183,7 @@ std::string stats_report::stats_json() const {
         if (assigned && lag > 0) total_lag += static_cast<std::uint64_t>(lag);
         if (assigned) total_exposure += exposure;
         w.begin_object()
-            .field("topic", std::string_view(p.topic)).field("partition", p.partition)
+            .field("topic", std::string_view(name->topic)).field("partition", name->partition)
             .field("assigned", assigned)
             .field("consumed", p.consumed.load(std::memory_order_relaxed))
             .field("in_flight", p.dispatched.load(std::memory_order_relaxed) - std::min(p.dispatched.load(std::memory_order_relaxed), p.done.load(std::memory_order_relaxed)))
@@ -147,6 +193,7 @@ std::string stats_report::stats_json() const {
             .field("lag", lag);
         w.key("replay_exposure").begin_object()
             .field("events", exposure)
+            .field("at_last_revoke", p.revoke_exposure.load(std::memory_order_relaxed))
             .field("oldest_age_ms", static_cast<std::uint64_t>(p.exposure_age_ns.load(std::memory_order_relaxed) / 1'000'000))
             .end_object();
         w.end_object();
@@ -174,9 +221,57 @@ std::string stats_report::prometheus() const {
     counter("sluice_redelivered_skipped_total", "Messages librdkafka delivered again within one assignment, skipped.",
             s.redelivered.get());
     counter("sluice_rebalances_total", "Rebalance callbacks.", s.rebalances.get());
+    counter("sluice_stale_dropped_total", "Messages of partitions not assigned in their epoch when handled, dropped.",
+            s.stale_dropped.get());
+    counter("sluice_offset_resets_total", "Positions moved because the log no longer had them.", s.offset_resets.get());
+    counter("sluice_reset_skipped_offsets_total", "Offsets jumped over by forward resets (gone from the log).",
+            s.reset_skipped.get());
+    counter("sluice_reset_rewound_offsets_total", "Offsets read again after backward resets (log truncated).",
+            s.reset_rewound.get());
+    counter("sluice_rebalance_duplicates_total",
+            "Events consumed again after a rebalance at offsets this process had taken before.",
+            s.rebalance_duplicates.get());
     counter("sluice_commits_total", "Successful offset commits.", m_.commit.commits.get());
     counter("sluice_commit_failures_total", "Failed offset commits.", m_.commit.commit_failures.get());
     counter("sluice_dlq_delivered_total", "Dead letters confirmed written.", m_.commit.dlq_delivered.get());
+    counter("sluice_resumes_total", "Times the source resumed its paused partitions.", s.resumes.get());
+    out += "# HELP sluice_backpressure_seconds_total Time the source waited for a free slot or ring space.\n"
+           "# TYPE sluice_backpressure_seconds_total counter\nsluice_backpressure_seconds_total " +
+           num(double(s.blocked_ns.get()) / 1e9) + "\n";
+    out += "# HELP sluice_dead_letters_total Dead letters sent, by kind of failure (decode and sinks).\n"
+           "# TYPE sluice_dead_letters_total counter\n";
+    for (const auto& [kind, count] : m_.commit.dead_letter_kinds.snapshot())
+        out += "sluice_dead_letters_total{reason=\"" + escape_label(kind) + "\"} " + std::to_string(count) + "\n";
+    out += "# HELP sluice_consumer_info The consumer group and client id of this process.\n"
+           "# TYPE sluice_consumer_info gauge\nsluice_consumer_info{group=\"" + escape_label(m_.group_id) +
+           "\",client_id=\"" + escape_label(m_.client_id) + "\"} 1\n";
+    if (flow_) {
+        out += "# HELP sluice_ring_depth Events waiting in a sink's ring.\n# TYPE sluice_ring_depth gauge\n";
+        for (std::size_t i = 0; i < m_.sink_names.size(); ++i)
+            out += "sluice_ring_depth{sink=\"" + escape_label(m_.sink_names[i]) + "\"} " +
+                   std::to_string(flow_->sink_rings[i]->size_approx()) + "\n";
+    }
+    // Ready: started and, when consuming Kafka, the group has called back
+    // with a first assignment (until then nothing is consumed).
+    const bool ready = m_.started_wall_ns.load(std::memory_order_relaxed) != 0 &&
+                       (m_.group_id.empty() || s.rebalances.get() > 0);
+    out += "# HELP sluice_ready 1 when the pipeline runs and has joined its consumer group.\n"
+           "# TYPE sluice_ready gauge\nsluice_ready " + std::string(ready ? "1" : "0") + "\n";
+    const process_usage u = read_process_usage();
+    if (u.cpu_seconds >= 0) {
+        out += "# HELP process_cpu_seconds_total Total user and system CPU time spent in seconds.\n"
+               "# TYPE process_cpu_seconds_total counter\nprocess_cpu_seconds_total " + num(u.cpu_seconds) + "\n";
+        out += "# HELP process_resident_memory_bytes Resident memory size in bytes.\n"
+               "# TYPE process_resident_memory_bytes gauge\nprocess_resident_memory_bytes " + num(u.resident_bytes) + "\n";
+        out += "# HELP process_virtual_memory_bytes Virtual memory size in bytes.\n"
+               "# TYPE process_virtual_memory_bytes gauge\nprocess_virtual_memory_bytes " + num(u.virtual_bytes) + "\n";
+    }
+    const std::int64_t started = m_.started_wall_ns.load(std::memory_order_relaxed);
+    if (started) {
+        out += "# HELP process_start_time_seconds Start time of the process since unix epoch in seconds.\n"
+               "# TYPE process_start_time_seconds gauge\nprocess_start_time_seconds " +
+               std::to_string(started / 1'000'000'000) + "\n";
+    }
     const char* sink_counters[][2] = {{"processed", "Events finished by the sink."},
                                       {"failed", "Events whose output failed for good."},
                                       {"retried", "Output retries."},
@@ -204,8 +299,13 @@ std::string stats_report::prometheus() const {
         }
     }
     // Latency histograms in seconds, cumulative buckets ending in +Inf.
-    static const double bounds_ns[] = {1e3, 2e3, 5e3, 1e4, 2e4, 5e4, 1e5, 2e5, 5e5, 1e6, 2e6, 5e6,
-                                       1e7, 2e7, 5e7, 1e8, 2e8, 5e8, 1e9, 5e9, 1e10, 6e10};
+    // The bounds include the usual SLO thresholds (1, 2.5, 5, 10, 25, 50,
+    // 100, 250, 500 ms, 1 s ...) so a ratio of "requests under T" reads one
+    // bucket, no interpolation. Each bucket takes the histogram's buckets that
+    // lie wholly at or below the bound (within 0.05% of it).
+    static const double bounds_ns[] = {1e3, 2.5e3, 5e3, 1e4, 2.5e4, 5e4, 1e5, 2.5e5, 5e5,
+                                       1e6, 2.5e6, 5e6, 1e7, 2.5e7, 5e7, 1e8, 2.5e8, 5e8,
+                                       1e9, 2.5e9, 5e9, 1e10, 3e10, 6e10};
     out += "# HELP sluice_latency_seconds Per-stage latency.\n# TYPE sluice_latency_seconds histogram\n";
     std::vector<const histogram*> merged;
     for (const auto& name : histogram_names()) {
@@ -216,7 +316,7 @@ std::string stats_report::prometheus() const {
         std::uint64_t cum = 0;
         for (double b : bounds_ns) {
             while (idx < snap.counts.size() && double(histogram::highest_of(idx)) <= b) cum += snap.counts[idx++];
-            out += "sluice_latency_seconds_bucket{" + label + ",le=\"" + num(b / 1e9) + "\"} " + std::to_string(cum) + "\n";
+            out += "sluice_latency_seconds_bucket{" + label + ",le=\"" + bound_label(b / 1e9) + "\"} " + std::to_string(cum) + "\n";
         }
         out += "sluice_latency_seconds_bucket{" + label + ",le=\"+Inf\"} " + std::to_string(snap.total) + "\n";
         out += "sluice_latency_seconds_sum{" + label + "} " + num(double(snap.sum) / 1e9) + "\n";
@@ -227,11 +327,18 @@ std::string stats_report::prometheus() const {
                                {"sluice_partition_replay_exposure_events", "Events processed but not yet committed."},
                                {"sluice_partition_replay_exposure_age_seconds", "Age of the oldest processed, uncommitted event."}};
     const std::uint32_t n = m_.partition_count.load(std::memory_order_acquire);
+    std::uint32_t assigned = 0;
+    for (std::uint32_t i = 0; i < n; ++i)
+        assigned += m_.partitions[i].name.load(std::memory_order_acquire) != nullptr &&
+                    m_.partitions[i].assigned.load(std::memory_order_relaxed);
+    out += "# HELP sluice_partitions_assigned Partitions assigned to this process now.\n"
+           "# TYPE sluice_partitions_assigned gauge\nsluice_partitions_assigned " + std::to_string(assigned) + "\n";
     for (int g = 0; g < 4; ++g) {
         out += std::string("# HELP ") + gauges[g][0] + " " + gauges[g][1] + "\n# TYPE " + gauges[g][0] + " gauge\n";
         for (std::uint32_t i = 0; i < n; ++i) {
             const partition_view& p = m_.partitions[i];
-            if (!p.known.load(std::memory_order_acquire) || !p.assigned.load(std::memory_order_relaxed)) continue;
+            const partition_name* name = p.name.load(std::memory_order_acquire);
+            if (!name || !p.assigned.load(std::memory_order_relaxed)) continue;
             const std::int64_t committed = p.committed_offset.load(std::memory_order_relaxed);
             const std::int64_t hw = p.high_watermark.load(std::memory_order_relaxed);
             double v = 0;
@@ -239,8 +346,8 @@ std::string stats_report::prometheus() const {
             else if (g == 1) v = double(committed);
             else if (g == 2) v = double(p.exposure.load(std::memory_order_relaxed));
             else v = double(p.exposure_age_ns.load(std::memory_order_relaxed)) / 1e9;
-            out += std::string(gauges[g][0]) + "{topic=\"" + escape_label(p.topic) + "\",partition=\"" +
-                   std::to_string(p.partition) + "\"} " + num(v) + "\n";
+            out += std::string(gauges[g][0]) + "{topic=\"" + escape_label(name->topic) + "\",partition=\"" +
+                   std::to_string(name->partition) + "\"} " + num(v) + "\n";
         }
     }
     return out;
@@ -267,13 +374,65 @@ std::string stats_report::hist(std::string_view name) const {
     return out;
 }
 
+std::string stats_report::buckets_json() const {
+    std::string out = "{\"stages\":{";
+    std::vector<const histogram*> merged;
+    bool first = true;
+    for (const auto& name : histogram_names()) {
+        const histogram* h = find(name, merged);
+        const histogram::snapshot_t snap = h ? h->snapshot() : merged_snapshot(merged);
+        out += first ? "\"" : ",\"";
+        first = false;
+        out += name + "\":[";
+        bool first_bucket = true;
+        for (std::size_t i = 0; i < snap.counts.size(); ++i) {
+            if (!snap.counts[i]) continue;
+            if (!first_bucket) out += ',';
+            first_bucket = false;
+            out += std::to_string(i) + ',' + std::to_string(snap.counts[i]);
+        }
+        out += ']';
+    }
+    out += "}}";
+    return out;
+}
+
+std::string stats_report::interval(interval_state& state) const {
+    const std::int64_t now = wall_ns();
+    const std::int64_t start = state.previous_wall_ns ? state.previous_wall_ns
+                                                      : m_.started_wall_ns.load(std::memory_order_relaxed);
+    std::string out;
+    std::vector<const histogram*> merged;
+    char times[96];
+    std::snprintf(times, sizeof times, " %.3f %.3f ", double(start) / 1e9, double(now) / 1e9);
+    for (const auto& name : histogram_names()) {
+        const histogram* h = find(name, merged);
+        histogram::snapshot_t snap = h ? h->snapshot() : merged_snapshot(merged);
+        auto prev = state.previous.find(name);
+        histogram::snapshot_t delta;
+        if (prev == state.previous.end()) {
+            delta = snap;
+            prev = state.previous.emplace(name, histogram::snapshot_t{}).first;
+        } else {
+            delta = snap.since(prev->second);
+        }
+        out += name + times + std::to_string(delta.max) + ' ' + hdr_compressed_base64(delta) + '\n';
+        prev->second = std::move(snap);
+    }
+    state.previous_wall_ns = now;
+    if (!out.empty()) out.pop_back();
+    return out;
+}
+
 std::string stats_report::help() {
     return "commands (one per line; every answer ends with an empty line):\n"
            "  stats        all counters, latencies, partitions as one line of JSON\n"
            "  metrics      Prometheus text exposition\n"
            "  hist NAME    percentile distribution of one latency histogram\n"
+           "  interval     per histogram: NAME START_S END_S MAX_NS HDR, what was recorded since this\n"
+           "               connection's previous interval request (HdrHistogram V2 compressed base64)\n"
            "  help         this text\n"
-           "HTTP on the same server: GET /metrics, GET /stats";
+           "HTTP on the same server: GET / (live page), GET /metrics, GET /stats, GET /hist/NAME, GET /buckets";
 }
 
 std::string stats_report::answer(std::string_view line) const {

@@ -1,6 +1,8 @@
 // Request framing and limits of the stats protocol (line and HTTP).
 #include "stats_session.hpp"
 
+#include "live_page.hpp"
+
 namespace sluice {
 
 stats_session::next stats_session::feed(std::string_view bytes, std::string& out) {
@@ -27,11 +29,17 @@ stats_session::next stats_session::feed_http(std::string& out) {
     } else if (path == "/stats") {
         body = report_.stats_json();
         type = "application/json";
+    } else if (path == "/buckets") {
+        body = report_.buckets_json();
+        type = "application/json";
+    } else if (path == "/" || path == "/index.html") {
+        body = live_page_html;
+        type = "text/html; charset=utf-8";
     } else if (path.rfind("/hist/", 0) == 0) {
         body = report_.hist(path.substr(6));
     } else {
         status = "404 Not Found";
-        body = "not found: use /metrics or /stats\n";
+        body = "not found: use /, /metrics or /stats\n";
     }
     out = "HTTP/1.1 " + status + "\r\nContent-Type: " + type + "\r\nContent-Length: " + std::to_string(body.size()) +
           "\r\nConnection: close\r\n\r\n" + body;
@@ -41,7 +49,9 @@ stats_session::next stats_session::feed_http(std::string& out) {
 stats_session::next stats_session::feed_lines(std::string& out) {
     std::size_t start = 0, nl;
     while ((nl = in_.find('\n', start)) != std::string::npos) {
-        std::string answer = report_.answer(std::string_view(in_).substr(start, nl - start));
+        std::string_view line = std::string_view(in_).substr(start, nl - start);
+        while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.remove_suffix(1);
+        std::string answer = line == "interval" ? report_.interval(interval_) : report_.answer(line);
         answer += "\n\n";
         start = nl + 1;
         // A client that does not read: drop it rather than grow without bound.

@@ -43,6 +43,7 @@ private:
     const stats_limits& limits_;
     bool http_;
     std::string in_;  // bytes of the request not yet complete
+    interval_state interval_;  // for the `interval` command
 };
 
 }  // namespace sluice

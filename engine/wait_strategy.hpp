@@ -11,6 +11,18 @@ namespace sluice {
 
 enum class wait_kind { spin, spin_then_park, park };
 
+// One spin-wait step: tells the CPU this is a busy loop (saves power, yields
+// the core to an SMT sibling).
+inline void cpu_relax() noexcept {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    asm volatile("yield" ::: "memory");
+#else
+    std::atomic_signal_fence(std::memory_order_seq_cst);
+#endif
+}
+
 // Throws std::invalid_argument naming the accepted values.
 wait_kind parse_wait_kind(std::string_view text);
 std::string_view to_string(wait_kind kind) noexcept;
@@ -66,7 +78,6 @@ public:
     wait_kind kind() const noexcept { return kind_; }
 
 private:
-    static void cpu_relax() noexcept { __builtin_ia32_pause(); }
     void sleep_on_futex(std::uint32_t gen, std::chrono::microseconds park_for) noexcept;
 
     const wait_kind kind_;

@@ -24,6 +24,7 @@ int main(int argc, char** argv) {
     }
     kafka_config conf;
     conf.set_all(consumer_defaults());
+    conf.set("auto.offset.reset", "earliest");  // sluice resolves this itself; a bare consumer lets librdkafka
     conf.set("bootstrap.servers", argv[1]);
     conf.set("group.id", argv[2]);
     kafka_handle rk = conf.make(RD_KAFKA_CONSUMER);
@@ -37,7 +38,6 @@ int main(int argc, char** argv) {
 
     // Wait for the assignment, then note the end offsets: stop when all reached.
     std::map<std::pair<std::string, int>, std::int64_t> remaining;
-    rd_kafka_queue_t* q = rd_kafka_queue_get_consumer(rk.get());
     simdjson::ondemand::parser parser;
     std::string padded;
     std::uint64_t events = 0, bytes = 0, fields = 0;
@@ -45,7 +45,14 @@ int main(int argc, char** argv) {
     rd_kafka_message_t* batch[256];
     bool started = false;
     for (;;) {
-        const ssize_t n = rd_kafka_consume_batch_queue(q, 10, batch, 256);
+        // The consume call sluice's source uses: one rd_kafka_consumer_poll
+        // per message, whatever is ready, then a wait of up to 10 ms.
+        ssize_t n = 0;
+        while (n < 256) {
+            rd_kafka_message_t* m = rd_kafka_consumer_poll(rk.get(), n == 0 ? 10 : 0);
+            if (!m) break;
+            batch[n++] = m;
+        }
         // The clock starts with the first message librdkafka hands over, before
         // the end offsets are asked for: the fetchers keep filling the queue
         // meanwhile, and that time is part of consuming.
@@ -99,7 +106,6 @@ int main(int argc, char** argv) {
     std::printf("bare: %llu events, %llu bytes in %.3f s (%.0f events/s) cpu %.2f s fields %llu\n",
                 static_cast<unsigned long long>(events), static_cast<unsigned long long>(bytes), secs,
                 secs > 0 ? double(events) / secs : 0.0, cpu, static_cast<unsigned long long>(fields));
-    rd_kafka_queue_destroy(q);
     rd_kafka_consumer_close(rk.get());
     return 0;
 }

@@ -50,7 +50,6 @@ private:
     decoder decoder_;
     event_slot slot_;
     kafka_handle rk_;
-    kafka_queue queue_;
     std::uint64_t loaded_ = 0, rejected_ = 0;
 };
 

@@ -66,8 +66,8 @@ void enrichment_sink::render(const event_slot& slot, std::string& out) {
     w.field("partial", partial);
     const partition_view& p = ctx_.partitions[slot.partition];
     w.key("source").begin_object()
-        .field("topic", std::string_view(p.topic))
-        .field("partition", p.partition)
+        .field("topic", p.topic())
+        .field("partition", p.partition())
         .field("offset", slot.offset)
         .end_object();
     w.end_object();

@@ -9,8 +9,13 @@ packages=(
   librdkafka-dev libsimdjson-dev liburing-dev libmimalloc-dev
   libconcurrentqueue-dev libreaderwriterqueue-dev libtomlplusplus-dev libcli11-dev
   libxxhash-dev libgtest-dev libbenchmark-dev kcat time
+  zlib1g-dev  # HdrHistogram interval logs (V2 compressed)
   valgrind  # the instruction-count gate (scripts/perf-regress.sh --instructions)
   clang libclang-rt-14-dev  # sanitizer and libFuzzer builds (scripts/test.sh, scripts/fuzz.sh)
+  prometheus  # promtool and the server: rules and dashboard tests (tests/prometheus_*)
+  libhdrhistogram-java default-jre-headless  # HdrHistogram's reader checks `stats --hdr-log` (tests/hdr_log_test.py)
+  chromium  # the live page at GET /, headless (tests/live_page_test.py)
+  gnuplot-nox  # scripts/latency-curve.sh plots
 )
 missing=()
 for p in "${packages[@]}"; do

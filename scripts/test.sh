@@ -3,7 +3,8 @@
 # "N passed, N failed":
 #  1. release build: unit, integration (embedded broker), faults (injected
 #     through the broker's controls), processes (the real binary: kill -9,
-#     SIGTERM, scale-out) and end to end with kcat;
+#     SIGTERM, scale-out), end to end with kcat and the 40 s soak
+#     (scripts/soak.sh: group churn under broker faults, every offset audited);
 #  2. AddressSanitizer + UndefinedBehaviorSanitizer (clang, build-sanitize):
 #     unit, integration and faults again;
 #  3. ThreadSanitizer (gcc, build-tsan): the ring, waiter, commit tracker and

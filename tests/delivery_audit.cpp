@@ -73,7 +73,7 @@ public:
     void process(event_slot& slot, std::uint32_t slot_index) override {
         if (hook_) hook_(name_);
         const partition_view& p = parts_[slot.partition];
-        log_->saw(name_, {p.topic, p.partition, slot.offset});
+        log_->saw(name_, {std::string(p.topic()), p.partition(), slot.offset});
         inner_->process(slot, slot_index);
     }
     void end_of_batch() override { inner_->end_of_batch(); }

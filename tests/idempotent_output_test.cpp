@@ -136,12 +136,13 @@ TEST(IdempotentOutput, CanBeTurnedOff) {
 // Produce requests to the output's broker fail for a while, retriable
 // (librdkafka retries them itself) and permanent (the delivery fails and
 // sluice resends the record after a backoff). Events arrive in rounds, one
-// per key, spaced wider than a delivery report takes, so the records of a
-// round are emitted while earlier records of their keys wait for a resend:
-// they must wait behind them. Records of one key arrive in the order of
-// their events, each exactly once. (A record already handed to the producer
-// when an earlier one's failure is reported cannot be held back; the
-// spacing keeps that case out of this test, see README.)
+// per key; the next round is produced once every record so far is either
+// confirmed or waiting in a resend queue, so the records of a round are
+// emitted while earlier records of their keys wait for a resend: they must
+// wait behind them. Records of one key arrive in the order of their events,
+// each exactly once. (A record already handed to the producer when an
+// earlier one's failure is reported cannot be held back; waiting between
+// rounds keeps that case out of this test, see README.)
 TEST(IdempotentOutput, PerKeyOrderThroughResends) {
     two_broker_run run("order", {"sinks.retry.max.attempts=100", "sinks.retry.backoff.ms=300",
                                  "sinks.retry.backoff.max.ms=600"});
@@ -159,7 +160,11 @@ TEST(IdempotentOutput, PerKeyOrderThroughResends) {
     constexpr int rounds = 60;
     for (int round = 1; round <= rounds; ++round) {
         produce(run.b, keyed_events(10, 10, round));
-        std::this_thread::sleep_for(40ms);
+        // One record per event: confirmed (processed) or waiting to be resent.
+        ASSERT_TRUE(wait_until([&] {
+            return run.enrichment().processed.get() + run.enrichment().waiting_for_resend.get() ==
+                   10u * (round + 1);
+        }, 60s)) << "round " << round;
     }
     ASSERT_TRUE(committed_to_end(run.b, "order", 120s));
     run.p->stop();

@@ -103,7 +103,7 @@ TEST(Replay, EveryLineReachesItsSinksOnceAndTheWatermarkReachesTheEnd) {
         partition_view& v = p.metrics().partitions[0];
         ASSERT_TRUE(wait_until([&] { return v.committed_offset.load() == f.count + 1; }, std::chrono::seconds(60)))
             << "committed " << v.committed_offset.load() << " of " << f.count + 1;
-        EXPECT_EQ(v.topic, "replay");
+        EXPECT_EQ(v.topic(), "replay");
         EXPECT_EQ(v.end_at_assign.load(), f.count + 1);
         p.stop();
         pipeline_metrics& m = p.metrics();

@@ -1,0 +1,124 @@
+// The one owner of every partition's life: index, epoch, start offset, pause, drain, commit.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "event_slot.hpp"
+#include "metrics.hpp"
+
+namespace sluice {
+
+// A partition's life, in order (engine/README.md, "The partition state machine"):
+//
+//   unassigned -> fetching <-> paused -> revoking -> drained -> committed -> unassigned
+//
+// assign() opens a new epoch at an absolute start offset that the source
+// resolved itself; pause/resume toggle fetching and paused; begin_revoke()
+// stops taking its messages; drained() says every dispatched event of the
+// epoch is done; committed() records the final commit of the epoch; release()
+// ends it. reset() opens a new epoch of an assigned partition at another
+// offset (the broker no longer had the position).
+enum class partition_state : std::uint8_t { unassigned, fetching, paused, revoking, drained, committed };
+
+const char* to_string(partition_state s) noexcept;
+
+// More partitions assigned at once than the table holds.
+struct partition_limit_error : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+// Design: owned and used by the source thread only (the Kafka consumer or the
+// replay reader, through their dispatcher). Other threads see a partition
+// through its partition_view (metrics) and, for the commit thread, through
+// the assign/revoke records the dispatcher pushes in order with the events.
+// Rules, and why each holds:
+// - An index is reused for another partition only when no slot of the pool
+//   holds an event of it, so sinks (which read the view's name for their
+//   slot) never see a name change under an event.
+// - A message is taken only while its partition is fetching or paused in the
+//   current epoch and at or above the epoch's start: messages polled after a
+//   revoke, or fetched before a reset, are dropped, so the watermark of an
+//   epoch never sees an offset from outside it.
+// - Within an epoch offsets only grow; one at or below the last one taken is
+//   a redelivery (librdkafka 2.0.2 refetches after pause/resume) and skipped.
+class partition_table {
+public:
+    partition_table(pipeline_metrics& m, const std::vector<event_slot>& pool, std::size_t capacity = max_partitions);
+
+    // Index of topic/partition for a new epoch starting at absolute offset
+    // start (-1: not known yet; the first message taken sets it). end: the
+    // high watermark at assignment (-1: unknown). Throws partition_limit_error
+    // when every index is taken by a partition that is assigned or has events
+    // in flight.
+    std::uint32_t assign(std::string_view topic, std::int32_t partition, std::int64_t start, std::int64_t end);
+    // A new epoch of an assigned partition at absolute offset start.
+    void reset(std::uint32_t idx, std::int64_t start);
+    // The index of an assigned (not yet released) partition, or UINT32_MAX.
+    std::uint32_t find(std::string_view topic, std::int32_t partition) const;
+    // The index topic/partition had last (assigned or not), or UINT32_MAX.
+    std::uint32_t last_index(std::string_view topic, std::int32_t partition) const;
+
+    enum class verdict { take, not_assigned, before_start, redelivered };
+    // Whether a message at offset of partition idx is to be dispatched now;
+    // records it as received when it is.
+    verdict admit(std::uint32_t idx, std::int64_t offset) noexcept;
+    // A partition error may have moved librdkafka's position: what follows is
+    // taken even at offsets received before (better a duplicate than a skip).
+    void forget_received(std::uint32_t idx) noexcept { parts_[idx].last_received = -1; }
+
+    void set_paused(std::uint32_t idx, bool paused) noexcept;
+    bool paused(std::uint32_t idx) const noexcept { return parts_[idx].state == partition_state::paused; }
+    void begin_revoke(std::uint32_t idx) noexcept { parts_[idx].state = partition_state::revoking; }
+    // Every event dispatched in this epoch is done (the commit thread's view).
+    bool drained(std::uint32_t idx) const noexcept;
+    void mark_drained(std::uint32_t idx) noexcept { parts_[idx].state = partition_state::drained; }
+    void mark_committed(std::uint32_t idx) noexcept { parts_[idx].state = partition_state::committed; }
+    // The epoch ends; the partition is no longer assigned.
+    void release(std::uint32_t idx) noexcept;
+
+    partition_state state(std::uint32_t idx) const noexcept { return parts_[idx].state; }
+    bool assigned(std::uint32_t idx) const noexcept { return parts_[idx].state != partition_state::unassigned; }
+    std::uint32_t epoch(std::uint32_t idx) const noexcept { return parts_[idx].epoch; }
+    std::int64_t start(std::uint32_t idx) const noexcept { return parts_[idx].start; }
+    // Per-partition dispatch sequence of the current epoch.
+    std::uint64_t& next_seq(std::uint32_t idx) noexcept { return parts_[idx].next_seq; }
+    const partition_name& name(std::uint32_t idx) const noexcept { return parts_[idx].who->name; }
+    // Indexes of assigned partitions.
+    std::vector<std::uint32_t> assigned_indexes() const;
+
+private:
+    // Everything sluice learnt of one topic partition over the process's life.
+    struct known_partition {
+        partition_name name;
+        std::int64_t highest_taken = -1;       // over every epoch: re-consumption after a rebalance
+        std::uint32_t index = UINT32_MAX;      // the index it has, or had last
+    };
+    struct life {
+        known_partition* who = nullptr;
+        partition_state state = partition_state::unassigned;
+        std::uint32_t epoch = 0;
+        std::int64_t start = -1;
+        std::int64_t last_received = -1;  // this epoch
+        bool skipping = false;            // in a run of redeliveries (logged once)
+        std::uint64_t next_seq = 0;
+    };
+    known_partition& intern(std::string_view topic, std::int32_t partition);
+    std::uint32_t free_index();
+    bool in_flight(std::uint32_t idx) const noexcept;
+
+    pipeline_metrics& metrics_;
+    const std::vector<event_slot>& pool_;
+    std::size_t capacity_;
+    std::vector<life> parts_;
+    std::deque<known_partition> known_;  // never shrinks: views point into it
+    std::map<std::pair<std::string, std::int32_t>, known_partition*> by_name_;
+};
+
+}  // namespace sluice

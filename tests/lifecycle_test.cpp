@@ -1,0 +1,266 @@
+// A partition's life against the embedded broker: where it starts, resets,
+// commits of old epochs, a stop during a group join, a stop with the broker gone.
+#include <gtest/gtest.h>
+#include <librdkafka/rdkafka.h>
+#include <librdkafka/rdkafka_mock.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <thread>
+
+#include "committer.hpp"
+#include "delivery_audit.hpp"
+#include "embedded_broker.hpp"
+#include "kafka_test_support.hpp"
+#include "partition_table.hpp"
+#include "pipeline.hpp"
+
+using namespace sluice;
+using namespace sluice::testing;
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr std::int16_t api_sync_group = 14;
+
+// Commits offsets for group from outside it (a simple consumer, as Kafka's
+// own tools do when no member is active).
+void commit_for(const std::string& bootstrap, const std::string& group,
+                const std::vector<std::tuple<std::string, int, std::int64_t>>& offsets) {
+    kafka_config conf;
+    conf.set("bootstrap.servers", bootstrap);
+    conf.set("group.id", group);
+    conf.set("enable.auto.commit", "false");
+    kafka_handle rk = conf.make(RD_KAFKA_CONSUMER);
+    partition_list list(rd_kafka_topic_partition_list_new(static_cast<int>(offsets.size())));
+    for (const auto& [t, p, o] : offsets) rd_kafka_topic_partition_list_add(list.get(), t.c_str(), p)->offset = o;
+    ASSERT_EQ(rd_kafka_commit(rk.get(), list.get(), 0), RD_KAFKA_RESP_ERR_NO_ERROR);
+    rd_kafka_consumer_close(rk.get());
+}
+
+// One in-process pipeline with logging sinks (outputs none) on broker.
+struct run {
+    std::string dir = temp_dir();
+    std::string b, group;
+    std::shared_ptr<sink_log> log = std::make_shared<sink_log>();
+    std::unique_ptr<pipeline> p;
+
+    run(const std::string& bootstrap, std::string group_id, std::vector<std::string> extra = {})
+        : b(bootstrap), group(std::move(group_id)) {
+        std::vector<std::string> sets = {
+            "kafka.bootstrap.servers=\"" + b + "\"", "kafka.group.id=\"" + group + "\"",
+            "stats.socket=\"" + dir + "/s.sock\"", "sinks.enrichment.output=\"none\"",
+            "sinks.notification.output=\"none\"", "sinks.analytics.output=\"none\"", "commit.interval.ms=50",
+            "kafka.properties.\"session.timeout.ms\"=6000"};
+        sets.insert(sets.end(), extra.begin(), extra.end());
+        p = std::make_unique<pipeline>(load_settings("", sets), logging_seed_sinks(log));
+        p->start();
+    }
+    bool assigned() { return wait_until([&] { return p->metrics().source.assigned_partitions.get() > 0; }, 60s); }
+    source_metrics& source() { return p->metrics().source; }
+};
+
+std::int64_t sum_committed(const std::string& b, const std::string& group, const std::vector<std::string>& topics) {
+    std::int64_t n = 0;
+    for (const auto& [tp, off] : committed_offsets(b, group, topics)) n += std::max<std::int64_t>(off, 0);
+    return n;
+}
+
+}  // namespace
+
+// A committed offset past the end of the log (the log was truncated, or the
+// offsets came from elsewhere) is reset by the policy, here earliest, and the
+// move is counted: the partition is read from its start.
+TEST(Lifecycle, CommittedOffsetPastTheEndIsResetAndCounted) {
+    embedded_broker broker(1, load_settings("", {}).broker_topics());
+    const std::string b = broker.bootstraps();
+    std::vector<record> events = seed_records(600, 3);
+    produce(b, events);
+    const auto ends = end_offsets(b, {"portfolio.analytics"});
+    std::vector<std::tuple<std::string, int, std::int64_t>> beyond;
+    std::uint64_t rewound = 0;
+    for (const auto& [tp, end] : ends) {
+        beyond.emplace_back(tp.first, tp.second, end + 1000);
+        rewound += static_cast<std::uint64_t>(end + 1000);  // back to 0
+    }
+    commit_for(b, "past-the-end", beyond);
+    run r(b, "past-the-end");
+    ASSERT_TRUE(r.assigned());
+    ASSERT_TRUE(committed_to_end(b, "past-the-end", 60s));
+    EXPECT_EQ(r.source().consumed.get(), 600u) << "every event once: the analytics partitions from their start";
+    EXPECT_EQ(r.source().offset_resets.get(), ends.size());
+    EXPECT_EQ(r.source().reset_rewound.get(), rewound);
+    EXPECT_EQ(r.source().reset_skipped.get(), 0u);
+    r.p->stop();
+    EXPECT_TRUE(r.p->unconfirmed().empty());
+}
+
+// auto.offset.reset = latest, a new group: what was there before it joined is
+// not read, and everything produced after is, once each, and committed.
+TEST(Lifecycle, LatestPolicyStartsAtTheEndAndMissesNothingAfter) {
+    embedded_broker broker(1, load_settings("", {}).broker_topics());
+    const std::string b = broker.bootstraps();
+    produce(b, seed_records(400, 4));
+    run r(b, "latest", {"kafka.properties.\"auto.offset.reset\"=\"latest\""});
+    ASSERT_TRUE(r.assigned());
+    // Starts are resolved in the assignment: wait until every partition has one.
+    ASSERT_TRUE(wait_until([&] { return r.source().assigned_partitions.get() >= 24; }, 30s));
+    produce(b, seed_records(300, 5));
+    ASSERT_TRUE(committed_to_end(b, "latest", 60s));
+    EXPECT_EQ(r.source().consumed.get(), 300u);
+    EXPECT_EQ(r.source().offset_resets.get(), 0u) << "no committed offset is not a reset";
+    r.p->stop();
+}
+
+// An unknown value of sluice's own reset policy is a configuration error naming the key.
+TEST(Lifecycle, ResetPolicyIsValidated) {
+    try {
+        load_settings("", {"kafka.properties.\"auto.offset.reset\"=\"error\""});
+        FAIL() << "accepted";
+    } catch (const config_error& e) {
+        EXPECT_STREQ(e.what(), "config: kafka.properties.auto.offset.reset: expected earliest or latest (got 'error') (--set)");
+    }
+}
+
+// Retention dropped the start of a partition below the group's committed
+// offset: sluice moves forward to the log's start and counts the offsets it
+// could not read (they are gone), instead of librdkafka doing so silently.
+TEST(Lifecycle, CommittedOffsetBelowTheLogStartJumpsForwardAndCounts) {
+    embedded_broker broker(1, {{"trimmed", 1}, {"trimmed.dlq", 1}, {"user.created", 1}});
+    const std::string b = broker.bootstraps();
+    commit_for(b, "trimmed", {{"trimmed", 0, 1}});
+    // More than the embedded broker keeps of a partition (100 000 messages / 5 MiB).
+    std::vector<record> events;
+    const std::string value = R"({"event_id":"e","event_type":"page.view","timestamp":"2026-01-01T00:00:00Z","source":"t","version":"1","data":{"path":"/x"}})";
+    for (int i = 0; i < 60000; ++i) events.push_back({"trimmed", 0, 0, "k", value});
+    produce(b, events);
+    std::int64_t lo = -1, hi = -1;
+    {
+        kafka_config conf;
+        conf.set("bootstrap.servers", b);
+        kafka_handle rk = conf.make(RD_KAFKA_PRODUCER);
+        ASSERT_EQ(rd_kafka_query_watermark_offsets(rk.get(), "trimmed", 0, &lo, &hi, 10000), RD_KAFKA_RESP_ERR_NO_ERROR);
+    }
+    ASSERT_GT(lo, 1) << "the broker trimmed the log";
+    ASSERT_EQ(hi, 60000);
+    run r(b, "trimmed", {"kafka.topics=[\"trimmed\"]"});
+    ASSERT_TRUE(r.assigned());
+    ASSERT_TRUE(wait_until([&] { return sum_committed(b, "trimmed", {"trimmed"}) == hi; }, 90s));
+    EXPECT_EQ(r.source().offset_resets.get(), 1u);
+    EXPECT_EQ(r.source().reset_skipped.get(), static_cast<std::uint64_t>(lo - 1));
+    EXPECT_EQ(r.source().consumed.get(), static_cast<std::uint64_t>(hi - lo));
+    r.p->stop();
+}
+
+// Completions of an epoch that arrive after its revoke (a drain that timed
+// out) are never committed, even while the partition is assigned again: the
+// commit thread commits only between an epoch's assign and revoke records.
+// Committing them would move the group's offset back over the new owner's.
+TEST(Lifecycle, LateCompletionsOfAnOldEpochAreNeverCommitted) {
+    embedded_broker broker(1, load_settings("", {}).broker_topics());
+    const std::string b = broker.bootstraps();
+    const std::string topic = "portfolio.articles", group = "old-epoch";
+    settings cfg = load_settings("", {"commit.interval.ms=20"});
+    kafka_config conf;
+    conf.set("bootstrap.servers", b);
+    conf.set("group.id", group);
+    conf.set("enable.auto.commit", "false");
+    kafka_handle consumer = conf.make(RD_KAFKA_CONSUMER);
+    pipeline_metrics m;
+    std::vector<thread_settings> waits(3);
+    flow f(64, 1, waits);
+    dead_letter_producer dlq(b, ".dlq", {}, m.commit);
+    ack_channel sink(256, m.releases[0], f.commit_waiter, f.source_waiter), own(256, m.releases[1], f.commit_waiter,
+                                                                                    f.source_waiter);
+    committer c(cfg, f, m, consumer.get(), dlq, {&sink}, own);
+    std::thread commit_thread([&] { c.run(); });
+
+    // Epoch 1 of topic[0]: ten events at offsets 0..9, the first five done.
+    partition_table table(m, f.pool);
+    const std::uint32_t idx = table.assign(topic, 0, 0, 100);
+    ASSERT_TRUE(f.to_commit.try_push({flow_record::kind::assign, idx, table.epoch(idx), 0}));
+    for (std::uint32_t seq = 0; seq < 10; ++seq) {
+        event_slot& s = f.pool[seq];
+        s.partition = idx;
+        s.seq = seq;
+        s.epoch = table.epoch(idx);
+        s.offset = seq;
+        s.pending.store(1);
+        ASSERT_TRUE(f.to_commit.try_push({flow_record::kind::dispatch, idx, seq, seq, table.epoch(idx)}));
+    }
+    for (std::uint32_t seq = 0; seq < 5; ++seq) sink.release(f.pool[seq]);
+    sink.flush();
+    f.commit_waiter.wake();
+    auto committed = [&] { return committed_offsets(b, group, {topic}).at({topic, 0}); };
+    ASSERT_TRUE(wait_until([&] { return committed() == 5; }, 20s));
+
+    // The revoke; another member takes over and commits 20; the partition is
+    // assigned here again (the view says so before the record arrives).
+    ASSERT_TRUE(f.to_commit.try_push({flow_record::kind::revoke, idx, table.epoch(idx), 0}));
+    f.commit_waiter.wake();
+    ASSERT_TRUE(wait_until([&] { return m.partitions[idx].closed_epoch.load() == table.epoch(idx); }, 10s));
+    commit_for(b, group, {{topic, 0, 20}});
+    m.partitions[idx].assigned.store(true);
+    // The late completions of epoch 1.
+    for (std::uint32_t seq = 5; seq < 10; ++seq) sink.release(f.pool[seq]);
+    sink.flush();
+    f.commit_waiter.wake();
+    std::this_thread::sleep_for(500ms);  // 25 commit intervals
+    EXPECT_EQ(committed(), 20) << "an old epoch's watermark was committed over the new owner's offset";
+
+    f.stop_commit.store(true);
+    f.commit_waiter.wake();
+    commit_thread.join();
+}
+
+// SIGTERM while the group join hangs between JoinGroup and SyncGroup (here
+// SyncGroup keeps failing) with cooperative-sticky: librdkafka 2.0.2 aborts
+// when such a consumer is destroyed; sluice stops cleanly.
+TEST(Lifecycle, StopDuringACooperativeGroupJoinDoesNotAbort) {
+    GTEST_FLAG_SET(death_test_style, "threadsafe");
+    EXPECT_EXIT(
+        {
+            embedded_broker broker(1, load_settings("", {}).broker_topics());
+            std::vector<rd_kafka_resp_err_t> errors(200, RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS);
+            rd_kafka_mock_push_request_errors_array(broker.cluster(), api_sync_group, errors.size(), errors.data());
+            {
+                run r(broker.bootstraps(), "joining",
+                      {"kafka.properties.\"partition.assignment.strategy\"=\"cooperative-sticky\"",
+                       "shutdown.timeout.ms=5000"});
+                std::this_thread::sleep_for(6s);  // the first JoinGroup answers after ~3 s
+                if (r.source().assigned_partitions.get() != 0) std::_Exit(3);  // SyncGroup was meant to fail
+                r.p->stop();
+            }
+            std::_Exit(0);
+        },
+        ::testing::ExitedWithCode(0), "consumer not destroyed: it never had an assignment");
+}
+
+// The broker dies with events processed but not committed: the stop ends
+// within its bound instead of waiting for the coordinator, and says which
+// partitions' offsets were not committed and how many events are exposed.
+TEST(Lifecycle, StopWithTheBrokerGoneIsBoundedAndNamesWhatIsExposed) {
+    embedded_broker broker(1, load_settings("", {}).broker_topics());
+    const std::string b = broker.bootstraps();
+    run r(b, "broker-gone",
+          {"commit.interval.ms=3600000", "commit.max.events=100000000", "shutdown.timeout.ms=3000"});
+    ASSERT_TRUE(r.assigned());
+    produce(b, seed_records(500, 6));
+    ASSERT_TRUE(wait_until([&] { return r.source().consumed.get() == 500; }, 60s));
+    std::this_thread::sleep_for(300ms);  // the sinks finish (outputs none)
+    ASSERT_EQ(rd_kafka_mock_broker_set_down(broker.cluster(), 1), RD_KAFKA_RESP_ERR_NO_ERROR);
+    const auto t0 = std::chrono::steady_clock::now();
+    r.p->stop();
+    const auto took = std::chrono::steady_clock::now() - t0;
+    EXPECT_LT(took, 20s) << "a bound of 3 s (generous: the machine is shared)";
+    const std::vector<std::string>& lines = r.p->unconfirmed();
+    ASSERT_FALSE(lines.empty());
+    std::uint64_t exposed = 0;
+    for (const std::string& line : lines) {
+        EXPECT_NE(line.find("committed -1, done to "), std::string::npos) << line;
+        const auto at = line.find(": ", line.find("done to "));
+        exposed += std::strtoull(line.c_str() + at + 2, nullptr, 10);
+        EXPECT_NE(line.find(" events done but not committed, 0 unfinished"), std::string::npos) << line;
+    }
+    EXPECT_EQ(exposed, 500u) << "every processed event is exposed: nothing was committed";
+}
