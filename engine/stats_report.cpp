@@ -148,7 +148,8 @@ std::string stats_report::stats_json() const {
             .field("retried", k.retried.get()).field("dead_lettered", k.dead_lettered.get())
             .field("deduplicated", k.deduplicated.get()).field("partial", k.partial.get())
             .field("outputs", k.outputs.get()).field("output_rebuilds", k.output_rebuilds.get())
-            .field("held_for_order", k.held_for_order.get());
+            .field("held_for_order", k.held_for_order.get())
+            .field("waiting_for_resend", k.waiting_for_resend.get());
         if (flow_) w.field("ring_depth", static_cast<std::uint64_t>(flow_->sink_rings[i]->size_approx()));
         if (i < sinks_.size() && sinks_[i]) w.key("live").raw(sinks_[i]->live_json());
         w.end_object();
