@@ -360,10 +360,8 @@ void kafka_source::reset_position(const rd_kafka_message_t* m) {
         // partition until it is told where to go, so nothing is skipped.
         std::fprintf(stderr, "sluice: %s[%d]: offset out of range and the log's ends unknown (%s); retrying\n",
                      n.topic.c_str(), n.partition, rd_kafka_err2str(err));
-        partition_list list(rd_kafka_topic_partition_list_new(1));
-        rd_kafka_topic_partition_list_add(list.get(), n.topic.c_str(), n.partition)->offset = m->offset;
         std::this_thread::sleep_for(std::chrono::milliseconds(100));
-        if (rd_kafka_error_t* e = rd_kafka_seek_partitions(rk_.get(), list.get(), offsets_timeout_ms)) rd_kafka_error_destroy(e);
+        restart_at(idx, m->offset >= 0 ? m->offset : table.start(idx) >= 0 ? table.start(idx) : RD_KAFKA_OFFSET_STORED);
         return;
     }
     const std::int64_t to = earliest ? lo : hi;
@@ -378,13 +376,52 @@ void kafka_source::reset_position(const rd_kafka_message_t* m) {
     drop_held(idx);
     // A new epoch: the watermark of the old one ends here (offsets must grow within one).
     dispatch_.reset(idx, to);
-    partition_list list(rd_kafka_topic_partition_list_new(1));
-    rd_kafka_topic_partition_list_add(list.get(), n.topic.c_str(), n.partition)->offset = to;
-    if (rd_kafka_error_t* e = rd_kafka_seek_partitions(rk_.get(), list.get(), offsets_timeout_ms)) {
-        std::fprintf(stderr, "sluice: %s[%d]: seek to %lld failed: %s\n", n.topic.c_str(), n.partition,
+    restart_at(idx, to);
+}
+
+void kafka_source::restart_at(std::uint32_t idx, std::int64_t to) {
+    // After an error of reset policy "error" librdkafka 2.0.2 has stopped
+    // fetching the partition (fetch state NONE), and a seek is refused in
+    // that state: only an assignment starts it again.
+    partition_table& table = dispatch_.partitions();
+    const partition_name& n = table.name(idx);
+    rd_kafka_error_t* e = nullptr;
+    if (std::strcmp(rd_kafka_rebalance_protocol(rk_.get()), "COOPERATIVE") == 0) {
+        partition_list one(rd_kafka_topic_partition_list_new(1));
+        rd_kafka_topic_partition_list_add(one.get(), n.topic.c_str(), n.partition)->offset = to;
+        e = rd_kafka_incremental_unassign(rk_.get(), one.get());
+        if (!e) e = rd_kafka_incremental_assign(rk_.get(), one.get());
+    } else {
+        // Eager: the whole assignment again, every other partition from its
+        // position (the offset after the last message returned to sluice,
+        // held ones included), or its absolute start if none was returned.
+        rd_kafka_topic_partition_list_t* raw = nullptr;
+        if (rd_kafka_assignment(rk_.get(), &raw) == RD_KAFKA_RESP_ERR_NO_ERROR && raw) {
+            partition_list all(raw);
+            rd_kafka_position(rk_.get(), all.get());
+            for (int i = 0; i < all->cnt; ++i) {
+                auto& tp = all->elems[i];
+                const std::uint32_t other = table.find(tp.topic, tp.partition);
+                if (other == idx) tp.offset = to;
+                else if (tp.offset < 0) tp.offset = other != UINT32_MAX && table.start(other) >= 0 ? table.start(other)
+                                                                                                   : RD_KAFKA_OFFSET_STORED;
+            }
+            if (const rd_kafka_resp_err_t err = rd_kafka_assign(rk_.get(), all.get()))
+                e = rd_kafka_error_new(err, "%s", rd_kafka_err2str(err));
+            // An assignment starts unpaused: pause again what sluice paused.
+            partition_list paused(rd_kafka_topic_partition_list_new(4));
+            for (std::uint32_t i : table.assigned_indexes())
+                if (table.paused(i))
+                    rd_kafka_topic_partition_list_add(paused.get(), table.name(i).topic.c_str(), table.name(i).partition);
+            if (paused->cnt > 0) rd_kafka_pause_partitions(rk_.get(), paused.get());
+        }
+    }
+    if (e) {
+        std::fprintf(stderr, "sluice: %s[%d]: restart at %lld failed: %s\n", n.topic.c_str(), n.partition,
                      static_cast<long long>(to), rd_kafka_error_string(e));
         rd_kafka_error_destroy(e);
     }
+    topics_.clear();  // assignments change the handles' partitions
 }
 
 void kafka_source::set_paused(bool pause) {
@@ -463,8 +500,16 @@ void kafka_source::wait_for_slot() {
     dispatch_.restart_clock();
     while (held_head_ < held_.size()) {
         rd_kafka_message_t* next = held_[held_head_];
-        // Held messages of a partition revoked or reset meanwhile were dropped then.
-        if (dispatch(next, partition_index(next->rkt, next->partition))) {
+        // Held messages of a partition revoked or reset meanwhile were dropped
+        // then; one whose partition is not assigned now is dropped here.
+        const std::uint32_t idx = partition_index(next->rkt, next->partition);
+        if (idx == UINT32_MAX) {
+            metrics_.source.stale_dropped.add();
+            rd_kafka_message_destroy(next);
+            ++held_head_;
+            continue;
+        }
+        if (dispatch(next, idx)) {
             ++held_head_;
             continue;
         }

@@ -17,7 +17,7 @@
 namespace sluice {
 
 // Design: everything here runs on the source thread: the consumer poll, the
-// rebalance callback (so pause/resume/assign/seek happen on the consuming
+// rebalance callback (so pause/resume/assign happen on the consuming
 // thread, as librdkafka 2.0.2 needs), decoding and dispatch. A partition's
 // life is its dispatcher's partition_table; this class drives it from
 // librdkafka's events. Rules (engine/README.md has the why):
@@ -58,6 +58,8 @@ private:
     void resolve_starts(rd_kafka_topic_partition_list_t* parts, std::vector<std::int64_t>& ends);
     // The broker no longer has a partition's position: move it by the policy.
     void reset_position(const rd_kafka_message_t* m);
+    // Makes librdkafka fetch partition idx again from absolute offset to.
+    void restart_at(std::uint32_t idx, std::int64_t to);
     // Commits the watermarks of idxs and waits for the answer until
     // deadline_ns; true when every one was confirmed.
     bool commit_sync(const std::vector<std::uint32_t>& idxs, std::int64_t deadline_ns);

@@ -5,6 +5,8 @@
 // io_uring before an event is acked, so they survive kill -9).
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <librdkafka/rdkafka.h>
+#include <librdkafka/rdkafka_mock.h>
 #include <signal.h>
 #include <simdjson.h>
 #include <spawn.h>
@@ -40,10 +42,12 @@ std::string sluice_binary() {
 class sluice_process {
 public:
     sluice_process(const std::string& dir, const std::string& name, const std::string& bootstrap,
-                   const std::string& group, const std::string& strategy)
+                   const std::string& group, const std::string& strategy, int commit_interval_ms = 100,
+                   int shutdown_timeout_ms = 20000)
         : dir_(dir), name_(name) {
         const std::string config = dir + "/" + name + ".toml";
-        std::ofstream(config) << "[kafka]\n"
+        std::ofstream(config) << "shutdown.timeout.ms = " << shutdown_timeout_ms << "\n"
+                              << "[kafka]\n"
                               << "bootstrap.servers = \"" << bootstrap << "\"\n"
                               << "group.id = \"" << group << "\"\n"
                               << "[kafka.properties]\n"
@@ -52,7 +56,7 @@ public:
                               << "\"heartbeat.interval.ms\" = 500\n"
                               << "\"partition.assignment.strategy\" = \"" << strategy << "\"\n"
                               << "[stats]\nsocket = \"" << socket() << "\"\n"
-                              << "[commit]\ninterval.ms = 100\n"
+                              << "[commit]\ninterval.ms = " << commit_interval_ms << "\nmax.events = 100000000\n"
                               << "[run]\nprogress = false\n"
                               << "[sinks.enrichment]\noutput = \"file:" << enriched() << "\"\n"
                               << "[sinks.notification]\noutput = \"file:" << notified() << "\"\n"
@@ -234,6 +238,31 @@ TEST(Processes, SigtermUnderLoadCommitsEverythingProcessed) {
     ASSERT_TRUE(committed_to_end(c.b, "sigterm", 90s)) << "see " << second.log();
     EXPECT_EQ(second.stop(SIGTERM), 0);
     c.expect_complete({first.get(), &second}, committed, 0);
+}
+
+// SIGTERM after the broker died, with processed events not yet committed:
+// the stop ends within shutdown.timeout.ms (not minutes of waiting for the
+// coordinator), exits 75, and names the partitions and events left exposed.
+TEST(Processes, SigtermWithTheBrokerGoneExits75NamingTheExposure) {
+    cluster c;
+    auto first = std::make_unique<sluice_process>(c.dir, "first", c.b, "gone", "range", 3600000, 3000);
+    {
+        paced_load load(c.b, 2000, 2000);
+        ASSERT_TRUE(load.wait(60s));
+    }
+    ASSERT_TRUE(wait_until([&] { return read_lines(first->enriched()).size() >= 500; }, 60s)) << "see " << first->log();
+    std::this_thread::sleep_for(500ms);  // the sinks finish what they have
+    ASSERT_EQ(rd_kafka_mock_broker_set_down(c.broker.cluster(), 1), RD_KAFKA_RESP_ERR_NO_ERROR);
+    const auto t0 = std::chrono::steady_clock::now();
+    EXPECT_EQ(first->stop(SIGTERM), 75) << "see " << first->log();
+    EXPECT_LT(std::chrono::steady_clock::now() - t0, 30s) << "a bound of 3 s (generous: the machine is shared)";
+    std::size_t named = 0;
+    for (const std::string& line : read_lines(first->log()))
+        if (line.rfind("sluice: final commit not confirmed: ", 0) == 0) {
+            ++named;
+            EXPECT_NE(line.find(" events done but not committed"), std::string::npos) << line;
+        }
+    EXPECT_GT(named, 0u) << "see " << first->log();
 }
 
 // Two, then three processes in one group share the partitions; one is
