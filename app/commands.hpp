@@ -81,6 +81,8 @@ struct doctor_options {
 };
 // 0: nothing to change; 1: warnings (each says what to change).
 int doctor_command(const doctor_options& o);
+struct redrive_options;
+int redrive_command(const redrive_options& o);
 
 // Shared: wait for SIGINT/SIGTERM (blocked in all threads) up to timeout_ms;
 // true if one arrived.

@@ -1,4 +1,4 @@
-// sluice: command line entry point (CLI11) for run, check, broker, loadgen and stats.
+// sluice: command line entry point (CLI11) for run, check, offsets, doctor, broker, loadgen, stats and redrive.
 #include <CLI/CLI.hpp>
 #include <mimalloc-new-delete.h>
 
@@ -14,6 +14,8 @@
 #include "commands.hpp"
 #include "config.hpp"
 #include "exit_codes.hpp"
+#include "kafka_handles.hpp"
+#include "redrive.hpp"
 #include "threads.hpp"
 
 namespace {
@@ -126,6 +128,15 @@ int main(int argc, char** argv) {
                           "append every stage's histogram each --interval to FILE as an HdrHistogram interval log "
                           "(V2 compressed; the first interval holds everything since sluice started) until Ctrl-C");
 
+    sluice::redrive_options redrive;
+    auto* redrive_cmd = app.add_subcommand("redrive", "send dead letters (either format) back to their source topic");
+    redrive_cmd->add_option("--bootstrap,-b", redrive.bootstrap, "Kafka bootstrap servers")->required();
+    redrive_cmd->add_option("--topic,-t", redrive.topic, "the dead-letter topic, e.g. task.updated.dlq")->required();
+    redrive_cmd->add_option("--reason", redrive.reason, "only dead letters whose failure reason contains TEXT");
+    redrive_cmd->add_option("--to", redrive.to, "source (each one's source topic and partition, default) or a topic");
+    redrive_cmd->add_flag("--dry-run", redrive.dry_run, "print what would be sent; send and commit nothing");
+    redrive_cmd->add_option("--group", redrive.group, "consumer group that keeps the progress (default sluice-redrive)");
+
     // An unknown subcommand is named as such, not as an unexpected argument.
     if (argc > 1 && argv[1][0] != '-') {
         bool known = false;
@@ -181,6 +192,14 @@ int main(int argc, char** argv) {
             return sluice::loadgen_command(load);
         }
         if (*stats_cmd) return sluice::stats_command(stats);
+        if (*redrive_cmd) {
+            if (redrive.to.empty()) {
+                std::fprintf(stderr, "sluice redrive: --to must be source or a topic\n%s", redrive_cmd->help().c_str());
+                return exit_code::usage;
+            }
+            redrive.bootstrap = sluice::resolve_bootstrap(redrive.bootstrap);
+            return sluice::redrive_command(redrive);
+        }
     } catch (const sluice::config_error& e) {
         std::fprintf(stderr, "sluice: %s\n", e.what());
         return exit_code::config;

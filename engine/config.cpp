@@ -1,5 +1,6 @@
 // TOML loading (toml++), flattening to dotted keys, typed validation.
 #include "config.hpp"
+#include "trace_context.hpp"
 
 #include <toml++/toml.h>
 #include <unistd.h>
@@ -345,6 +346,20 @@ settings parse_settings(std::string_view text, const std::string& origin, const 
     if (s.topics.empty()) r.fail("kafka.topics", "must name at least one topic");
     r.str("kafka.dlq.suffix", s.dlq_suffix);
     if (s.dlq_suffix.empty()) r.fail("kafka.dlq.suffix", "must not be empty");
+    std::string format = dlq_format_name(s.dead_letter_format);
+    r.str("kafka.dlq.format", format);
+    if (auto f = parse_dlq_format(format)) s.dead_letter_format = *f;
+    else r.fail("kafka.dlq.format", "must be headers or envelope (got '" + format + "')");
+    s.trace_headers = default_trace_headers();
+    r.strings("kafka.trace.headers", s.trace_headers);
+    if (s.trace_headers.size() > max_trace_headers)
+        r.fail("kafka.trace.headers", "at most " + std::to_string(max_trace_headers) + " headers");
+    for (std::size_t i = 0; i < s.trace_headers.size(); ++i) {
+        if (s.trace_headers[i].empty()) r.fail("kafka.trace.headers", "a header name must not be empty");
+        for (std::size_t j = 0; j < i; ++j)
+            if (s.trace_headers[i] == s.trace_headers[j])
+                r.fail("kafka.trace.headers", "'" + s.trace_headers[i] + "' is listed twice");
+    }
     properties(r, "kafka.properties.", s.kafka_properties);
     // sluice resolves start offsets itself (librdkafka gets "error"), so the
     // reset policy is its own setting under librdkafka's name.

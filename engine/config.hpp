@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "dead_letter_record.hpp"
 #include "wait_strategy.hpp"
 
 namespace sluice {
@@ -44,6 +45,9 @@ struct settings {
     std::map<std::string, std::string> producer_properties;  // output and dead-letter producers
     std::string dlq_suffix = ".dlq";
     offset_reset_policy offset_reset = offset_reset_policy::earliest;  // kafka.properties.auto.offset.reset
+    dlq_format dead_letter_format = dlq_format::headers;
+    // Headers carried from each event into its output records and dead letters.
+    std::vector<std::string> trace_headers;
     // embedded broker
     int embedded_brokers = 1;
     std::map<std::string, int> embedded_topics;  // name -> partitions, besides defaults

@@ -268,7 +268,7 @@ bool decode_task_payload(od::value& v, decode_ctx& c, event& ev) noexcept {
 // would cost up to 14 per field).
 enum class top_key {
     event_id, event_type, event_type_b, timestamp, source, version, data, payload,
-    user_id, task_id, team_id, actor_id, creator_id, assignee_id, other
+    user_id, task_id, team_id, actor_id, creator_id, assignee_id, correlation_id, other
 };
 
 top_key classify(std::string_view k) noexcept {
@@ -302,6 +302,8 @@ top_key classify(std::string_view k) noexcept {
         case 10:
             if (k[0] == 'e') return is("event_type") ? top_key::event_type : top_key::other;
             return is("assigneeId") ? top_key::assignee_id : top_key::other;
+        case 13: return is("correlationId") ? top_key::correlation_id : top_key::other;
+        case 14: return is("correlation_id") ? top_key::correlation_id : top_key::other;
         default: return top_key::other;
     }
 }
@@ -398,6 +400,17 @@ decode_result decoder::decode(event_slot& slot, bool tombstone) noexcept {
             case top_key::assignee_id:
                 ok = c.mark(k_assignee_id, "assigneeId") && c.id_field(v, "assigneeId", ev.assignee_id, true);
                 break;
+            case top_key::correlation_id: {
+                // Trace context, not part of the event's meaning: a string or
+                // number is carried; anything else (or a second one) is ignored.
+                od::json_type t;
+                if (auto e = v.type().get(t)) return c.fail(decode_status::invalid_json, "", e), c.result;
+                if (ev.correlation_id.empty() && (t == od::json_type::string || t == od::json_type::number))
+                    ok = c.id_field(v, "correlation_id", ev.correlation_id);
+                else
+                    ok = check_nesting(v, c, c.max_depth - 1);
+                break;
+            }
             case top_key::other: ok = check_nesting(v, c, c.max_depth - 1); break;
         }
         if (!ok) return c.result;

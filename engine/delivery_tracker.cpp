@@ -1,4 +1,4 @@
-// Output record accounting, exponential backoff and dead-lettering.
+// Output record accounting, jittered exponential backoff, per-key resend order and dead-lettering.
 #include "delivery_tracker.hpp"
 #include "log.hpp"
 
@@ -6,6 +6,7 @@
 #include <cstdio>
 
 #include "clock.hpp"
+#include "key_hash.hpp"
 
 namespace sluice {
 
@@ -18,20 +19,41 @@ delivery_tracker::delivery_tracker(flow& f, sink_context& ctx, const output_spec
                                    const std::string& bootstrap,
                                    const std::map<std::string, std::string>& producer_props,
                                    std::string sink_name)
-    : flow_(f), ctx_(ctx), sink_name_(std::move(sink_name)),
+    : flow_(f), ctx_(ctx),
+      backoff_(std::int64_t(f.live.retry_backoff_ms.load()) * 1'000'000,
+               std::int64_t(f.live.retry_backoff_max_ms.load()) * 1'000'000),
+      sink_name_(std::move(sink_name)),
       out_(make_output(spec, bootstrap, producer_props, *this)), slots_(f.pool.size()),
       discards_(spec.type == output_spec::kind::none) {
-    retries_.reserve(64);
+    heads_in_flight_.reserve(64);
+}
+
+void delivery_tracker::write(std::string_view key, std::string_view record, std::uint64_t token) {
+    // A bound record's slot is held until it is finished: its trace is there.
+    trace_header trace[max_trace_headers + 1];
+    const trace_view tv = token < unbound_base ? flow_.pool[token].trace(trace) : trace_view{};
+    out_->write(key, record, token, tv);
 }
 
 void delivery_tracker::emit(std::string_view key, std::string_view record) {
     per_slot& s = slots_[current_];
-    if (emitted_ == 0) s = per_slot{0, 1, false, false, nullptr};
+    if (emitted_ == 0) {
+        const std::int64_t now = mono_ns();  // the first output attempt, for a dead letter's first_attempt
+        s = per_slot{0, 1, false, false, nullptr, now, now};
+    }
     ++emitted_;
     ++s.outstanding;
     ++outstanding_total_;
     ctx_.metrics.outputs.add();
-    out_->write(key, record, current_);
+    // Behind a record of the same key that waits to be resent: wait too.
+    if (!queues_.empty()) {
+        const std::uint64_t id = key_hash(key);
+        if (queues_.count(id)) {
+            ctx_.metrics.held_for_order.add();
+            return enqueue(id, current_, 1, 0, key, record);
+        }
+    }
+    write(key, record, current_);
 }
 
 void delivery_tracker::end(event_slot& slot) {
@@ -45,7 +67,15 @@ void delivery_tracker::end(event_slot& slot) {
 
 void delivery_tracker::emit_unbound(std::string_view key, std::string_view record) {
     ++outstanding_total_;
-    out_->write(key, record, unbound_base + unbound_seq_++);
+    const std::uint64_t token = unbound_base + unbound_seq_++;
+    if (!queues_.empty()) {
+        const std::uint64_t id = key_hash(key);
+        if (queues_.count(id)) {
+            ctx_.metrics.held_for_order.add();
+            return enqueue(id, token, 1, 0, key, record);
+        }
+    }
+    write(key, record, token);
 }
 
 void delivery_tracker::finish_if_complete(std::uint32_t idx) {
@@ -60,53 +90,56 @@ void delivery_tracker::finish_if_complete(std::uint32_t idx) {
     ctx_.metrics.failed.add();
     const std::string reason = sink_name_ + " output " + out_->describe() + " failed after " +
                                std::to_string(s.max_attempts_seen) + " attempts: " + (s.error ? s.error : "unknown error");
-    ctx_.dead_letter(slot, reason, s.max_attempts_seen);
+    // Monotonic attempt times as wall-clock times.
+    const std::int64_t to_wall = wall_ns() - mono_ns();
+    ctx_.dead_letter(slot, reason, s.max_attempts_seen, sink_name_, s.first_attempt_ns + to_wall,
+                     s.last_attempt_ns + to_wall);
 }
 
-std::uint32_t delivery_tracker::take_attempt(std::uint64_t token, std::string_view record) noexcept {
-    for (auto it = in_retry_.begin(); it != in_retry_.end(); ++it)
-        if (it->first == token && it->second.first == record) {
-            const std::uint32_t attempt = it->second.second;
-            in_retry_.erase(it);
-            return attempt;
-        }
-    return 1;  // not resent: its first attempt
+void delivery_tracker::enqueue(std::uint64_t key_id, std::uint64_t token, std::uint32_t attempt, std::int64_t due_ns,
+                               std::string_view key, std::string_view record) {
+    try {
+        queues_[key_id].push_back({token, attempt, due_ns, false, std::string(key), std::string(record)});
+        ctx_.metrics.waiting_for_resend.set(++waiting_);
+    } catch (...) {
+        // Out of memory on the failure path: settle the record as failed
+        // rather than lose track of it.
+        settle(token, attempt, "out of memory queueing a resend");
+    }
 }
 
-std::int64_t delivery_tracker::backoff_ns(std::uint32_t attempt) const noexcept {
-    // Read at each retry, so a reload applies to the next one.
-    std::uint64_t ms = flow_.live.retry_backoff_ms.load(std::memory_order_relaxed);
-    const std::uint64_t max_ms = flow_.live.retry_backoff_max_ms.load(std::memory_order_relaxed);
-    for (std::uint32_t i = 1; i < attempt && ms < max_ms; ++i) ms *= 2;
-    return static_cast<std::int64_t>(std::min<std::uint64_t>(ms, max_ms)) * 1'000'000;
+std::unordered_map<std::uint64_t, std::deque<delivery_tracker::queued>>::iterator
+delivery_tracker::head_of(std::uint64_t token, std::string_view record) noexcept {
+    for (auto it = heads_in_flight_.begin(); it != heads_in_flight_.end(); ++it) {
+        if (it->first != token) continue;
+        auto q = queues_.find(it->second);
+        if (q == queues_.end() || q->second.empty() || !q->second.front().in_flight || q->second.front().record != record)
+            continue;
+        *it = heads_in_flight_.back();
+        heads_in_flight_.pop_back();
+        return q;
+    }
+    return queues_.end();
 }
 
-void delivery_tracker::delivered(std::uint64_t token, std::string_view key, std::string_view record,
-                                 const char* error) noexcept {
+void delivery_tracker::pop_head(std::unordered_map<std::uint64_t, std::deque<queued>>::iterator q) noexcept {
+    q->second.pop_front();
+    ctx_.metrics.waiting_for_resend.set(--waiting_);
+    if (q->second.empty()) queues_.erase(q);
+    // Otherwise the next head has due_ns 0 (or a later failure's due time):
+    // poll() sends it, not this delivery report's callback.
+}
+
+void delivery_tracker::settle(std::uint64_t token, std::uint32_t attempt, const char* error) noexcept {
+    --outstanding_total_;
     const bool unbound = token >= unbound_base;
     if (!error) {
-        // A resent record that got through: forget its attempt count.
-        if (!in_retry_.empty()) take_attempt(token, record);
-        --outstanding_total_;
         if (!unbound) {
-            per_slot& s = slots_[token];
-            --s.outstanding;
+            --slots_[token].outstanding;
             finish_if_complete(static_cast<std::uint32_t>(token));
         }
         return;
     }
-    // Failed: retry with backoff unless attempts are exhausted. The attempt
-    // number of a record travels in its retry entry; a first failure is attempt 1.
-    const std::uint32_t attempt = take_attempt(token, record);
-    if (attempt < flow_.live.retry_max_attempts.load(std::memory_order_relaxed)) {
-        ctx_.metrics.retried.add();
-        try {
-            retries_.push_back({now_ns_ + backoff_ns(attempt), token, attempt + 1, std::string(key), std::string(record)});
-        } catch (...) {
-        }
-        return;
-    }
-    --outstanding_total_;
     if (unbound) {
         ++unbound_lost_;
         logf(log_level::error, "delivery", "%s: record lost after %u attempts: %s", sink_name_.c_str(), attempt, error);
@@ -120,21 +153,57 @@ void delivery_tracker::delivered(std::uint64_t token, std::string_view key, std:
     finish_if_complete(static_cast<std::uint32_t>(token));
 }
 
+void delivery_tracker::delivered(std::uint64_t token, std::string_view key, std::string_view record,
+                                 const char* error) noexcept {
+    // A queue head that was resent, or a record on its first attempt.
+    auto q = heads_in_flight_.empty() ? queues_.end() : head_of(token, record);
+    const bool head = q != queues_.end();
+    const std::uint32_t attempt = head ? q->second.front().attempt : 1;
+    if (!error) {
+        if (head) pop_head(q);
+        settle(token, attempt, nullptr);
+        return;
+    }
+    // Read at each retry, so a reload applies to the next one.
+    backoff_.set_bounds(std::int64_t(flow_.live.retry_backoff_ms.load(std::memory_order_relaxed)) * 1'000'000,
+                        std::int64_t(flow_.live.retry_backoff_max_ms.load(std::memory_order_relaxed)) * 1'000'000);
+    if (attempt < flow_.live.retry_max_attempts.load(std::memory_order_relaxed)) {
+        ctx_.metrics.retried.add();
+        const std::int64_t due = now_ns_ + backoff_.delay_ns(attempt);
+        if (head) {
+            queued& h = q->second.front();
+            h.attempt = attempt + 1;
+            h.due_ns = std::max<std::int64_t>(due, 1);
+            h.in_flight = false;
+            return;
+        }
+        enqueue(key_hash(key), token, attempt + 1, std::max<std::int64_t>(due, 1), key, record);
+        return;
+    }
+    if (head) pop_head(q);
+    settle(token, attempt, error);
+}
+
 bool delivery_tracker::poll(std::int64_t now_ns) {
     now_ns_ = now_ns;
     bool work = out_->poll();
-    if (retries_.empty()) return work;
+    if (queues_.empty()) return work;
+    // The heads due now, collected first: a write may report at once and so
+    // change the map (a queue emptied and erased, a new one added).
+    due_.clear();
+    for (const auto& [id, queue] : queues_)
+        if (!queue.front().in_flight && queue.front().due_ns <= now_ns) due_.push_back(id);
     bool resent = false;
-    for (std::size_t i = 0; i < retries_.size();) {
-        if (retries_[i].due_ns > now_ns) {
-            ++i;
-            continue;
-        }
-        retry r = std::move(retries_[i]);
-        retries_[i] = std::move(retries_.back());
-        retries_.pop_back();
-        in_retry_.push_back({r.token, {r.record, r.attempt}});
-        out_->write(r.key, r.record, r.token);
+    for (const std::uint64_t id : due_) {
+        const auto q = queues_.find(id);
+        if (q == queues_.end() || q->second.front().in_flight) continue;
+        queued& h = q->second.front();
+        h.in_flight = true;
+        heads_in_flight_.push_back({h.token, id});
+        if (h.token < unbound_base) slots_[h.token].last_attempt_ns = now_ns;
+        // Copies: an immediate report may pop the head while write runs.
+        const std::string key = h.key, record = h.record;
+        write(key, record, h.token);
         resent = true;
     }
     if (resent) out_->flush();

@@ -2,11 +2,14 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <memory>
+#include <unordered_map>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "backoff.hpp"
 #include "flow.hpp"
 #include "output.hpp"
 #include "sink.hpp"
@@ -34,12 +37,15 @@ public:
     // Output is `none`: records would be thrown away, so sinks need not build them.
     bool discards() const noexcept { return discards_; }
     bool poll(std::int64_t now_ns);
-    bool idle() const noexcept { return outstanding_total_ == 0 && retries_.empty() && out_->in_flight() == 0; }
+    bool idle() const noexcept { return outstanding_total_ == 0 && queues_.empty() && out_->in_flight() == 0; }
+    // Records waiting in per-key resend queues (stats, tests).
+    std::size_t waiting() const noexcept { return waiting_; }
     std::uint64_t unbound_lost() const noexcept { return unbound_lost_; }
     std::string describe() const { return out_->describe(); }
 
     void delivered(std::uint64_t token, std::string_view key, std::string_view record,
                    const char* error) noexcept override;
+    void rebuilt(const char*) noexcept override { ctx_.metrics.output_rebuilds.add(); }
 
 private:
     struct per_slot {
@@ -48,26 +54,41 @@ private:
         bool ended = true;
         bool failed = false;
         const char* error = nullptr;
+        std::int64_t first_attempt_ns = 0;  // monotonic: the event's first record was written
+        std::int64_t last_attempt_ns = 0;   // monotonic: the latest resend of one of its records
     };
-    struct retry {
-        std::int64_t due_ns;
+    // A record waiting to be (re)sent behind the records of its key before it.
+    struct queued {
         std::uint64_t token;
-        std::uint32_t attempt;
+        std::uint32_t attempt;  // the attempt its next send will be
+        std::int64_t due_ns;    // 0: as soon as it is the head
+        bool in_flight;
         std::string key, record;
     };
     void finish_if_complete(std::uint32_t slot_index);
-    // The attempt number of a resent record (removing its entry), or 1.
-    std::uint32_t take_attempt(std::uint64_t token, std::string_view record) noexcept;
-    std::int64_t backoff_ns(std::uint32_t attempt) const noexcept;
-
+    void write(std::string_view key, std::string_view record, std::uint64_t token);
+    // Queues a record behind key's queue (creating it).
+    void enqueue(std::uint64_t key_id, std::uint64_t token, std::uint32_t attempt, std::int64_t due_ns,
+                 std::string_view key, std::string_view record);
+    // The queue whose head in flight is this record, or end().
+    std::unordered_map<std::uint64_t, std::deque<queued>>::iterator head_of(std::uint64_t token,
+                                                                            std::string_view record) noexcept;
+    // The head left its queue (confirmed or failed for good): the next may go.
+    void pop_head(std::unordered_map<std::uint64_t, std::deque<queued>>::iterator q) noexcept;
+    // A record's outcome is final.
+    void settle(std::uint64_t token, std::uint32_t attempt, const char* error) noexcept;
     flow& flow_;
     sink_context& ctx_;
+    backoff backoff_;  // its bounds follow flow.live at each retry
     std::string sink_name_;
     std::unique_ptr<output> out_;
     std::vector<per_slot> slots_;
-    std::vector<retry> retries_;
-    // Records resent and awaiting their report: token, (record, attempt number).
-    std::vector<std::pair<std::uint64_t, std::pair<std::string, std::uint32_t>>> in_retry_;
+    // Key hash -> records of that key waiting to be (re)sent, in order.
+    std::unordered_map<std::uint64_t, std::deque<queued>> queues_;
+    // Queue heads in flight: (token, key hash).
+    std::vector<std::pair<std::uint64_t, std::uint64_t>> heads_in_flight_;
+    std::vector<std::uint64_t> due_;  // reused by poll()
+    std::size_t waiting_ = 0;
     std::uint32_t current_ = 0;
     std::uint32_t emitted_ = 0;
     std::uint64_t outstanding_total_ = 0;

@@ -93,7 +93,7 @@ void dispatcher::dispatch(std::uint32_t pidx, const source_event& e) {
     const std::int64_t t0 = clock_ns_ ? clock_ns_ : mono_ns();
     if (first_event_ns_.load(std::memory_order_relaxed) == 0) first_event_ns_.store(t0, std::memory_order_relaxed);
     const bool tombstone = e.payload == nullptr;
-    slot.assign(e.payload, tombstone ? 0 : e.len, e.key, e.key ? e.key_len : 0);
+    slot.assign(e.payload, tombstone ? 0 : e.len, e.key, e.key ? e.key_len : 0, e.trace, e.trace_count);
     slot.partition = pidx;
     slot.seq = table_.next_seq(pidx)++;
     partition_view& view = metrics_.partitions[pidx];

@@ -15,6 +15,7 @@
 #include "metrics.hpp"
 #include "partition_table.hpp"
 #include "routing.hpp"
+#include "trace_context.hpp"
 
 namespace sluice {
 
@@ -27,6 +28,8 @@ struct source_event {
     std::int64_t offset = 0;
     std::int64_t timestamp_ns = 0;  // producer/broker time, 0 if unknown
     std::size_t original_len = 0;   // > len when the source kept only a prefix (oversize)
+    const trace_header* trace = nullptr;  // propagated headers (kafka.trace.headers) present
+    std::size_t trace_count = 0;
 };
 
 // Design: owned and used by the source thread only (the Kafka consumer or the

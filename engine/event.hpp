@@ -35,6 +35,7 @@ struct event {
     str_ref team_id, actor_id, creator_id, assignee_id;
     str_ref email, username, title;
     str_ref recipient;  // email.send / notification.create addressee
+    str_ref correlation_id;  // envelope correlation_id / correlationId (trace context)
     bool completed = false;
 };
 

@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "event.hpp"
+#include "trace_context.hpp"
 
 namespace sluice {
 
@@ -48,18 +49,50 @@ struct alignas(64) event_slot {
     // The Kafka message key, stored after the padded payload.
     std::string_view key() const noexcept { return {buffer_.get() + len_ + json_padding, key_len_}; }
 
-    // Source thread: copy a payload (and key) in, growing the buffers only when
-    // a larger message than ever before arrives (no allocation in steady state).
-    void assign(const void* data, std::size_t len, const void* key = nullptr, std::size_t key_len = 0) {
-        if (len + key_len > cap_ || !buffer_) {
+    // The trace context to carry into every record written for this event:
+    // the propagated headers it arrived with, then the envelope's
+    // correlation id as correlation-id unless that header came too. out has
+    // room for max_trace_headers + 1; returns the view over it.
+    trace_view trace(trace_header* out) const noexcept {
+        std::size_t n = 0;
+        bool correlation = false;
+        for (std::uint32_t i = 0; i < trace_count_; ++i) {
+            out[n++] = {trace_names_[i], str(trace_values_[i])};
+            correlation |= std::strcmp(trace_names_[i], correlation_header) == 0;
+        }
+        if (!correlation && !ev.correlation_id.empty()) out[n++] = {correlation_header, str(ev.correlation_id)};
+        return {out, n};
+    }
+
+    // Source thread: copy a payload (and key, and trace header values) in,
+    // growing the buffers only when a larger message than ever before arrives
+    // (no allocation in steady state). Header names must outlive the event.
+    void assign(const void* data, std::size_t len, const void* key = nullptr, std::size_t key_len = 0,
+                const trace_header* trace = nullptr, std::size_t trace_count = 0) {
+        std::size_t trace_len = 0;
+        for (std::size_t i = 0; i < trace_count; ++i) trace_len += trace[i].value.size();
+        const std::size_t need = len + key_len + trace_len;
+        if (need > cap_ || !buffer_) {
             std::size_t cap = cap_ ? cap_ : 512;
-            while (cap < len + key_len) cap *= 2;
+            while (cap < need) cap *= 2;
             buffer_.reset(new char[cap + json_padding + cap + 32]);  // see buffer_size()
             cap_ = cap;
         }
         if (len) std::memcpy(buffer_.get(), data, len);
         std::memset(buffer_.get() + len, 0, json_padding);
-        if (key_len) std::memcpy(buffer_.get() + len + json_padding, key, key_len);
+        std::size_t at = len + json_padding;
+        if (key_len) std::memcpy(buffer_.get() + at, key, key_len);
+        at += key_len;
+        trace_count_ = 0;
+        for (std::size_t i = 0; i < trace_count && i < max_trace_headers; ++i) {
+            const std::string_view v = trace[i].value;
+            if (!v.empty()) std::memcpy(buffer_.get() + at, v.data(), v.size());
+            trace_names_[trace_count_] = trace[i].name;
+            trace_values_[trace_count_++] = {static_cast<std::uint32_t>(at), static_cast<std::uint32_t>(v.size())};
+            at += v.size();
+        }
+        // The decoder sets it again; events it never sees (oversize) have none.
+        ev.correlation_id = {};
         len_ = static_cast<std::uint32_t>(len);
         key_len_ = static_cast<std::uint32_t>(key_len);
     }
@@ -69,6 +102,9 @@ private:
     std::size_t cap_ = 0;
     std::uint32_t len_ = 0;
     std::uint32_t key_len_ = 0;
+    std::uint32_t trace_count_ = 0;
+    const char* trace_names_[max_trace_headers];
+    str_ref trace_values_[max_trace_headers];
 };
 
 }  // namespace sluice

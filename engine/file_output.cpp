@@ -12,6 +12,7 @@
 #include <system_error>
 #include <vector>
 
+#include "json_writer.hpp"
 #include "output.hpp"
 
 namespace sluice {
@@ -36,6 +37,8 @@ public:
             throw std::system_error(-rc, std::generic_category(), "io_uring_queue_init");
         }
         filling_.data.reserve(1 << 16);
+        filling_.keys.reserve(1 << 12);
+        writing_.keys.reserve(1 << 12);
         writing_.data.reserve(1 << 16);
     }
     // The sink runner waited for every delivery, or gave up at the shutdown
@@ -54,16 +57,32 @@ public:
         ::close(fd_);
     }
 
-    void write(std::string_view key, std::string_view record, std::uint64_t token) override {
-        filling_.data.append(record);
+    void write(std::string_view key, std::string_view record, std::uint64_t token, trace_view trace) override {
+        // A record that is a JSON object gets the trace as one more field,
+        // "trace": {"traceparent": "...", ...}, before its closing brace.
+        const bool traced = !trace.empty() && record.size() >= 2 && record.front() == '{' && record.back() == '}';
+        if (!traced) {
+            filling_.data.append(record);
+        } else {
+            filling_.data.append(record.data(), record.size() - 1);
+            if (record.size() > 2) filling_.data.push_back(',');
+            json_writer w(filling_.data);
+            w.key("trace").begin_object();
+            for (std::size_t i = 0; i < trace.count; ++i) w.escaped_key(trace.items[i].name).value(trace.items[i].value);
+            w.end_object();
+            filling_.data.push_back('}');
+        }
         filling_.data.push_back('\n');
-        filling_.tokens.push_back(token);
+        filling_.keys.append(key);
+        filling_.tokens.push_back({token, static_cast<std::uint32_t>(traced ? record.size() : 0),
+                                   static_cast<std::uint32_t>(key.size())});
     }
 
     void flush() override {
         if (writing_active_ || filling_.tokens.empty()) return;
         std::swap(filling_, writing_);
         filling_.data.clear();
+        filling_.keys.clear();
         filling_.tokens.clear();
         written_ = 0;
         submit();
@@ -83,9 +102,15 @@ public:
     std::string describe() const override { return "file:" + path_; }
 
 private:
+    struct entry {
+        std::uint64_t token;
+        std::uint32_t traced_len;  // the record's own length when a trace was added, else 0
+        std::uint32_t key_len;     // its key, next in keys: reported back for per-key resend order
+    };
     struct batch {
         std::string data;
-        std::vector<std::uint64_t> tokens;
+        std::string keys;
+        std::vector<entry> tokens;
     };
 
     void submit() {
@@ -125,10 +150,18 @@ private:
         const bool wrote_nothing = !was_sync && res == 0 && written_ < writing_.data.size();
         const char* error = res < 0 ? (was_sync ? sync_failure(-res) : std::strerror(-res))
                             : wrote_nothing ? "write wrote 0 bytes" : nullptr;
-        std::size_t pos = 0;
-        for (std::uint64_t token : writing_.tokens) {
+        std::size_t pos = 0, key_pos = 0;
+        for (const entry& t : writing_.tokens) {
+            const std::string_view key = std::string_view(writing_.keys).substr(key_pos, t.key_len);
+            key_pos += t.key_len;
             const std::size_t end = writing_.data.find('\n', pos);
-            handler_.delivered(token, {}, std::string_view(writing_.data).substr(pos, end - pos), error);
+            std::string_view record = std::string_view(writing_.data).substr(pos, end - pos);
+            if (t.traced_len) {
+                // The record as given: its text up to the trace field, closed again.
+                original_.assign(record.data(), t.traced_len - 1).push_back('}');
+                record = original_;
+            }
+            handler_.delivered(t.token, key, record, error);
             pos = end + 1;
         }
         writing_.tokens.clear();
@@ -139,6 +172,7 @@ private:
     int fd_ = -1;
     io_uring ring_{};
     batch filling_, writing_;
+    std::string original_;  // reused: a traced record as given, for its report
     std::size_t written_ = 0;
     bool writing_active_ = false;
     bool sync_ = false;  // a regular file: each batch is datasynced before delivery

@@ -94,7 +94,10 @@ std::map<std::string, std::string> producer_defaults() {
     return {
         {"linger.ms", "1"},
         {"socket.nagle.disable", "true"},
-        {"enable.idempotence", "false"},
+        // Idempotent by default: librdkafka's own retries of a produce request
+        // neither duplicate nor reorder records (implies acks=all and at most
+        // 5 requests in flight per broker). A user may turn it off.
+        {"enable.idempotence", "true"},
         {"acks", "all"},
         {"message.timeout.ms", "30000"},
         {"queue.buffering.max.messages", "1000000"},

@@ -51,7 +51,7 @@ private:
 // which the defaults are adjusted to (a larger message.max.bytes raises
 // fetch.max.bytes).
 std::map<std::string, std::string> consumer_defaults(const std::map<std::string, std::string>& overrides = {});
-// A producer tuned for low latency with delivery reports.
+// A producer tuned for low latency with delivery reports, idempotent.
 std::map<std::string, std::string> producer_defaults();
 
 using delivery_report_cb = void (*)(rd_kafka_t*, const rd_kafka_message_t*, void* opaque);

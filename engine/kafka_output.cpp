@@ -1,4 +1,5 @@
 // Sink records to a Kafka topic; the record counts as delivered on its delivery report.
+#include <cstdio>
 #include <cstring>
 #include <stdexcept>
 #include <thread>
@@ -12,7 +13,7 @@ namespace {
 class null_output final : public output {
 public:
     explicit null_output(delivery_handler& h) : handler_(h) {}
-    void write(std::string_view key, std::string_view record, std::uint64_t token) override {
+    void write(std::string_view key, std::string_view record, std::uint64_t token, trace_view) override {
         handler_.delivered(token, key, record, nullptr);
     }
     bool poll() override { return false; }
@@ -27,23 +28,48 @@ class kafka_output final : public output {
 public:
     kafka_output(const std::string& topic, const std::string& bootstrap,
                  const std::map<std::string, std::string>& props, delivery_handler& h)
-        : topic_(topic), handler_(h), rk_(make_producer(bootstrap, props, this, &kafka_output::on_delivery)) {}
+        : topic_(topic), bootstrap_(bootstrap), props_(props), handler_(h),
+          rk_(make_producer(bootstrap, props, this, &kafka_output::on_delivery)) {}
     // The sink runner waited for every delivery (or gave up at the shutdown
     // deadline): what is left is dropped without reports, which would reach
     // a tracker being destroyed.
     ~kafka_output() override { rd_kafka_purge(rk_.get(), RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT); }
 
-    void write(std::string_view key, std::string_view record, std::uint64_t token) override {
+    void write(std::string_view key, std::string_view record, std::uint64_t token, trace_view trace) override {
+        // One produceva call with the trace as headers, built on the stack.
+        rd_kafka_vu_t vu[5 + max_trace_headers + 1];
+        std::size_t n = 0;
+        vu[n].vtype = RD_KAFKA_VTYPE_TOPIC;
+        vu[n++].u.cstr = topic_.c_str();
+        vu[n].vtype = RD_KAFKA_VTYPE_KEY;
+        vu[n].u.mem.ptr = const_cast<char*>(key.data());
+        vu[n++].u.mem.size = key.size();
+        vu[n].vtype = RD_KAFKA_VTYPE_VALUE;
+        vu[n].u.mem.ptr = const_cast<char*>(record.data());
+        vu[n++].u.mem.size = record.size();
+        vu[n].vtype = RD_KAFKA_VTYPE_MSGFLAGS;
+        vu[n++].u.i = RD_KAFKA_MSG_F_COPY;
+        vu[n].vtype = RD_KAFKA_VTYPE_OPAQUE;
+        vu[n++].u.ptr = reinterpret_cast<void*>(token);
+        for (std::size_t i = 0; i < trace.count && i <= max_trace_headers; ++i) {
+            vu[n].vtype = RD_KAFKA_VTYPE_HEADER;
+            vu[n].u.header.name = trace.items[i].name;
+            vu[n].u.header.val = trace.items[i].value.empty() ? "" : trace.items[i].value.data();
+            vu[n++].u.header.size = static_cast<ssize_t>(trace.items[i].value.size());
+        }
         for (;;) {
-            const rd_kafka_resp_err_t err = rd_kafka_producev(
-                rk_.get(), RD_KAFKA_V_TOPIC(topic_.c_str()),
-                RD_KAFKA_V_KEY(const_cast<char*>(key.data()), key.size()),
-                RD_KAFKA_V_VALUE(const_cast<char*>(record.data()), record.size()),
-                RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                RD_KAFKA_V_OPAQUE(reinterpret_cast<void*>(token)), RD_KAFKA_V_END);
+            rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR_NO_ERROR;
+            if (rd_kafka_error_t* e = rd_kafka_produceva(rk_.get(), vu, n)) {
+                err = rd_kafka_error_code(e);
+                rd_kafka_error_destroy(e);
+            }
             if (!err) {
                 ++in_flight_;
                 return;
+            }
+            if (err == RD_KAFKA_RESP_ERR__FATAL && !rebuilding_) {
+                rebuild();  // then produce again with the new producer
+                continue;
             }
             if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
                 handler_.delivered(token, key, record, rd_kafka_err2str(err));
@@ -56,12 +82,39 @@ public:
     bool poll() override {
         const std::size_t before = in_flight_;
         rd_kafka_poll(rk_.get(), 0);
+        if (rd_kafka_fatal_error(rk_.get(), nullptr, 0) != RD_KAFKA_RESP_ERR_NO_ERROR && !rebuilding_) {
+            rebuild();
+            return true;
+        }
         return in_flight_ != before;
     }
     std::size_t in_flight() const noexcept override { return in_flight_; }
     std::string describe() const override { return "kafka:" + topic_; }
 
 private:
+    // An idempotent producer that raised a fatal error (e.g. the broker lost
+    // its sequence state) takes no more records: every record it holds is
+    // reported failed (purged) so the tracker resends it, and a new producer,
+    // with a new producer id, takes over. Nothing is lost; a record the old
+    // producer had written but not confirmed may be written twice.
+    void rebuild() {
+        rebuilding_ = true;
+        char why[512] = "";
+        rd_kafka_fatal_error(rk_.get(), why, sizeof why);
+        std::fprintf(stderr, "sluice: output kafka:%s: fatal producer error: %s; replacing the producer, "
+                             "%zu unconfirmed records are sent again\n", topic_.c_str(), why, in_flight_);
+        rd_kafka_purge(rk_.get(), RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+        // Serve the purged records' reports (bounded: a report of a record in
+        // flight may wait for its request to end).
+        for (int i = 0; i < 500 && in_flight_ > 0; ++i) rd_kafka_poll(rk_.get(), 10);
+        kafka_handle old = std::move(rk_);
+        rk_ = make_producer(bootstrap_, props_, this, &kafka_output::on_delivery);
+        rd_kafka_poll(old.get(), 0);
+        old.reset();  // reports of anything left arrive during destroy
+        handler_.rebuilt(why);
+        rebuilding_ = false;
+    }
+
     static void on_delivery(rd_kafka_t*, const rd_kafka_message_t* m, void* opaque) {
         auto* self = static_cast<kafka_output*>(opaque);
         --self->in_flight_;
@@ -73,9 +126,12 @@ private:
     }
 
     std::string topic_;
+    std::string bootstrap_;
+    std::map<std::string, std::string> props_;
     delivery_handler& handler_;
     kafka_handle rk_;
     std::size_t in_flight_ = 0;
+    bool rebuilding_ = false;
 };
 
 }  // namespace

@@ -486,6 +486,9 @@ bool kafka_source::dispatch(rd_kafka_message_t* m, std::uint32_t idx) {
     e.key_len = m->key_len;
     e.offset = m->offset;
     e.timestamp_ns = ts_ms > 0 ? ts_ms * 1'000'000 : 0;
+    trace_header trace[max_trace_headers];
+    e.trace = trace;
+    e.trace_count = read_trace_headers(m, cfg_.trace_headers, trace);
     dispatch_.dispatch(idx, e);
     dispatched_.push_back(m);
     if (dispatched_.size() == poll_batch) destroy_dispatched();  // stays within the reserve

@@ -15,6 +15,7 @@ std::map<std::string, std::string> load_props(std::map<std::string, std::string>
     // Throughput over latency for the offered load; the caller's props win.
     props.emplace("linger.ms", "5");
     props.emplace("acks", "1");
+    props.emplace("enable.idempotence", "false");  // acks=1 is not allowed with it
     return props;
 }
 }  // namespace

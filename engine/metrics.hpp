@@ -24,6 +24,7 @@ struct counter {
         v.store(v.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
     }
     std::uint64_t get() const noexcept { return v.load(std::memory_order_relaxed); }
+    void set(std::uint64_t n) noexcept { v.store(n, std::memory_order_relaxed); }  // as a gauge
 };
 
 struct alignas(64) source_metrics {
@@ -42,6 +43,9 @@ struct alignas(64) source_metrics {
 struct alignas(64) sink_metrics {
     counter processed, failed, retried, dead_lettered, deduplicated, partial, outputs;
     counter loops;  // iterations of the sink loop: the watchdog's sign of life
+    counter output_rebuilds;  // output producers replaced after a fatal error
+    counter held_for_order;   // records that waited behind a resend of their key
+    counter waiting_for_resend;  // gauge: records in per-key resend queues now
     histogram queue_wait;  // dispatch -> sink picked it up
     histogram process;     // sink's own work per event
 };
@@ -79,6 +83,7 @@ private:
 struct alignas(64) commit_metrics {
     counter commits, commit_failures, dlq_delivered, dlq_retries;
     counter loops;  // iterations of the commit loop: the watchdog's sign of life
+    counter dlq_rebuilds;  // dead-letter producers replaced after a fatal error
     histogram round_trip;  // commit request -> broker answer
     dead_letter_reasons dead_letter_kinds;  // every dead letter sent, by kind of failure
 };

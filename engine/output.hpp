@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "config.hpp"
+#include "trace_context.hpp"
 
 namespace sluice {
 
@@ -17,14 +18,21 @@ struct delivery_handler {
     virtual ~delivery_handler() = default;
     virtual void delivered(std::uint64_t token, std::string_view key, std::string_view record,
                            const char* error) noexcept = 0;
+    // The output replaced its producer after a fatal error (records it had
+    // not confirmed were reported failed, and are retried as usual).
+    virtual void rebuilt(const char* reason) noexcept {}
 };
 
 // Design: owned and used by one sink thread only.
 class output {
 public:
     virtual ~output() = default;
-    // Queues a record; its outcome arrives through the handler exactly once.
-    virtual void write(std::string_view key, std::string_view record, std::uint64_t token) = 0;
+    // Queues a record; its outcome arrives through the handler exactly once,
+    // with the record as given (without the trace). trace: the event's trace
+    // context, written as headers (Kafka) or a "trace" field (files); its
+    // views need only live for the call.
+    virtual void write(std::string_view key, std::string_view record, std::uint64_t token,
+                       trace_view trace = {}) = 0;
     // End of a batch of writes: submit what was batched.
     virtual void flush() {}
     // Serves completions; returns true if any arrived.

@@ -34,7 +34,8 @@ pipeline::pipeline(const settings& cfg, const sink_factory& make_sink) : cfg_(cf
     flow_ = std::make_unique<flow>(cfg_.ring_size, nsinks, waits);
     flow_->live.store(cfg_);
 
-    dlq_ = std::make_unique<dead_letter_producer>(bootstrap_, cfg_.dlq_suffix, cfg_.producer_properties, metrics_->commit);
+    dlq_ = std::make_unique<dead_letter_producer>(bootstrap_, cfg_.dlq_suffix, cfg_.producer_properties, metrics_->commit,
+                                                  cfg_.dead_letter_format);
     const std::size_t ack_capacity = flow_->pool.size() * 2;
     for (std::size_t i = 0; i < nsinks; ++i)
         channels_.push_back(std::make_unique<ack_channel>(ack_capacity, metrics_->releases[i], flow_->commit_waiter,

@@ -28,12 +28,14 @@ struct sink_context {
         metrics.processed.add();
         releases.release(slot);
     }
-    // The event failed for good in this sink: write it to the dead-letter
-    // topic; the slot is released when that write is confirmed.
-    void dead_letter(event_slot& slot, std::string_view reason, std::uint32_t attempts) {
+    // The event failed for good in sink `sink`: write it to the dead-letter
+    // topic; the slot is released when that write is confirmed. Attempt
+    // times are wall-clock ns (0: now).
+    void dead_letter(event_slot& slot, std::string_view reason, std::uint32_t attempts, std::string_view sink = {},
+                     std::int64_t first_attempt_ns = 0, std::int64_t last_attempt_ns = 0) {
         metrics.dead_lettered.add();
         const partition_view& p = partitions[slot.partition];
-        dead_letters.send(slot, p.topic(), p.partition(), reason, attempts);
+        dead_letters.send(slot, p.topic(), p.partition(), reason, attempts, sink, first_attempt_ns, last_attempt_ns);
     }
 };
 

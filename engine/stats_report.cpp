@@ -122,7 +122,9 @@ std::string stats_report::stats_json() const {
             .field("processed", k.processed.get()).field("failed", k.failed.get())
             .field("retried", k.retried.get()).field("dead_lettered", k.dead_lettered.get())
             .field("deduplicated", k.deduplicated.get()).field("partial", k.partial.get())
-            .field("outputs", k.outputs.get());
+            .field("outputs", k.outputs.get()).field("output_rebuilds", k.output_rebuilds.get())
+            .field("held_for_order", k.held_for_order.get())
+            .field("waiting_for_resend", k.waiting_for_resend.get());
         if (flow_) w.field("ring_depth", static_cast<std::uint64_t>(flow_->sink_rings[i]->size_approx()));
         if (i < sinks_.size() && sinks_[i]) w.key("live").raw(sinks_[i]->live_json());
         w.end_object();
@@ -132,6 +134,7 @@ std::string stats_report::stats_json() const {
     w.key("commit").begin_object()
         .field("commits", c.commits.get()).field("failures", c.commit_failures.get())
         .field("dlq_delivered", c.dlq_delivered.get()).field("dlq_retries", c.dlq_retries.get())
+        .field("dlq_rebuilds", c.dlq_rebuilds.get())
         .end_object();
     w.key("latency_ns").begin_object();
     std::vector<const histogram*> merged;
@@ -236,7 +239,9 @@ std::string stats_report::prometheus() const {
                                       {"retried", "Output retries."},
                                       {"dead_lettered", "Events the sink sent to the dead-letter topic."},
                                       {"deduplicated", "Duplicate events dropped."},
-                                      {"partial", "Events enriched or notified with unknown user ids."}};
+                                      {"partial", "Events enriched or notified with unknown user ids."},
+                                      {"output_rebuilds", "Output producers rebuilt after a fatal producer error."},
+                                      {"held_for_order", "Records that waited behind a resend of their key."}};
     for (const auto& [name, help] : sink_counters) {
         const std::string metric = std::string("sluice_sink_") + name + "_total";
         out += "# HELP " + metric + " " + help + "\n# TYPE " + metric + " counter\n";
@@ -249,6 +254,8 @@ std::string stats_report::prometheus() const {
             else if (n == "retried") v = k.retried.get();
             else if (n == "dead_lettered") v = k.dead_lettered.get();
             else if (n == "deduplicated") v = k.deduplicated.get();
+            else if (n == "output_rebuilds") v = k.output_rebuilds.get();
+            else if (n == "held_for_order") v = k.held_for_order.get();
             else v = k.partial.get();
             out += metric + "{sink=\"" + escape_label(m_.sink_names[i]) + "\"} " + std::to_string(v) + "\n";
         }

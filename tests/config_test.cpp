@@ -123,3 +123,16 @@ TEST(Config, SourceIsKafkaOrAReplayFile) {
     EXPECT_EQ(error_of("source = \"file:/x\"\n"), "config: source: expected kafka or replay:FILE (got 'file:/x')");
     EXPECT_NE(error_of("source = 3\n").find("config: source:"), std::string::npos);
 }
+
+TEST(Config, TraceHeaders) {
+    EXPECT_EQ(load_settings("", {}).trace_headers,
+              (std::vector<std::string>{"traceparent", "tracestate", "trace-id", "correlation-id", "sluice.redrive.count"}));
+    EXPECT_EQ(load_settings("", {"kafka.trace.headers=[\"x-b3-traceid\"]"}).trace_headers,
+              std::vector<std::string>{"x-b3-traceid"});
+    EXPECT_TRUE(load_settings("", {"kafka.trace.headers=[]"}).trace_headers.empty());
+    EXPECT_EQ(error_of("[kafka.trace]\nheaders = [\"a\", \"a\"]\n").find("config: kafka.trace.headers: 'a' is listed twice"), 0u);
+    EXPECT_EQ(error_of("[kafka.trace]\nheaders = [\"\"]\n").find("config: kafka.trace.headers: a header name must not be empty"), 0u);
+    std::string many = "[kafka.trace]\nheaders = [";
+    for (int i = 0; i < 17; ++i) many += (i ? ",\"h" : "\"h") + std::to_string(i) + "\"";
+    EXPECT_EQ(error_of(many + "]\n").find("config: kafka.trace.headers: at most 16 headers"), 0u);
+}

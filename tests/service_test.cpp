@@ -554,7 +554,7 @@ TEST(Service, LibrdkafkaStatisticsAsMetrics) {
     };
     ASSERT_TRUE(wait_until(consistent, 60s)) << "assigned " << assigned << "\n" << m.substr(0, 4000) << c.err();
     EXPECT_EQ(assigned, 24u) << "the 7 default topics' partitions (portfolio.analytics has 6), to the only member";
-    EXPECT_NE(m.find("# TYPE sluice_kafka_broker_rtt_seconds gauge"), std::string::npos);
+    EXPECT_NE(m.find("# TYPE sluice_kafka_broker_rtt_seconds summary"), std::string::npos);
     EXPECT_NE(m.find("sluice_kafka_broker_up{client=\"rdkafka#consumer-"), std::string::npos) << m;
     EXPECT_NE(m.find("sluice_kafka_broker_up{client=\"rdkafka#producer-"), std::string::npos) << m;
     const auto up = m.find("sluice_kafka_broker_up{client=\"rdkafka#consumer-");

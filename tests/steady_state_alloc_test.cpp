@@ -70,7 +70,10 @@ std::vector<record> events(std::size_t n, std::uint64_t seed) {
     while (out.size() < n) {
         gen.next(ev, wall_ns());
         if (ev.type == "user.created") continue;
-        out.push_back({std::string(ev.topic), -1, 0, ev.key, ev.value});
+        // Trace headers on every event: carrying them costs no allocation either.
+        out.push_back({std::string(ev.topic), -1, 0, ev.key, ev.value, false,
+                       {{"traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"},
+                        {"correlation-id", "c-" + ev.key}}});
     }
     return out;
 }
