@@ -125,6 +125,13 @@ std::uint32_t kafka_source::partition_index(rd_kafka_topic_t* rkt, std::int32_t 
 void kafka_source::on_rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
                                 rd_kafka_topic_partition_list_t* parts, void* opaque) {
     auto* self = static_cast<kafka_source*>(opaque);
+    const std::int64_t began = mono_ns();
+    self->on_rebalance(rk, err, parts);
+    self->metrics_.source.rebalance_ns.add(static_cast<std::uint64_t>(mono_ns() - began));
+}
+
+void kafka_source::on_rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts) {
+    kafka_source* self = this;
     self->metrics_.source.rebalances.add();
     self->topics_.clear();  // indexes may change below
     const bool cooperative = std::strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;

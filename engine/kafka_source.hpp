@@ -50,6 +50,7 @@ public:
 private:
     static void on_rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
                              rd_kafka_topic_partition_list_t* parts, void* opaque);
+    void on_rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts);
     void assign(rd_kafka_topic_partition_list_t* parts);
     void revoke(const std::vector<std::uint32_t>& idxs, bool lost, std::int64_t deadline_ns, bool final);
     void revoke(rd_kafka_topic_partition_list_t* parts, bool lost);

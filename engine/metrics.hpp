@@ -36,6 +36,7 @@ struct alignas(64) source_metrics {
         reset_skipped,         // offsets jumped over by forward resets (gone from the log)
         reset_rewound,         // offsets read again after backward resets (log truncated)
         rebalance_duplicates,  // events consumed again after a rebalance, at offsets done before
+        rebalance_ns,          // time in rebalance callbacks: start offsets, drains, revoke commits
         loops;                 // iterations of the source loop: the watchdog's sign of life
     histogram decode;  // payload copy + simdjson decode + routing
 };

@@ -113,7 +113,7 @@ std::string stats_report::stats_json() const {
         .field("blocked_ms", s.blocked_ns.get() / 1'000'000).field("redelivered_skipped", s.redelivered.get())
         .field("stale_dropped", s.stale_dropped.get()).field("offset_resets", s.offset_resets.get())
         .field("reset_skipped_offsets", s.reset_skipped.get()).field("reset_rewound_offsets", s.reset_rewound.get())
-        .field("rebalance_duplicates", s.rebalance_duplicates.get())
+        .field("rebalance_duplicates", s.rebalance_duplicates.get()).field("rebalance_ms", s.rebalance_ns.get() / 1'000'000)
         .end_object();
     w.key("sinks").begin_object();
     for (std::size_t i = 0; i < m_.sink_names.size(); ++i) {
@@ -204,6 +204,9 @@ std::string stats_report::prometheus() const {
             s.reset_skipped.get());
     counter("sluice_reset_rewound_offsets_total", "Offsets read again after backward resets (log truncated).",
             s.reset_rewound.get());
+    out += "# HELP sluice_rebalance_seconds_total Time spent in rebalance callbacks: resolving start offsets, draining and committing revoked partitions.\n"
+           "# TYPE sluice_rebalance_seconds_total counter\nsluice_rebalance_seconds_total " +
+           num(double(s.rebalance_ns.get()) / 1e9) + "\n";
     counter("sluice_rebalance_duplicates_total",
             "Events consumed again after a rebalance at offsets this process had taken before.",
             s.rebalance_duplicates.get());
