@@ -78,17 +78,9 @@ std::uint32_t partition_table::assign(std::string_view topic, std::int32_t parti
             // release: the view's name is written before readers see the new count.
             metrics_.partition_count.store(idx + 1, std::memory_order_release);
     }
-    life& l = parts_[idx];
-    l.state = partition_state::fetching;
-    ++l.epoch;
-    l.start = start;
-    l.last_received = -1;
-    l.skipping = false;
-    l.next_seq = 0;
+    parts_[idx].state = partition_state::fetching;
+    open_epoch(idx, start);
     partition_view& v = metrics_.partitions[idx];
-    v.assign_epoch.store(l.epoch, std::memory_order_relaxed);
-    v.dispatched.store(0, std::memory_order_relaxed);
-    v.start_offset.store(start, std::memory_order_relaxed);
     v.end_at_assign.store(end, std::memory_order_release);
     v.assigned.store(true, std::memory_order_release);
     return idx;
@@ -99,6 +91,11 @@ void partition_table::reset(std::uint32_t idx, std::int64_t start) {
     // Offsets read again after a rewind are counted as reset_rewound, not
     // as duplicates of a rebalance.
     if (start >= 0 && start <= l.who->highest_taken) l.who->highest_taken = start - 1;
+    open_epoch(idx, start);
+}
+
+void partition_table::open_epoch(std::uint32_t idx, std::int64_t start) noexcept {
+    life& l = parts_[idx];
     ++l.epoch;
     l.start = start;
     l.last_received = -1;

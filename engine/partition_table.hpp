@@ -110,6 +110,7 @@ private:
         std::uint64_t next_seq = 0;
     };
     known_partition& intern(std::string_view topic, std::int32_t partition);
+    void open_epoch(std::uint32_t idx, std::int64_t start) noexcept;  // the next epoch from start
     std::uint32_t free_index();
     bool in_flight(std::uint32_t idx) const noexcept;
 
