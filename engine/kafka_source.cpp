@@ -638,9 +638,12 @@ void kafka_source::run() {
             }
         }
         // Whatever is ready, one message per poll (each handled before the
-        // next poll, which may run a rebalance callback), without waiting...
+        // next poll, which may run a rebalance callback), without waiting.
+        // Messages that find no free slot are held in order (at most a
+        // batch per round): what librdkafka fetched is kept across the pause
+        // that follows, not dropped by it and fetched again...
         std::size_t got = 0;
-        while (got < poll_batch && held_head_ == held_.size()) {
+        while (got < poll_batch) {
             rd_kafka_message_t* m = rd_kafka_consumer_poll(rk_.get(), 0);
             if (!m) break;
             ++got;
