@@ -140,9 +140,14 @@ bool committer::pump() {
     // A failed commit is asked again at the next interval even when no new
     // event finished since (the tail of a stream would otherwise stay uncommitted).
     const bool due = acks_since_commit_ > 0 || retry_failed_;
-    if ((due && flow_.commit_requested.exchange(false, std::memory_order_acq_rel)) ||
-        acks_since_commit_ >= flow_.live.commit_max_events.load(std::memory_order_relaxed) ||
-        (due && now - last_commit_ns_ >= std::int64_t(flow_.live.commit_interval_ms.load(std::memory_order_relaxed)) * 1'000'000))
+    // One commit request in flight at a time: librdkafka resends a request
+    // that failed with a retriable error (NOT_COORDINATOR, COORDINATOR_LOAD_
+    // IN_PROGRESS ...), and a resent older request could land after a newer
+    // one and move the group's offset back.
+    if (requests_.empty() &&
+        ((due && flow_.commit_requested.exchange(false, std::memory_order_acq_rel)) ||
+         acks_since_commit_ >= flow_.live.commit_max_events.load(std::memory_order_relaxed) ||
+         (due && now - last_commit_ns_ >= std::int64_t(flow_.live.commit_interval_ms.load(std::memory_order_relaxed)) * 1'000'000)))
         commit_now(now);
     if (now - last_refresh_ns_ >= 100'000'000) refresh_views(now);
     return work;

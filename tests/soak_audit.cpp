@@ -145,7 +145,6 @@ int main(int argc, char** argv) {
     const std::string bootstrap = argv[1], group = argv[2], dir = argv[4];
     const std::vector<std::string> topics = split(argv[3]);
     findings bad;
-    int backwards_warned = 0;
 
     std::map<tp, partition_audit> parts;
     std::map<tp, std::int64_t> final_committed;
@@ -316,12 +315,9 @@ int main(int argc, char** argv) {
                                                                       : " reached an output (sample " +
                                                                             std::to_string(earliest[i]) + ")"));
                 }
-                // A known open finding, reported but not failing the run: a
-                // commit that moves back costs duplicates on a later
-                // replay, never an event (see README, Tests, soak).
-                if (c < prev && backwards_warned++ < 5)
-                    std::printf("WARNING commit-backwards: %s committed offset moved back from %lld to %lld at sample %d\n",
-                                name(p).c_str(), static_cast<long long>(prev), static_cast<long long>(c), k);
+                if (c < prev)
+                    bad.add("commit-backwards", name(p) + " committed offset moved back from " + std::to_string(prev) +
+                                                    " to " + std::to_string(c) + " at sample " + std::to_string(k));
                 prev = c;
                 max_committed = std::max(max_committed, c);
             }

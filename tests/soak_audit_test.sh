@@ -102,7 +102,7 @@ part=$(grep -m1 '^C ' "$dir/samples.txt" | awk '{print $2, $3}')
 run_audit "$dir/bad-samples.txt"
 rc=$?
 [ $rc -eq 1 ] || fail "bad commits: exit $rc"
-grep -q "^WARNING commit-backwards: ${part/ //} committed offset moved back" "$dir/audit.out" ||
+grep -q "^VIOLATION commit-backwards: ${part/ //} committed offset moved back" "$dir/audit.out" ||
   fail "no commit-backwards line: $(cat "$dir/audit.out")"
 grep -q "^VIOLATION commit-beyond-end: ${part/ //} committed 99999999" "$dir/audit.out" ||
   fail "no commit-beyond-end line: $(cat "$dir/audit.out")"
