@@ -32,9 +32,7 @@ void committer::publish(std::uint32_t idx) {
     partition_view& v = metrics_.partitions[idx];
     const partition_commits& p = *parts_[idx];
     v.commit_offset.store(p.marks().commit_offset(), std::memory_order_relaxed);
-    v.done_epoch.store(epochs_[idx], std::memory_order_relaxed);
     // release: the source reads done_mark (acquire) and then commit_offset.
-    v.done.store(p.marks().done_count(), std::memory_order_release);
     v.done_mark.store(done_mark(epochs_[idx], p.marks().done_count()), std::memory_order_release);
 }
 

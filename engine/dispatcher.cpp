@@ -55,7 +55,7 @@ bool dispatcher::drain(const std::vector<std::uint32_t>& idxs, std::int64_t dead
         const partition_name& n = table_.name(idx);
         logf(log_level::warning, "drain", "%s[%d]: %llu events still in flight at the drain deadline; committing what is done",
                      n.topic.c_str(), n.partition,
-                     static_cast<unsigned long long>(table_.next_seq(idx) - std::min(table_.next_seq(idx), v.done.load())));
+                     static_cast<unsigned long long>(table_.next_seq(idx) - std::min(table_.next_seq(idx), v.done())));
     }
     restart_clock();
     return all;

@@ -54,9 +54,10 @@ kafka_source::kafka_source(const settings& cfg, const std::string& bootstrap, fl
     rd_kafka_conf_set_opaque(conf.get(), this);
     rd_kafka_conf_set_rebalance_cb(conf.get(), &kafka_source::on_rebalance);
     rk_ = conf.make(RD_KAFKA_CONSUMER);
-    cooperative_ = std::strcmp(rd_kafka_rebalance_protocol(rk_.get()), "COOPERATIVE") == 0;
     {
-        // rd_kafka_rebalance_protocol() says NONE until the first join: ask the configuration.
+        // The configured strategy decides the protocol (librdkafka refuses
+        // to mix eager and cooperative ones); rd_kafka_rebalance_protocol()
+        // says NONE until the first join.
         char strategy[256];
         std::size_t len = sizeof strategy;
         if (rd_kafka_conf_get(rd_kafka_conf(rk_.get()), "partition.assignment.strategy", strategy, &len) ==
@@ -126,25 +127,23 @@ void kafka_source::on_rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
                                 rd_kafka_topic_partition_list_t* parts, void* opaque) {
     auto* self = static_cast<kafka_source*>(opaque);
     const std::int64_t began = mono_ns();
-    self->on_rebalance(rk, err, parts);
+    self->rebalance(rk, err, parts);
     self->metrics_.source.rebalance_ns.add(static_cast<std::uint64_t>(mono_ns() - began));
 }
 
-void kafka_source::on_rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts) {
-    kafka_source* self = this;
-    self->metrics_.source.rebalances.add();
-    self->topics_.clear();  // indexes may change below
-    const bool cooperative = std::strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;
+void kafka_source::rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts) {
+    metrics_.source.rebalances.add();
+    topics_.clear();  // indexes may change below
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
-        self->ever_assigned_ = true;
+        ever_assigned_ = true;
         try {
-            self->assign(parts);  // sets every partition's absolute start offset
+            assign(parts);  // sets every partition's absolute start offset
         } catch (const partition_limit_error& e) {
             logf(log_level::error, "partitions", "%s; stopping", e.what());
-            self->flow_.source_failed.store(true, std::memory_order_release);
+            flow_.source_failed.store(true, std::memory_order_release);
         }
         rd_kafka_error_t* e = nullptr;
-        if (cooperative) e = rd_kafka_incremental_assign(rk, parts);
+        if (cooperative_) e = rd_kafka_incremental_assign(rk, parts);
         else if (const rd_kafka_resp_err_t ae = rd_kafka_assign(rk, parts))
             logf(log_level::error, "rebalance", "assign failed: %s", rd_kafka_err2str(ae));
         if (e) {
@@ -156,18 +155,18 @@ void kafka_source::on_rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafk
         // they are resumed: librdkafka 2.0.2 keeps an application pause
         // across unassign and assign, so a partition revoked while paused
         // would come back paused and never be fetched.
-        if (!self->paused_) {
+        if (!paused_) {
             rd_kafka_resume_partitions(rk, parts);
         } else {
             rd_kafka_pause_partitions(rk, parts);
             for (int i = 0; i < parts->cnt; ++i) {
-                const std::uint32_t idx = self->dispatch_.partitions().find(parts->elems[i].topic, parts->elems[i].partition);
-                if (idx != UINT32_MAX) self->dispatch_.partitions().set_paused(idx, true);
+                const std::uint32_t idx = dispatch_.partitions().find(parts->elems[i].topic, parts->elems[i].partition);
+                if (idx != UINT32_MAX) dispatch_.partitions().set_paused(idx, true);
             }
         }
     } else {
-        self->revoke(parts, err != RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS || rd_kafka_assignment_lost(rk));
-        if (cooperative) {
+        revoke(parts, err != RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS || rd_kafka_assignment_lost(rk));
+        if (cooperative_) {
             if (rd_kafka_error_t* e = rd_kafka_incremental_unassign(rk, parts)) rd_kafka_error_destroy(e);
         } else {
             rd_kafka_assign(rk, nullptr);
@@ -175,12 +174,13 @@ void kafka_source::on_rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafk
     }
 }
 
-void kafka_source::resolve_starts(rd_kafka_topic_partition_list_t* parts, std::vector<std::int64_t>& ends) {
+std::vector<kafka_source::resolved> kafka_source::resolve_starts(rd_kafka_topic_partition_list_t* parts) {
     const std::vector<std::int64_t> lows = offsets_at(rk_.get(), parts, RD_KAFKA_OFFSET_BEGINNING, query_timeout_ms(flow_));
-    ends = offsets_at(rk_.get(), parts, RD_KAFKA_OFFSET_END, query_timeout_ms(flow_));
+    const std::vector<std::int64_t> ends = offsets_at(rk_.get(), parts, RD_KAFKA_OFFSET_END, query_timeout_ms(flow_));
     partition_list committed(rd_kafka_topic_partition_list_copy(parts));
     const rd_kafka_resp_err_t cerr = rd_kafka_committed(rk_.get(), committed.get(), query_timeout_ms(flow_));
-    committed_at_assign_.assign(static_cast<std::size_t>(parts->cnt), -1);
+    std::vector<resolved> out(static_cast<std::size_t>(parts->cnt));
+    for (std::size_t k = 0; k < out.size(); ++k) out[k].end = ends[k];
     const bool earliest = cfg_.offset_reset == offset_reset_policy::earliest;
     for (int i = 0; i < parts->cnt; ++i) {
         auto& tp = parts->elems[i];
@@ -208,7 +208,7 @@ void kafka_source::resolve_starts(rd_kafka_topic_partition_list_t* parts, std::v
             tp.offset = by_policy;  // a new group or partition: the policy says where
             continue;
         }
-        committed_at_assign_[k] = c;
+        out[k].committed = c;
         if (c >= lo && c <= hi) {
             tp.offset = c;
             continue;
@@ -224,19 +224,18 @@ void kafka_source::resolve_starts(rd_kafka_topic_partition_list_t* parts, std::v
                      by_policy > c ? ": offsets in between are skipped" : ": offsets from there are read again");
         tp.offset = by_policy;
     }
+    return out;
 }
 
 void kafka_source::assign(rd_kafka_topic_partition_list_t* parts) {
-    std::vector<std::int64_t> ends;
-    resolve_starts(parts, ends);
+    const std::vector<resolved> found = resolve_starts(parts);
     for (int i = 0; i < parts->cnt; ++i) {
         const auto& tp = parts->elems[i];
-        // The ends as of now, for --until-caught-up ("everything that was there").
-        const std::uint32_t idx =
-            dispatch_.assign(tp.topic, tp.partition, tp.offset >= 0 ? tp.offset : -1, ends[static_cast<std::size_t>(i)]);
+        const resolved& r = found[static_cast<std::size_t>(i)];
+        // The end as of now, for --until-caught-up ("everything that was there").
+        const std::uint32_t idx = dispatch_.assign(tp.topic, tp.partition, tp.offset >= 0 ? tp.offset : -1, r.end);
         // This epoch's committed offset (the view keeps no other epoch's).
-        metrics_.partitions[idx].committed_offset.store(committed_at_assign_[static_cast<std::size_t>(i)],
-                                                         std::memory_order_relaxed);
+        metrics_.partitions[idx].committed_offset.store(r.committed, std::memory_order_relaxed);
     }
     flow_.commit_waiter.notify();
 }
@@ -304,7 +303,7 @@ void kafka_source::revoke(const std::vector<std::uint32_t>& idxs, bool lost, std
         // No longer ours: its exposure is the next owner's to replay; after
         // the final revoke it stays, for the stop's summary.
         if (!final) v.exposure.store(0, std::memory_order_relaxed);
-        const std::uint64_t unfinished = table.next_seq(idx) - std::min(table.next_seq(idx), v.done.load());
+        const std::uint64_t unfinished = table.next_seq(idx) - std::min(table.next_seq(idx), v.done());
         if (final && (!drained || !committed) && (done_to > committed_to || unfinished > 0)) {
             char line[512];
             std::snprintf(line, sizeof line,
@@ -328,7 +327,7 @@ bool kafka_source::commit_sync(const std::vector<std::uint32_t>& idxs, std::int6
         partition_view& v = metrics_.partitions[idx];
         // acquire: pairs with the commit thread's release when it closed the epoch.
         const std::int64_t off = v.commit_offset.load(std::memory_order_acquire);
-        if (v.done_epoch.load(std::memory_order_acquire) != table.epoch(idx)) {
+        if (!done_mark_is_epoch(v.done_mark.load(std::memory_order_acquire), table.epoch(idx))) {
             all_drained = false;
             continue;
         }
@@ -426,7 +425,7 @@ void kafka_source::restart_at(std::uint32_t idx, std::int64_t to) {
     partition_table& table = dispatch_.partitions();
     const partition_name& n = table.name(idx);
     rd_kafka_error_t* e = nullptr;
-    if (std::strcmp(rd_kafka_rebalance_protocol(rk_.get()), "COOPERATIVE") == 0) {
+    if (cooperative_) {
         partition_list one(rd_kafka_topic_partition_list_new(1));
         rd_kafka_topic_partition_list_add(one.get(), n.topic.c_str(), n.partition)->offset = to;
         e = rd_kafka_incremental_unassign(rk_.get(), one.get());
@@ -598,7 +597,7 @@ void kafka_source::close_consumer() {
             if (rd_kafka_event_error(ev) == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
                 // Closing: nothing new is taken (librdkafka would turn the
                 // assign into an unassign anyway).
-                if (std::strcmp(rd_kafka_rebalance_protocol(rk_.get()), "COOPERATIVE") == 0) {
+                if (cooperative_) {
                     if (rd_kafka_error_t* e = rd_kafka_incremental_unassign(rk_.get(), parts)) rd_kafka_error_destroy(e);
                 } else {
                     rd_kafka_assign(rk_.get(), nullptr);

@@ -50,13 +50,17 @@ public:
 private:
     static void on_rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
                              rd_kafka_topic_partition_list_t* parts, void* opaque);
-    void on_rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts);
+    void rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts);
     void assign(rd_kafka_topic_partition_list_t* parts);
     void revoke(const std::vector<std::uint32_t>& idxs, bool lost, std::int64_t deadline_ns, bool final);
     void revoke(rd_kafka_topic_partition_list_t* parts, bool lost);
+    struct resolved {
+        std::int64_t end = -1;        // high watermark now (-1: unknown)
+        std::int64_t committed = -1;  // the group's committed offset (-1: none or unknown)
+    };
     // Resolves the absolute start offset of every partition of parts (in
     // place) from the committed offsets, the log's ends and the policy.
-    void resolve_starts(rd_kafka_topic_partition_list_t* parts, std::vector<std::int64_t>& ends);
+    std::vector<resolved> resolve_starts(rd_kafka_topic_partition_list_t* parts);
     // The broker no longer has a partition's position: move it by the policy.
     void reset_position(const rd_kafka_message_t* m);
     // Makes librdkafka fetch partition idx again from absolute offset to.
@@ -99,7 +103,6 @@ private:
     };
     std::vector<topic_cache> topics_;
     std::vector<std::string> unconfirmed_;  // after run(): what the final commit did not cover
-    std::vector<std::int64_t> committed_at_assign_;  // resolve_starts() -> assign(): per partition, -1: none
 };
 
 }  // namespace sluice

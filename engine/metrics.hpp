@@ -101,18 +101,26 @@ struct partition_name {
 // previous one is in flight, so a sink reading `name` of its slot's view
 // always sees its own partition; readers that may race with a reuse (stats)
 // load `name` once and use that pointer.
+// partition_view::done_mark: an epoch's low 24 bits and its done count's low 40.
+inline constexpr std::uint64_t done_mark(std::uint64_t epoch, std::uint64_t done) noexcept {
+    return (epoch & 0xFFFFFF) << 40 | (done & ((std::uint64_t(1) << 40) - 1));
+}
+inline constexpr std::uint64_t done_count_of(std::uint64_t mark) noexcept { return mark & ((std::uint64_t(1) << 40) - 1); }
+inline constexpr bool done_mark_is_epoch(std::uint64_t mark, std::uint64_t epoch) noexcept {
+    return mark >> 40 == (epoch & 0xFFFFFF);
+}
+
 struct alignas(64) partition_view {
     std::atomic<const partition_name*> name{nullptr};  // source: set before the index is used
     std::atomic<bool> assigned{false};
     std::atomic<std::uint64_t> assign_epoch{0};  // source: bumped on every assignment and reset
-    std::atomic<std::uint64_t> done_epoch{0};    // commit thread: epoch `done` belongs to
     // commit thread: the epoch (high 24 bits) and its done count (low 40
     // bits) in one store, so the source's drain never pairs one epoch's
     // count with another epoch.
     std::atomic<std::uint64_t> done_mark{0};
+    std::uint64_t done() const noexcept { return done_count_of(done_mark.load(std::memory_order_acquire)); }
     std::atomic<std::uint64_t> closed_epoch{0};  // commit thread: last epoch it stopped committing
     std::atomic<std::uint64_t> dispatched{0};  // source: events handed to sinks since assignment
-    std::atomic<std::uint64_t> done{0};        // commit thread: of those, fully done
     std::atomic<std::int64_t> commit_offset{-1};     // watermark: next offset to commit
     std::atomic<std::int64_t> committed_offset{-1};  // confirmed by the broker
     std::atomic<std::int64_t> high_watermark{-1};
@@ -135,10 +143,6 @@ struct alignas(64) partition_view {
 
 inline constexpr std::size_t max_partitions = 4096;
 
-// partition_view::done_mark: an epoch's low 24 bits and its done count's low 40.
-inline constexpr std::uint64_t done_mark(std::uint64_t epoch, std::uint64_t done) noexcept {
-    return (epoch & 0xFFFFFF) << 40 | (done & ((std::uint64_t(1) << 40) - 1));
-}
 
 struct pipeline_metrics {
     source_metrics source;

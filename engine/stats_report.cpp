@@ -162,7 +162,7 @@ std::string stats_report::stats_json() const {
             .field("topic", std::string_view(name->topic)).field("partition", name->partition)
             .field("assigned", assigned)
             .field("consumed", p.consumed.load(std::memory_order_relaxed))
-            .field("in_flight", p.dispatched.load(std::memory_order_relaxed) - std::min(p.dispatched.load(std::memory_order_relaxed), p.done.load(std::memory_order_relaxed)))
+            .field("in_flight", p.dispatched.load(std::memory_order_relaxed) - std::min(p.dispatched.load(std::memory_order_relaxed), p.done()))
             .field("commit_offset", p.commit_offset.load(std::memory_order_relaxed))
             .field("committed_offset", committed)
             .field("high_watermark", hw)

@@ -70,7 +70,7 @@ void BM_pipeline_replay(benchmark::State& state) {
         const sluice::partition_view& v = p.metrics().partitions[0];
         // Done: every line acknowledged by every sink it went to and counted
         // by the commit thread's watermark.
-        while (v.done.load(std::memory_order_acquire) < static_cast<std::uint64_t>(c.lines))
+        while (v.done() < static_cast<std::uint64_t>(c.lines))
             std::this_thread::sleep_for(std::chrono::microseconds(100));
         const double s = double(sluice::mono_ns() - p.source().first_event_mono_ns()) / 1e9;
         state.SetIterationTime(s);

@@ -5,6 +5,9 @@
 # Usage: scripts/bench-ab.sh OLD_BINARY NEW_BINARY [REPETITIONS=5] [EVENTS=1000000]
 # (e.g. OLD_BINARY built from a `git worktree` of the earlier commit). Prints
 # each run and the medians: events/s, CPU seconds per million events, max RSS.
+# BENCH_OUTPUTS=kafka: the production path instead, the sinks writing to Kafka
+# topics (enriched.events, notifications.outbox, analytics.rollups) on the
+# same broker.
 set -euo pipefail
 [ $# -ge 2 ] || { echo "usage: scripts/bench-ab.sh OLD_BINARY NEW_BINARY [REPETITIONS] [EVENTS]" >&2; exit 2; }
 old=$(realpath "$1")
@@ -14,7 +17,14 @@ events="${4:-1000000}"
 cd "$(dirname "$0")/.."
 . scripts/bench-env.sh
 
-start_broker "bench.events:96,bench.events.dlq:3,user.created:3"
+outputs=(--set sinks.enrichment.output=none --set sinks.notification.output=none --set sinks.analytics.output=none)
+topics="bench.events:96,bench.events.dlq:3,user.created:3"
+if [ "${BENCH_OUTPUTS:-none}" = kafka ]; then
+  outputs=(--set sinks.enrichment.output=kafka:enriched.events --set sinks.notification.output=kafka:notifications.outbox
+           --set sinks.analytics.output=kafka:analytics.rollups)
+  topics="$topics,enriched.events:3,notifications.outbox:3,analytics.rollups:3"
+fi
+start_broker "$topics"
 preload "$events"
 
 results="$work/results"
@@ -25,8 +35,7 @@ for r in $(seq 1 "$reps"); do
     [ "$side" = new ] && bin=$new
     /usr/bin/time -f '%U %S %M' -o "$work/time" "$bin" run --set "kafka.bootstrap.servers=$bootstrap" \
       --set 'kafka.topics=["bench.events"]' --set "kafka.group.id=ab-$side-$r" --set 'stats.socket=""' \
-      --set run.progress=false --set sinks.enrichment.output=none --set sinks.notification.output=none \
-      --set sinks.analytics.output=none --until-caught-up > "$work/out" 2>/dev/null
+      --set run.progress=false "${outputs[@]}" --until-caught-up > "$work/out" 2>/dev/null
     line="$side $(sed -n 's/^caught up: .*(\([0-9]*\) events\/s)$/\1/p' "$work/out") $(awk '{print $1 + $2, $3}' "$work/time")"
     echo "$line" >> "$results"
     echo "repetition $r: $line"
