@@ -1,6 +1,7 @@
 // Exponential backoff with full jitter, seeded once per process.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <random>
 
@@ -20,8 +21,8 @@ public:
 
     // New bounds from the next delay on (a reloaded configuration).
     void set_bounds(std::int64_t base_ns, std::int64_t max_ns) noexcept {
-        base_ns_ = base_ns;
-        max_ns_ = max_ns;
+        base_ns_ = std::max<std::int64_t>(base_ns, 1);
+        max_ns_ = std::max(max_ns, base_ns_);
     }
     // The upper bound of attempt's delay (attempt >= 1).
     std::int64_t cap_ns(std::uint32_t attempt) const noexcept;

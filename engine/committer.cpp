@@ -48,7 +48,9 @@ void committer::close_settled() {
         }
         // release: the source, seeing this epoch closed, knows no commit of
         // it is asked for or in flight besides its own final one.
-        metrics_.partitions[idx].closed_epoch.store(epoch, std::memory_order_release);
+        // Only forward: a late answer for an older epoch settles after a newer one.
+        std::atomic<std::uint64_t>& closed = metrics_.partitions[idx].closed_epoch;
+        if (epoch > closed.load(std::memory_order_relaxed)) closed.store(epoch, std::memory_order_release);
         closing_[i] = closing_.back();
         closing_.pop_back();
     }

@@ -285,14 +285,19 @@ void kafka_source::revoke(const std::vector<std::uint32_t>& idxs, bool lost, std
     for (std::uint32_t idx : idxs) dispatch_.close(idx);
     dispatch_.notify();
     flow_.commit_waiter.wake();
-    // The commit thread is local: it gets a second past the deadline at most.
-    const std::int64_t closed_by = deadline_ns > INT64_MAX - 1'000'000'000 ? INT64_MAX : deadline_ns + 1'000'000'000;
-    for (std::uint32_t idx : idxs)
+    // An epoch not closed by the deadline still has an asynchronous commit
+    // in flight (a coordinator outage holds it): committing it synchronously
+    // now could be overtaken by that older one, so it is left uncommitted.
+    std::vector<std::uint32_t> closed;
+    for (std::uint32_t idx : idxs) {
         while (metrics_.partitions[idx].closed_epoch.load(std::memory_order_acquire) != table.epoch(idx) &&
-               mono_ns() < closed_by)
+               mono_ns() < deadline_ns)
             std::this_thread::sleep_for(std::chrono::microseconds(100));
+        if (metrics_.partitions[idx].closed_epoch.load(std::memory_order_acquire) == table.epoch(idx))
+            closed.push_back(idx);
+    }
     bool committed = false;
-    if (!lost) committed = commit_sync(idxs, deadline_ns);
+    if (!lost) committed = commit_sync(closed, deadline_ns) && closed.size() == idxs.size();
     for (std::uint32_t idx : idxs) {
         partition_view& v = metrics_.partitions[idx];
         const partition_name& n = table.name(idx);
