@@ -100,6 +100,24 @@ sink_factory logging_seed_sinks(std::shared_ptr<sink_log> log, before_process_ho
     };
 }
 
+logged_pipeline::logged_pipeline(std::string bootstrap, std::string group_id, std::vector<std::string> extra,
+                                 before_process_hook hook)
+    : dir(temp_dir()), b(std::move(bootstrap)), group(std::move(group_id)) {
+    std::vector<std::string> sets = {
+        "kafka.bootstrap.servers=\"" + b + "\"", "kafka.group.id=\"" + group + "\"",
+        "stats.socket=\"" + dir + "/s.sock\"", "sinks.enrichment.output=\"none\"",
+        "sinks.notification.output=\"none\"", "sinks.analytics.output=\"none\"", "commit.interval.ms=50",
+        // Quick rejoin on the embedded broker (see README).
+        "kafka.properties.\"session.timeout.ms\"=6000"};
+    sets.insert(sets.end(), extra.begin(), extra.end());
+    p = std::make_unique<pipeline>(load_settings("", sets), logging_seed_sinks(log, std::move(hook)));
+    p->start();
+}
+
+bool logged_pipeline::assigned(std::chrono::milliseconds timeout) {
+    return wait_until([&] { return p->metrics().source.assigned_partitions.get() > 0; }, timeout);
+}
+
 sightings enriched_sources(const std::vector<std::string>& lines) {
     sightings seen;
     simdjson::dom::parser parser;

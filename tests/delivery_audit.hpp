@@ -3,6 +3,7 @@
 // ahead of what the sinks had finished.
 #pragma once
 
+#include <chrono>
 #include <compare>
 #include <cstdint>
 #include <functional>
@@ -74,6 +75,21 @@ using before_process_hook = std::function<void(std::string_view sink)>;
 
 // A sink factory that builds the real sinks and logs every event they are handed.
 sink_factory logging_seed_sinks(std::shared_ptr<sink_log> log, before_process_hook hook = {});
+
+// One in-process pipeline on bootstrap in group_id with logging sinks (outputs
+// none), its stats socket at dir/s.sock, committing every 50 ms; extra
+// settings ("key=value") are applied last.
+struct logged_pipeline {
+    std::string dir;
+    std::string b, group;
+    std::shared_ptr<sink_log> log = std::make_shared<sink_log>();
+    std::unique_ptr<pipeline> p;
+
+    logged_pipeline(std::string bootstrap, std::string group_id, std::vector<std::string> extra = {},
+                    before_process_hook hook = {});
+    // Waits until the pipeline is assigned at least one partition.
+    bool assigned(std::chrono::milliseconds timeout);
+};
 
 // Source coordinates of the records in an enrichment output file (JSON lines).
 sightings enriched_sources(const std::vector<std::string>& lines);

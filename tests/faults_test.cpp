@@ -35,31 +35,23 @@ std::size_t resident_bytes() {
     return resident * static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
 }
 
-// One pipeline with logging sinks on an embedded cluster of `brokers`.
-struct fault_run {
-    std::string dir = temp_dir();
+// The embedded cluster, a base of fault_run so that it starts before the
+// pipeline and stops after it.
+struct embedded_cluster {
     embedded_broker broker;
-    std::string b = broker.bootstraps();
-    std::string group;
-    std::shared_ptr<sink_log> log = std::make_shared<sink_log>();
-    std::unique_ptr<pipeline> p;
+    explicit embedded_cluster(int brokers) : broker(brokers, load_settings("", {}).broker_topics()) {}
+};
+
+// One pipeline with logging sinks on an embedded cluster of `brokers`.
+struct fault_run : embedded_cluster, logged_pipeline {
     std::uint64_t seed = 1;
     offsets floor;  // committed offsets just before the fault
 
     fault_run(int brokers, std::string group_id, std::vector<std::string> extra = {}, before_process_hook hook = {})
-        : broker(brokers, load_settings("", {}).broker_topics()), group(std::move(group_id)) {
-        std::vector<std::string> sets = {
-            "kafka.bootstrap.servers=\"" + b + "\"", "kafka.group.id=\"" + group + "\"",
-            "stats.socket=\"" + dir + "/s.sock\"", "sinks.enrichment.output=\"none\"",
-            "sinks.notification.output=\"none\"", "sinks.analytics.output=\"none\"", "commit.interval.ms=50",
-            // Quick rejoin on the embedded broker (see README).
-            "kafka.properties.\"session.timeout.ms\"=6000"};
-        sets.insert(sets.end(), extra.begin(), extra.end());
-        p = std::make_unique<pipeline>(load_settings("", sets), logging_seed_sinks(log, std::move(hook)));
-        p->start();
-    }
+        : embedded_cluster(brokers),
+          logged_pipeline(broker.bootstraps(), std::move(group_id), std::move(extra), std::move(hook)) {}
 
-    bool assigned() { return wait_until([&] { return p->metrics().source.assigned_partitions.get() > 0; }, 30s); }
+    bool assigned() { return logged_pipeline::assigned(30s); }
     void produce_events(std::size_t n) { produce(b, seed_records(n, seed++)); }
     bool committed_to_end() { return sluice::testing::committed_to_end(b, group, 90s); }
     void mark_floor() { floor = committed_offsets(b, group, settings::default_topics()); }

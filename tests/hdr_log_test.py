@@ -10,22 +10,17 @@ that `hist NAME` answers. Usage: hdr_log_test.py SLUICE DEMO_TOML JAVA_SOURCE
 import json
 import os
 import re
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
+
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+from harness import NO_SINK_OUTPUT, fail, finish, processes, work_dir  # noqa: E402
 
 sluice, demo_toml, java_source = sys.argv[1:4]
 JAR = "/usr/share/java/hdrhistogram.jar"
 EVENTS = 6000
-failures = []
-
-
-def fail(msg):
-    failures.append(msg)
-    print("FAIL: " + msg, file=sys.stderr)
 
 
 def ask(sock, command):
@@ -34,16 +29,12 @@ def ask(sock, command):
 
 
 def main():
-    work = tempfile.mkdtemp(prefix="sluice-hdr-")
-    procs = []
-    try:
+    with work_dir("sluice-hdr-") as work, processes(30) as procs:
         sock = os.path.join(work, "stats.sock")
         log = os.path.join(work, "stages.hlog")
         run = subprocess.Popen(
             [sluice, "run", "--config", demo_toml, "--set", f'stats.socket="{sock}"', "--set", 'stats.http=""',
-             "--set", 'sinks.enrichment.output="none"', "--set", 'sinks.notification.output="none"',
-             "--set", 'sinks.analytics.output="none"', "--set", "loadgen.rate=2000",
-             "--set", f"loadgen.count={EVENTS}"],
+             *NO_SINK_OUTPUT, "--set", "loadgen.rate=2000", "--set", f"loadgen.count={EVENTS}"],
             stdout=open(os.path.join(work, "sluice.out"), "w"), stderr=subprocess.STDOUT)
         procs.append(run)
         for _ in range(300):
@@ -121,23 +112,7 @@ def main():
         last = [l for l in entries if l.startswith("Tag=end_to_end,")][-1]
         if float(last.split(",")[3]) != 0.0:
             fail(f"the last end_to_end interval is not empty: {last[:80]}")
-    finally:
-        for p in procs:
-            if p.poll() is None:
-                p.terminate()
-        for p in procs:
-            try:
-                p.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                p.kill()
-        if failures or os.environ.get("SLUICE_KEEP_TEST_FILES"):
-            print(f"files kept in {work}", file=sys.stderr)
-        else:
-            shutil.rmtree(work, ignore_errors=True)
 
 
 main()
-if failures:
-    print(f"{len(failures)} failure(s)", file=sys.stderr)
-    sys.exit(1)
-print("ok")
+finish()

@@ -5,6 +5,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -201,6 +202,17 @@ std::string ask_stats(const std::string& socket_path, const std::string& command
         out.append(buf, static_cast<std::size_t>(n));
     }
     ::close(fd);
+    return out;
+}
+
+std::vector<std::string> comma_list(const std::string& s) {
+    std::vector<std::string> out;
+    std::size_t pos = 0;
+    while (pos <= s.size()) {
+        const std::size_t end = std::min(s.find(',', pos), s.size());
+        if (end > pos) out.push_back(s.substr(pos, end - pos));
+        pos = end + 1;
+    }
     return out;
 }
 

@@ -61,5 +61,7 @@ std::string ask_stats(const std::string& socket_path, const std::string& command
 // A new directory under /tmp, removed with everything in it when the test
 // binary exits (kept if SLUICE_KEEP_TEST_FILES is set, to look into a failure).
 std::string temp_dir();
+// The items of a comma-separated list, empty ones left out ("a,,b" -> a, b).
+std::vector<std::string> comma_list(const std::string& s);
 
 }  // namespace sluice::testing

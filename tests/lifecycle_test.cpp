@@ -42,25 +42,9 @@ void commit_for(const std::string& bootstrap, const std::string& group,
 }
 
 // One in-process pipeline with logging sinks (outputs none) on broker.
-struct run {
-    std::string dir = temp_dir();
-    std::string b, group;
-    std::shared_ptr<sink_log> log = std::make_shared<sink_log>();
-    std::unique_ptr<pipeline> p;
-
-    run(const std::string& bootstrap, std::string group_id, std::vector<std::string> extra = {},
-        before_process_hook hook = {})
-        : b(bootstrap), group(std::move(group_id)) {
-        std::vector<std::string> sets = {
-            "kafka.bootstrap.servers=\"" + b + "\"", "kafka.group.id=\"" + group + "\"",
-            "stats.socket=\"" + dir + "/s.sock\"", "sinks.enrichment.output=\"none\"",
-            "sinks.notification.output=\"none\"", "sinks.analytics.output=\"none\"", "commit.interval.ms=50",
-            "kafka.properties.\"session.timeout.ms\"=6000"};
-        sets.insert(sets.end(), extra.begin(), extra.end());
-        p = std::make_unique<pipeline>(load_settings("", sets), logging_seed_sinks(log, std::move(hook)));
-        p->start();
-    }
-    bool assigned() { return wait_until([&] { return p->metrics().source.assigned_partitions.get() > 0; }, 60s); }
+struct run : logged_pipeline {
+    using logged_pipeline::logged_pipeline;
+    bool assigned() { return logged_pipeline::assigned(60s); }
     source_metrics& source() { return p->metrics().source; }
 };
 

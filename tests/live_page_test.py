@@ -10,22 +10,16 @@ directory (LIVE_PAGE_SCREENSHOT). Usage: live_page_test.py SLUICE DEMO_TOML SCRE
 import html.parser
 import json
 import os
-import shutil
-import socket
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.request
 
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+from harness import NO_SINK_OUTPUT, fail, finish, free_port, processes, work_dir  # noqa: E402
+
 sluice, demo_toml, screenshot = sys.argv[1:4]
 EVENTS = 3000
-failures = []
-
-
-def fail(msg):
-    failures.append(msg)
-    print("FAIL: " + msg, file=sys.stderr)
 
 
 class Dom(html.parser.HTMLParser):
@@ -52,29 +46,21 @@ class Dom(html.parser.HTMLParser):
             self.row = None
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def chromium(args):
     return subprocess.run(["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                            "--no-first-run", "--hide-scrollbars", *args], capture_output=True, text=True, timeout=120)
 
 
 def main():
-    work = tempfile.mkdtemp(prefix="sluice-live-")
-    run = None
-    try:
+    with work_dir("sluice-live-") as work, processes(30) as procs:
         port = free_port()
         base = f"http://127.0.0.1:{port}"
         run = subprocess.Popen(
             [sluice, "run", "--config", demo_toml, "--set", f'stats.socket="{work}/stats.sock"',
              "--set", f'stats.http="127.0.0.1:{port}"',
-             "--set", 'sinks.enrichment.output="none"', "--set", 'sinks.notification.output="none"',
-             "--set", 'sinks.analytics.output="none"', "--set", "loadgen.rate=1000", "--set", f"loadgen.count={EVENTS}"],
+             *NO_SINK_OUTPUT, "--set", "loadgen.rate=1000", "--set", f"loadgen.count={EVENTS}"],
             stdout=open(os.path.join(work, "sluice.out"), "w"), stderr=subprocess.STDOUT)
+        procs.append(run)
         stats = None
         deadline = time.time() + 120
         while time.time() < deadline:
@@ -159,21 +145,7 @@ def main():
                 if f.read(8) != b"\x89PNG\r\n\x1a\n":
                     fail("the screenshot is not a PNG")
             print(f"screenshot: {screenshot}")
-    finally:
-        if run:
-            run.terminate()
-            try:
-                run.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                run.kill()
-        if failures or os.environ.get("SLUICE_KEEP_TEST_FILES"):
-            print(f"files kept in {work}", file=sys.stderr)
-        else:
-            shutil.rmtree(work, ignore_errors=True)
 
 
 main()
-if failures:
-    print(f"{len(failures)} failure(s)", file=sys.stderr)
-    sys.exit(1)
-print("ok")
+finish()

@@ -10,19 +10,13 @@ follow the profile; the report says offered and achieved; bad schedules exit
 import datetime
 import os
 import re
-import shutil
 import subprocess
 import sys
-import tempfile
-import time
+
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+from harness import fail, finish, processes, wait_for_output, work_dir  # noqa: E402
 
 sluice = sys.argv[1]
-failures = []
-
-
-def fail(msg):
-    failures.append(msg)
-    print("FAIL: " + msg, file=sys.stderr)
 
 
 def loadgen(bootstrap, topic, *args):
@@ -77,18 +71,11 @@ def report(name, r, sent, offered_rate, offered_events):
 
 
 def main():
-    work = tempfile.mkdtemp(prefix="sluice-loadgen-")
-    broker = subprocess.Popen([sluice, "broker", "--no-default-topics", "--topics",
-                               "steps:3,ramp:3,profile:3,burst:3"],
-                              stdout=open(os.path.join(work, "broker.out"), "w"), stderr=subprocess.STDOUT)
-    try:
-        bootstrap = None
-        for _ in range(100):
-            m = re.search(r"^bootstrap=(\S+)", open(os.path.join(work, "broker.out")).read(), re.M)
-            if m:
-                bootstrap = m.group(1)
-                break
-            time.sleep(0.1)
+    with work_dir("sluice-loadgen-") as work, processes(30) as procs:
+        procs.append(subprocess.Popen([sluice, "broker", "--no-default-topics", "--topics",
+                                       "steps:3,ramp:3,profile:3,burst:3"],
+                                      stdout=open(os.path.join(work, "broker.out"), "w"), stderr=subprocess.STDOUT))
+        bootstrap = wait_for_output(os.path.join(work, "broker.out"), r"^bootstrap=(\S+)", 100, re.M)
         if not bootstrap:
             fail("sluice broker printed no bootstrap line")
             return
@@ -132,17 +119,7 @@ def main():
             r = loadgen(bootstrap, "steps", *args)
             if r.returncode != 64 or message not in r.stderr:
                 fail(f"{args}: exit {r.returncode}, stderr {r.stderr!r}")
-    finally:
-        broker.terminate()
-        broker.wait(timeout=30)
-        if failures or os.environ.get("SLUICE_KEEP_TEST_FILES"):
-            print(f"files kept in {work}", file=sys.stderr)
-        else:
-            shutil.rmtree(work, ignore_errors=True)
 
 
 main()
-if failures:
-    print(f"{len(failures)} failure(s)", file=sys.stderr)
-    sys.exit(1)
-print("ok")
+finish()

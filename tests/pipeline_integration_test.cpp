@@ -1,8 +1,6 @@
 // The whole pipeline against the embedded broker: flow, commits, dead letters, restart, stats.
 #include <gtest/gtest.h>
 #include <simdjson.h>
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -11,6 +9,7 @@
 #include <cerrno>
 #include <set>
 
+#include "binary_test_support.hpp"
 #include "clock.hpp"
 #include "embedded_broker.hpp"
 #include "kafka_test_support.hpp"
@@ -262,44 +261,6 @@ TEST(PipelineIntegration, WakingSinksForBigBatchesLosesNothing) {
 TEST(PipelineIntegration, SourceSpinningBeforeItParksLosesNothing) {
     expect_every_event_once("source-spins", 34, {"threads.source.wait=\"spin-then-park\"", "threads.source.spin=5000"});
 }
-
-namespace {
-// A port nothing listens on now (the kernel picks it), so parallel runs and
-// the embedded broker's own ephemeral ports cannot collide with it.
-int free_loopback_port() {
-    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof addr;
-    if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-        ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0)
-        throw std::runtime_error("cannot pick a free port");
-    ::close(fd);
-    return ntohs(addr.sin_port);
-}
-
-std::string http_get(int port, const std::string& path) {
-    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(static_cast<std::uint16_t>(port));
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-        ::close(fd);
-        return "connect failed";
-    }
-    const std::string req = "GET " + path + " HTTP/1.1\r\nHost: localhost\r\n\r\n";
-    (void)!::send(fd, req.data(), req.size(), MSG_NOSIGNAL);
-    std::string out;
-    char buf[65536];
-    ssize_t n;
-    while ((n = ::read(fd, buf, sizeof buf)) > 0) out.append(buf, static_cast<std::size_t>(n));
-    ::close(fd);
-    return out;
-}
-
-}  // namespace
 
 TEST(PipelineIntegration, StatsSocketAnswersAllFourCommands) {
     test_env env;

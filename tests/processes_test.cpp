@@ -3,13 +3,11 @@
 // processes sharing a group while one is killed. What each process did is
 // read back from its enrichment and notification output files (written with
 // io_uring before an event is acked, so they survive kill -9).
-#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
 #include <signal.h>
 #include <simdjson.h>
-#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -18,25 +16,18 @@
 #include <set>
 #include <thread>
 
+#include "binary_test_support.hpp"
 #include "delivery_audit.hpp"
 #include "embedded_broker.hpp"
 #include "kafka_test_support.hpp"
 #include "load_producer.hpp"
 #include "seed_events.hpp"
 
-extern char** environ;
-
 using namespace sluice;
 using namespace sluice::testing;
 using namespace std::chrono_literals;
 
 namespace {
-
-std::string sluice_binary() {
-    const char* bin = std::getenv("SLUICE_BIN");
-    if (!bin) throw std::runtime_error("SLUICE_BIN is not set");
-    return bin;
-}
 
 // One `sluice run` process with its own output files and stats socket.
 class sluice_process {
@@ -61,24 +52,10 @@ public:
                               << "[sinks.enrichment]\noutput = \"file:" << enriched() << "\"\n"
                               << "[sinks.notification]\noutput = \"file:" << notified() << "\"\n"
                               << "[sinks.analytics]\noutput = \"none\"\n";
-        const std::string bin = sluice_binary(), log = dir + "/" + name + ".log";
-        posix_spawn_file_actions_t actions;
-        posix_spawn_file_actions_init(&actions);
-        posix_spawn_file_actions_addopen(&actions, 1, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        posix_spawn_file_actions_adddup2(&actions, 1, 2);
-        std::vector<std::string> args = {bin, "run", "--config", config};
-        std::vector<char*> argv;
-        for (auto& a : args) argv.push_back(a.data());
-        argv.push_back(nullptr);
-        if (posix_spawn(&pid_, bin.c_str(), &actions, nullptr, argv.data(), environ) != 0)
-            throw std::runtime_error("cannot start " + bin);
-        posix_spawn_file_actions_destroy(&actions);
+        pid_ = spawn_sluice({"run", "--config", config}, log());
     }
     ~sluice_process() {
-        if (pid_ > 0) {
-            ::kill(pid_, SIGKILL);
-            ::waitpid(pid_, nullptr, 0);
-        }
+        if (pid_ > 0) kill_and_reap(pid_);
     }
 
     std::string socket() const { return dir_ + "/" + name_ + ".sock"; }

@@ -13,28 +13,16 @@ import json
 import math
 import os
 import re
-import shutil
-import socket
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.parse
 import urllib.request
 
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+from harness import NO_SINK_OUTPUT, fail, finish, free_port, processes, wait_for_output, work_dir  # noqa: E402
+
 sluice, demo_toml, rules_path, dashboard_path = sys.argv[1:5]
-failures = []
-
-
-def fail(msg):
-    failures.append(msg)
-    print("FAIL: " + msg, file=sys.stderr)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def query(base, expr):
@@ -86,26 +74,17 @@ def check_dashboard_schema(d):
 
 
 def main():
-    work = tempfile.mkdtemp(prefix="sluice-prom-")
-    procs = []
-    try:
+    with work_dir("sluice-prom-") as work, processes(20) as procs:
         http_port, prom_port = free_port(), free_port()
         sluice_log = open(os.path.join(work, "sluice.out"), "w")
         run = subprocess.Popen(
             [sluice, "run", "--config", demo_toml,
              "--set", f'stats.http="127.0.0.1:{http_port}"',
              "--set", f'stats.socket="{work}/stats.sock"',
-             "--set", 'sinks.enrichment.output="none"', "--set", 'sinks.notification.output="none"',
-             "--set", 'sinks.analytics.output="none"', "--set", "loadgen.rate=1000"],
+             *NO_SINK_OUTPUT, "--set", "loadgen.rate=1000"],
             stdout=sluice_log, stderr=subprocess.STDOUT)
         procs.append(run)
-        bootstrap = None
-        for _ in range(200):
-            m = re.search(r"from (\S+) \(embedded broker\)", open(sluice_log.name).read())
-            if m:
-                bootstrap = m.group(1)
-                break
-            time.sleep(0.1)
+        bootstrap = wait_for_output(sluice_log.name, r"from (\S+) \(embedded broker\)", 200)
         if not bootstrap:
             fail("sluice did not start: " + open(sluice_log.name).read()[-2000:])
             return
@@ -247,22 +226,7 @@ scrape_configs:
             if rule["name"] == "SluiceNotReady" and rule.get("state") != "inactive":
                 fail(f"alert {rule['name']} is {rule.get('state')} on a healthy pipeline")
         print(f"rules: {len(rules)} evaluated")
-    finally:
-        for p in procs:
-            p.terminate()
-        for p in procs:
-            try:
-                p.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                p.kill()
-        if failures or os.environ.get("SLUICE_KEEP_TEST_FILES"):
-            print(f"logs kept in {work}", file=sys.stderr)
-        else:
-            shutil.rmtree(work, ignore_errors=True)
 
 
 main()
-if failures:
-    print(f"{len(failures)} failure(s)", file=sys.stderr)
-    sys.exit(1)
-print("ok")
+finish()

@@ -3,13 +3,10 @@
 // rebalance, WATCHDOG pings, STOPPING), /health and /ready before, during
 // and after assignment, one process per stats socket, JSON logs with
 // librdkafka's lines in them, SIGHUP reload.
-#include <arpa/inet.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <simdjson.h>
-#include <spawn.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -26,54 +23,13 @@
 #include <set>
 #include <thread>
 
+#include "binary_test_support.hpp"
 #include "kafka_test_support.hpp"
-
-extern char** environ;
 
 using namespace sluice::testing;
 using namespace std::chrono_literals;
 
 namespace {
-
-std::string sluice_binary() {
-    const char* bin = std::getenv("SLUICE_BIN");
-    if (!bin) throw std::runtime_error("SLUICE_BIN is not set");
-    return bin;
-}
-
-int free_loopback_port() {
-    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof addr;
-    if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-        ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0)
-        throw std::runtime_error("cannot pick a free port");
-    ::close(fd);
-    return ntohs(addr.sin_port);
-}
-
-// "STATUS LINE" of an HTTP answer plus its body, or "connect failed".
-std::string http_get(int port, const std::string& path) {
-    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(static_cast<std::uint16_t>(port));
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-        ::close(fd);
-        return "connect failed";
-    }
-    const std::string req = "GET " + path + " HTTP/1.1\r\nHost: localhost\r\n\r\n";
-    (void)!::send(fd, req.data(), req.size(), MSG_NOSIGNAL);
-    std::string out;
-    char buf[65536];
-    ssize_t n;
-    while ((n = ::read(fd, buf, sizeof buf)) > 0) out.append(buf, static_cast<std::size_t>(n));
-    ::close(fd);
-    return out;
-}
 
 // A `sluice run` child with its output in files.
 class child {
@@ -81,31 +37,12 @@ public:
     child(const std::string& dir, const std::string& name, std::vector<std::string> args,
           std::vector<std::string> env_add = {})
         : out_(dir + "/" + name + ".out"), err_(dir + "/" + name + ".err") {
-        const std::string bin = sluice_binary();
         // `sluice run` unless the arguments name another subcommand.
         if (args.empty() || args[0][0] == '-') args.insert(args.begin(), "run");
-        args.insert(args.begin(), bin);
-        std::vector<std::string> env;
-        for (char** e = environ; *e; ++e) env.emplace_back(*e);
-        for (auto& e : env_add) env.push_back(e);
-        posix_spawn_file_actions_t actions;
-        posix_spawn_file_actions_init(&actions);
-        posix_spawn_file_actions_addopen(&actions, 1, out_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        posix_spawn_file_actions_addopen(&actions, 2, err_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        std::vector<char*> argv, envp;
-        for (auto& a : args) argv.push_back(a.data());
-        argv.push_back(nullptr);
-        for (auto& e : env) envp.push_back(e.data());
-        envp.push_back(nullptr);
-        if (posix_spawn(&pid_, bin.c_str(), &actions, nullptr, argv.data(), envp.data()) != 0)
-            throw std::runtime_error("cannot start " + bin);
-        posix_spawn_file_actions_destroy(&actions);
+        pid_ = spawn_sluice(std::move(args), out_, err_, env_add);
     }
     ~child() {
-        if (pid_ > 0) {
-            ::kill(pid_, SIGKILL);
-            ::waitpid(pid_, nullptr, 0);
-        }
+        if (pid_ > 0) kill_and_reap(pid_);
     }
     pid_t pid() const { return pid_; }
     void signal(int sig) const { ::kill(pid_, sig); }

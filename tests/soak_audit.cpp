@@ -80,17 +80,6 @@ private:
     std::map<std::string, std::size_t> count_;
 };
 
-std::vector<std::string> split(const std::string& s) {
-    std::vector<std::string> out;
-    std::size_t pos = 0;
-    while (pos <= s.size()) {
-        const std::size_t end = std::min(s.find(',', pos), s.size());
-        if (end > pos) out.push_back(s.substr(pos, end - pos));
-        pos = end + 1;
-    }
-    return out;
-}
-
 std::vector<sample> read_samples(const std::string& path) {
     std::vector<sample> out;
     std::ifstream in(path);
@@ -143,7 +132,7 @@ int main(int argc, char** argv) {
         return 64;
     }
     const std::string bootstrap = argv[1], group = argv[2], dir = argv[4];
-    const std::vector<std::string> topics = split(argv[3]);
+    const std::vector<std::string> topics = testing::comma_list(argv[3]);
     findings bad;
 
     std::map<tp, partition_audit> parts;

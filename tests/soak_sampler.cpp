@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "kafka_handles.hpp"
+#include "kafka_test_support.hpp"
 
 using namespace sluice;
 
@@ -28,17 +29,6 @@ namespace {
 
 volatile sig_atomic_t stopping = 0;
 void on_signal(int) { stopping = 1; }
-
-std::vector<std::string> split(const std::string& s) {
-    std::vector<std::string> out;
-    std::size_t pos = 0;
-    while (pos <= s.size()) {
-        const std::size_t end = std::min(s.find(',', pos), s.size());
-        if (end > pos) out.push_back(s.substr(pos, end - pos));
-        pos = end + 1;
-    }
-    return out;
-}
 
 std::int64_t now_ms() {
     return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
@@ -53,7 +43,7 @@ int main(int argc, char** argv) {
         return 64;
     }
     const std::string bootstrap = argv[1], group = argv[2], dir = argv[4];
-    const std::vector<std::string> topics = split(argv[3]);
+    const std::vector<std::string> topics = testing::comma_list(argv[3]);
     const int interval_ms = argc == 7 ? std::atoi(argv[6]) : 200;
     struct sigaction sa {};
     sa.sa_handler = on_signal;
