@@ -1,5 +1,6 @@
 // Parses librdkafka's statistics JSON (simdjson) into Prometheus text.
 #include "kafka_statistics.hpp"
+#include "prometheus_text.hpp"
 
 #include <simdjson.h>
 
@@ -13,19 +14,6 @@ namespace {
 int stats_cb(rd_kafka_t* rk, char* json, std::size_t len, void*) {
     kafka_statistics::instance().store(rd_kafka_name(rk), json, len);
     return 0;  // librdkafka frees json
-}
-
-std::string escape(std::string_view v) {
-    std::string out;
-    for (char c : v) {
-        if (c == '\\' || c == '"') out.push_back('\\');
-        if (c == '\n') {
-            out += "\\n";
-            continue;
-        }
-        out.push_back(c);
-    }
-    return out;
 }
 
 // Collects samples per metric so each gets one HELP/TYPE header.
@@ -62,9 +50,9 @@ double num(simdjson::dom::element e, const char* key) {
 void client_metrics(families& fam, const std::string& client, simdjson::dom::element doc) {
     std::string_view type = "unknown";
     if (doc["type"].get(type)) type = "unknown";
-    const std::string cl = "client=\"" + escape(client) + "\"";
+    const std::string cl = "client=\"" + escape_label(client) + "\"";
     fam.add("sluice_kafka_replyq", "gauge", "Operations (callbacks, events) waiting in librdkafka's reply queue.",
-            cl + ",type=\"" + escape(type) + "\"", num(doc, "replyq"));
+            cl + ",type=\"" + escape_label(type) + "\"", num(doc, "replyq"));
     fam.add("sluice_kafka_queued_messages", "gauge", "Messages in librdkafka's producer queues.", cl, num(doc, "msg_cnt"));
     fam.add("sluice_kafka_queued_bytes", "gauge", "Bytes of messages in librdkafka's producer queues.", cl,
             num(doc, "msg_size"));
@@ -75,7 +63,7 @@ void client_metrics(families& fam, const std::string& client, simdjson::dom::ele
         for (auto [name, b] : brokers) {
             std::int64_t nodeid = -1;
             if (!b["nodeid"].get(nodeid) && nodeid < 0) continue;  // bootstrap entries, replaced by the real ones
-            const std::string bl = cl + ",broker=\"" + escape(name) + "\"";
+            const std::string bl = cl + ",broker=\"" + escape_label(name) + "\"";
             std::string_view state;
             if (b["state"].get(state)) state = "";
             fam.add("sluice_kafka_broker_up", "gauge", "1 while the connection to the broker is up.", bl,
@@ -119,7 +107,7 @@ void client_metrics(families& fam, const std::string& client, simdjson::dom::ele
             std::string_view fetch_state;
             if (!p["fetch_state"].get(fetch_state)) fetching = fetch_state != "none";
             if (!fetching) continue;
-            const std::string pl = cl + ",topic=\"" + escape(topic) + "\",partition=\"" + std::to_string(id) + "\"";
+            const std::string pl = cl + ",topic=\"" + escape_label(topic) + "\",partition=\"" + std::to_string(id) + "\"";
             fam.add("sluice_kafka_partition_fetchq_messages", "gauge", "Messages fetched and waiting in librdkafka's queue.", pl,
                     num(p, "fetchq_cnt"));
             fam.add("sluice_kafka_partition_consumer_lag", "gauge", "librdkafka's view of the partition lag (messages).", pl,

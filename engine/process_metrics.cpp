@@ -11,23 +11,11 @@
 #include <sstream>
 
 #include "build_info.hpp"
+#include "prometheus_text.hpp"
 
 namespace sluice {
 
 namespace {
-
-std::string label_value(const std::string& v) {
-    std::string out;
-    for (char c : v) {
-        if (c == '\\' || c == '"') out.push_back('\\');
-        if (c == '\n') {
-            out += "\\n";
-            continue;
-        }
-        out.push_back(c);
-    }
-    return out;
-}
 
 void gauge(std::string& out, const char* name, const char* type, const char* help, double v) {
     char buf[64];
@@ -84,9 +72,9 @@ void append_process_metrics(std::string& out) {
         gauge(out, "process_max_fds", "gauge", "Maximum number of open file descriptors.", static_cast<double>(lim.rlim_cur));
     const build_info& b = build_info::get();
     out += "# HELP sluice_build_info The build: version, git revision and library versions (value 1).\n"
-           "# TYPE sluice_build_info gauge\nsluice_build_info{version=\"" + label_value(b.version) +
-           "\",revision=\"" + label_value(b.revision) + "\",librdkafka=\"" + label_value(b.librdkafka) +
-           "\",simdjson=\"" + label_value(b.simdjson) + "\",liburing=\"" + label_value(b.liburing) + "\"} 1\n";
+           "# TYPE sluice_build_info gauge\nsluice_build_info{version=\"" + escape_label(b.version) +
+           "\",revision=\"" + escape_label(b.revision) + "\",librdkafka=\"" + escape_label(b.librdkafka) +
+           "\",simdjson=\"" + escape_label(b.simdjson) + "\",liburing=\"" + escape_label(b.liburing) + "\"} 1\n";
 }
 
 }  // namespace sluice

@@ -1,5 +1,7 @@
 // JSON, Prometheus text and percentile tables from the live metrics.
 #include "stats_report.hpp"
+
+#include "prometheus_text.hpp"
 #include "kafka_statistics.hpp"
 #include "process_metrics.hpp"
 
@@ -12,6 +14,7 @@
 #include "clock.hpp"
 #include "hdr_encoding.hpp"
 #include "json_writer.hpp"
+#include "prometheus_text.hpp"
 
 namespace sluice {
 
@@ -50,19 +53,6 @@ std::string bound_label(double seconds) {
     std::string out(buf);
     while (out.back() == '0') out.pop_back();
     if (out.back() == '.') out.pop_back();
-    return out;
-}
-
-std::string escape_label(std::string_view v) {
-    std::string out;
-    for (char c : v) {
-        if (c == '\\' || c == '"') out.push_back('\\');
-        if (c == '\n') {
-            out.append("\\n");
-            continue;
-        }
-        out.push_back(c);
-    }
     return out;
 }
 
