@@ -2,6 +2,7 @@
 #pragma once
 
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
 #include <iterator>
 #include <thread>
@@ -21,25 +22,43 @@ struct ack {
     std::uint64_t seq;
 };
 
+// What one releasing thread (a sink, or the commit thread) has finished:
+// in-flight events and their held bytes, and (sinks) the bytes of output
+// records not yet confirmed. Single writer; the source sums them.
+struct alignas(64) release_totals {
+    std::atomic<std::uint64_t> events{0};
+    std::atomic<std::uint64_t> bytes{0};
+    std::atomic<std::int64_t> output_bytes{0};  // records written and not yet confirmed or given up
+};
+
 // Design: one releasing thread (a sink, or the commit thread for dead-letter
-// deliveries) owns the producer side and calls release(); the commit thread
-// consumes. The ring holds at least as many acks as there are slots, so a
-// push fails only if the commit thread falls a whole pool behind.
+// deliveries) owns the producer side and calls release() and hand_off(); the
+// commit thread consumes. The ring holds at least as many acks as there are
+// in-flight events, so a push fails only if the commit thread falls a whole
+// pool behind. totals (optional) counts what this thread finished, for the
+// source's in-flight bounds.
 class ack_channel {
 public:
     ack_channel(std::size_t capacity, release_metrics& metrics, waiter& commit_waiter,
-                waiter& source_waiter)
+                waiter& source_waiter, release_totals* totals = nullptr)
         : ring_(capacity), metrics_(metrics), commit_waiter_(commit_waiter),
-          source_waiter_(source_waiter) {}
+          source_waiter_(source_waiter), totals_(totals) {}
 
-    // Releasing thread: this thread's share of the slot is done. If it was the
-    // last share, the event is complete: report it.
-    void release(event_slot& slot) noexcept {
-        // Read before the decrement: after it, the source may refill the slot.
-        const ack a{slot.partition, slot.epoch, slot.seq};
-        const done_times t{slot.consumed_ns, slot.kafka_ts_ns};
-        // acq_rel: our reads of the slot happen-before the source reuses it.
-        if (slot.pending.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
+    // Releasing thread: this thread's share of the event is done (its
+    // records confirmed). If it was the last share, the event is complete:
+    // report it.
+    void release(in_flight_event& e) noexcept {
+        // Read before the decrement: after it, the source may reuse the entry.
+        const ack a{e.partition, e.epoch, e.seq};
+        const done_times t{e.consumed_ns, e.kafka_ts_ns};
+        const std::uint32_t bytes = e.held_bytes;
+        // acq_rel: our reads of the entry happen-before the source reuses it.
+        if (e.pending.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
+        if (totals_) {
+            // Single writer: a plain add, published for the source's sum.
+            totals_->events.store(totals_->events.load(std::memory_order_relaxed) + 1, std::memory_order_release);
+            totals_->bytes.store(totals_->bytes.load(std::memory_order_relaxed) + bytes, std::memory_order_release);
+        }
         if (stamp_later_) {
             if (unstamped_ == std::size(unstamped_times_)) stamp(mono_ns());
             unstamped_times_[unstamped_++] = t;
@@ -56,6 +75,15 @@ public:
             commit_waiter_.wake();
             std::this_thread::yield();
         }
+        ++unsignalled_;
+    }
+
+    // Releasing thread: this thread has handed the slot's records to its
+    // output and reads the slot no more; the last to do so frees it for the
+    // source (the records' confirmations are still to come).
+    void hand_off(event_slot& slot) noexcept {
+        // acq_rel: our reads of the slot happen-before the source refills it.
+        slot.pending.fetch_sub(1, std::memory_order_acq_rel);
         ++unsignalled_;
     }
 
@@ -121,6 +149,7 @@ private:
     release_metrics& metrics_;
     waiter& commit_waiter_;
     waiter& source_waiter_;
+    release_totals* totals_;
     std::uint32_t unsignalled_ = 0;
     bool stamp_later_ = false;
     bool same_thread_ = false;

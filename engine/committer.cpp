@@ -69,7 +69,7 @@ void committer::take_record(const flow_record& r, std::int64_t now) {
         case flow_record::kind::assign:
             // A new epoch (an assignment, or a reset of the position):
             // whatever the previous one left is not committed any more.
-            p = std::make_unique<partition_commits>(flow_.pool.size());
+            p = std::make_unique<partition_commits>(flow_.in_flight.size());
             epochs_[r.partition] = static_cast<std::uint32_t>(r.seq);
             // acquire: the source set the name before pushing this record.
             names_[r.partition] = metrics_.partitions[r.partition].name.load(std::memory_order_acquire);

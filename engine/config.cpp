@@ -1,5 +1,7 @@
 // TOML loading (toml++), flattening to dotted keys, typed validation.
 #include "config.hpp"
+
+#include <charconv>
 #include "trace_context.hpp"
 
 #include <toml++/toml.h>
@@ -381,6 +383,30 @@ settings parse_settings(std::string_view text, const std::string& origin, const 
 
     r.integer("pipeline.ring.size", s.ring_size, 1, 1 << 22);
     r.integer("pipeline.max.payload.bytes", s.max_payload_bytes, 64, 64 << 20);
+    if (r.find("pipeline.unconfirmed.max.events")) {
+        r.integer("pipeline.unconfirmed.max.events", s.unconfirmed_max_events, 1, 1 << 24);
+        if (s.unconfirmed_max_events < s.ring_size)
+            r.fail("pipeline.unconfirmed.max.events", "must be at least pipeline.ring.size (" + std::to_string(s.ring_size) +
+                                                    "): every slot's event is in flight");
+    } else {
+        s.unconfirmed_max_events = std::max<std::size_t>(32768, s.ring_size);
+    }
+    r.integer("pipeline.unconfirmed.max.bytes", s.unconfirmed_max_bytes, 1 << 20, std::size_t(1) << 40);
+    {
+        // The bound keeps every producer's local queue from filling: it must
+        // stay below the smallest queue (queue.buffering.max.kbytes).
+        std::size_t queue_kb = 1048576;  // sluice's producer default
+        const auto q = s.producer_properties.find("queue.buffering.max.kbytes");
+        if (q != s.producer_properties.end()) {
+            std::size_t v = 0;
+            const auto [end, ec] = std::from_chars(q->second.data(), q->second.data() + q->second.size(), v);
+            if (ec == std::errc() && end == q->second.data() + q->second.size()) queue_kb = v;
+        }
+        if (s.unconfirmed_max_bytes >= queue_kb * 1024)
+            r.fail("pipeline.unconfirmed.max.bytes", "must be below the producers' queue.buffering.max.kbytes (" +
+                                                   std::to_string(queue_kb) + " KiB = " + std::to_string(queue_kb * 1024) +
+                                                   " bytes)");
+    }
     r.integer("pipeline.pause.after.ms", s.pause_after_ms, 0, 600000);
     r.integer("pipeline.revoke.drain.timeout.ms", s.revoke_drain_timeout_ms, 0, 3600000);
     r.integer("shutdown.timeout.ms", s.shutdown_timeout_ms, 100, 3600000);

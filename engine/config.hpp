@@ -53,6 +53,11 @@ struct settings {
     std::map<std::string, int> embedded_topics;  // name -> partitions, besides defaults
     // pipeline
     std::size_t ring_size = 4096;
+    // Events dispatched and not yet confirmed by every output, and the bytes
+    // kept for them plus output records not yet confirmed: the source waits
+    // (and pauses) at either bound. 0 events: max(32768, ring_size).
+    std::size_t unconfirmed_max_events = 0;
+    std::size_t unconfirmed_max_bytes = 64 << 20;
     std::size_t max_payload_bytes = 1 << 20;
     std::uint32_t pause_after_ms = 50;
     std::uint32_t revoke_drain_timeout_ms = 30000;

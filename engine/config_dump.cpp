@@ -81,6 +81,8 @@ std::string effective_config(const settings& s) {
     }
     os << "\n[pipeline]\n"
        << "ring.size = " << s.ring_size << "\n"
+       << "unconfirmed.max.events = " << s.unconfirmed_max_events << "\n"
+       << "unconfirmed.max.bytes = " << s.unconfirmed_max_bytes << "\n"
        << "max.payload.bytes = " << s.max_payload_bytes << "\n"
        << "pause.after.ms = " << s.pause_after_ms << "\n"
        << "revoke.drain.timeout.ms = " << s.revoke_drain_timeout_ms << "\n"

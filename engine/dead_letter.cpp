@@ -33,15 +33,15 @@ std::size_t dead_letter_producer::in_flight() const noexcept {
     return static_cast<std::size_t>(rd_kafka_outq_len(rk_.get())) + resend_count_.load(std::memory_order_acquire);
 }
 
-bool dead_letter_producer::produce(event_slot& slot, const std::string& topic, rd_kafka_headers_t* headers,
+bool dead_letter_producer::produce(in_flight_event& ev, const std::string& topic, rd_kafka_headers_t* headers,
                                    std::string_view value, bool may_wait) {
-    const std::string_view key = slot.key();
+    const std::string_view key = ev.key();
     std::shared_lock lock(rk_mutex_);
     for (;;) {
         const rd_kafka_resp_err_t err = rd_kafka_producev(
             rk_.get(), RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_KEY(const_cast<char*>(key.data()), key.size()),
             RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-            RD_KAFKA_V_HEADERS(headers), RD_KAFKA_V_OPAQUE(&slot), RD_KAFKA_V_END);
+            RD_KAFKA_V_HEADERS(headers), RD_KAFKA_V_OPAQUE(&ev), RD_KAFKA_V_END);
         if (!err) return true;  // librdkafka owns the headers now
         if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL || !may_wait) return false;
         // Local queue full: the commit thread serves reports; wait for room.
@@ -49,23 +49,23 @@ bool dead_letter_producer::produce(event_slot& slot, const std::string& topic, r
     }
 }
 
-void dead_letter_producer::schedule(event_slot& slot, std::string topic, rd_kafka_headers_t* headers,
+void dead_letter_producer::schedule(in_flight_event& ev, std::string topic, rd_kafka_headers_t* headers,
                                     std::uint32_t failures, std::string value, bool own_value) {
     metrics_.dlq_retries.add();
     std::lock_guard lock(resend_mutex_);
-    resends_.push_back({&slot, std::move(topic), headers, failures, mono_ns() + backoff_.delay_ns(failures),
+    resends_.push_back({&ev, std::move(topic), headers, failures, mono_ns() + backoff_.delay_ns(failures),
                         std::move(value), own_value});
     resend_count_.store(resends_.size(), std::memory_order_release);
 }
 
-void dead_letter_producer::send(event_slot& slot, std::string_view topic, std::int32_t partition,
+void dead_letter_producer::send(in_flight_event& ev, std::string_view topic, std::int32_t partition,
                                 std::string_view reason, std::uint32_t attempts, std::string_view sink,
                                 std::int64_t first_attempt_ns, std::int64_t last_attempt_ns) {
     metrics_.dead_letter_kinds.add(reason);
     std::string dlq_topic = std::string(topic) + suffix_;
     char part[16], off[24], att[16];
     const auto part_end = std::to_chars(part, part + sizeof part, partition).ptr;
-    const auto off_end = std::to_chars(off, off + sizeof off, slot.offset).ptr;
+    const auto off_end = std::to_chars(off, off + sizeof off, ev.offset).ptr;
     const auto att_end = std::to_chars(att, att + sizeof att, attempts).ptr;
     rd_kafka_headers_t* h = rd_kafka_headers_new(12);
     rd_kafka_header_add(h, "sluice.source.topic", -1, topic.data(), static_cast<ssize_t>(topic.size()));
@@ -76,13 +76,13 @@ void dead_letter_producer::send(event_slot& slot, std::string_view topic, std::i
     if (!sink.empty()) rd_kafka_header_add(h, "sluice.sink", -1, sink.data(), static_cast<ssize_t>(sink.size()));
     rd_kafka_header_add(h, "sluice.dlq.format", -1, dlq_format_name(format_), -1);
     trace_header trace[max_trace_headers + 1];
-    const trace_view tv = slot.trace(trace);
+    const trace_view tv = ev.trace(trace);
     for (std::size_t i = 0; i < tv.count; ++i)
         rd_kafka_header_add(h, tv.items[i].name, -1, tv.items[i].value.empty() ? "" : tv.items[i].value.data(),
                             static_cast<ssize_t>(tv.items[i].value.size()));
-    const std::string_view original(slot.payload(), slot.payload_len());
+    const std::string_view original(ev.payload(), ev.payload_len());
     if (format_ == dlq_format::headers) {
-        if (!produce(slot, dlq_topic, h, original, true)) schedule(slot, std::move(dlq_topic), h, 1, {}, false);
+        if (!produce(ev, dlq_topic, h, original, true)) schedule(ev, std::move(dlq_topic), h, 1, {}, false);
         return;
     }
     const std::int64_t now = wall_ns();
@@ -90,7 +90,7 @@ void dead_letter_producer::send(event_slot& slot, std::string_view topic, std::i
                             last_attempt_ns ? last_attempt_ns : now};
     std::string value;
     write_envelope(value, original, facts);
-    if (!produce(slot, dlq_topic, h, value, true)) schedule(slot, std::move(dlq_topic), h, 1, std::move(value), true);
+    if (!produce(ev, dlq_topic, h, value, true)) schedule(ev, std::move(dlq_topic), h, 1, std::move(value), true);
 }
 
 void dead_letter_producer::poll(ack_channel& releases) {
@@ -132,9 +132,9 @@ void dead_letter_producer::resend_due() {
     for (resend& r : due) {
         // The commit thread serves the delivery reports that make room: never wait here.
         const std::string_view value =
-            r.own_value ? std::string_view(r.value) : std::string_view(r.slot->payload(), r.slot->payload_len());
-        if (!produce(*r.slot, r.topic, r.headers, value, false)) {
-            schedule(*r.slot, std::move(r.topic), r.headers, r.failures + 1, std::move(r.value), r.own_value);
+            r.own_value ? std::string_view(r.value) : std::string_view(r.ev->payload(), r.ev->payload_len());
+        if (!produce(*r.ev, r.topic, r.headers, value, false)) {
+            schedule(*r.ev, std::move(r.topic), r.headers, r.failures + 1, std::move(r.value), r.own_value);
         }
         resend_count_.fetch_sub(1, std::memory_order_acq_rel);
     }
@@ -142,18 +142,18 @@ void dead_letter_producer::resend_due() {
 
 void dead_letter_producer::on_delivery(rd_kafka_t*, const rd_kafka_message_t* m, void* opaque) {
     auto* self = static_cast<dead_letter_producer*>(opaque);
-    auto* slot = static_cast<event_slot*>(m->_private);
+    auto* ev = static_cast<in_flight_event*>(m->_private);
     if (!m->err) {
         self->metrics_.dlq_delivered.add();
-        self->releases_->release(*slot);
+        self->releases_->release(*ev);
         return;
     }
-    // Not written: produce it again after a backoff, keeping the slot held.
+    // Not written: produce it again after a backoff, keeping the event held.
     rd_kafka_headers_t* h = nullptr;
     rd_kafka_headers_t* copy = nullptr;
     if (rd_kafka_message_headers(m, &h) == RD_KAFKA_RESP_ERR_NO_ERROR) copy = rd_kafka_headers_copy(h);
     else copy = rd_kafka_headers_new(0);
-    self->schedule(*slot, rd_kafka_topic_name(m->rkt), copy, 1,
+    self->schedule(*ev, rd_kafka_topic_name(m->rkt), copy, 1,
                    std::string(static_cast<const char*>(m->payload), m->payload ? m->len : 0), true);
 }
 

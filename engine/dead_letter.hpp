@@ -22,7 +22,7 @@ struct commit_metrics;
 
 // Design: send() may be called from any thread (librdkafka's produce is
 // thread-safe); poll() only from the commit thread, so delivery reports run
-// there and release the slot through the commit thread's ack channel. A
+// there and release the event through the commit thread's ack channel. A
 // message whose delivery fails is produced again: nothing is acked that was
 // not written to the dead-letter topic. A message librdkafka refuses to
 // take (a topic in an error state after a permanent produce error) waits in
@@ -33,7 +33,7 @@ struct commit_metrics;
 // Headers (both formats): sluice.source.topic, sluice.source.partition,
 // sluice.source.offset, sluice.failure_reason, sluice.attempt_count,
 // sluice.sink (when a sink's output failed), sluice.dlq.format, then the
-// event's trace context (see event_slot::trace). Key: the original. Value:
+// event's trace context (see in_flight_event::trace). Key: the original. Value:
 // the original bytes (headers) or the JSON envelope (see dead_letter_record).
 class dead_letter_producer {
 public:
@@ -42,11 +42,11 @@ public:
                          dlq_format format = dlq_format::headers);
     ~dead_letter_producer();
 
-    // slot's share is released when the dead letter is durably written. sink:
+    // the event's share is released when the dead letter is durably written. sink:
     // the sink whose output failed ("" for bad input). first/last_attempt_ns:
     // wall-clock times of the first and last output attempt; 0: now (a
     // decode failure).
-    void send(event_slot& slot, std::string_view topic, std::int32_t partition, std::string_view reason,
+    void send(in_flight_event& ev, std::string_view topic, std::int32_t partition, std::string_view reason,
               std::uint32_t attempts, std::string_view sink = {}, std::int64_t first_attempt_ns = 0,
               std::int64_t last_attempt_ns = 0);
 
@@ -58,20 +58,20 @@ public:
 
 private:
     struct resend {
-        event_slot* slot;
+        in_flight_event* ev;
         std::string topic;
         rd_kafka_headers_t* headers;  // owned until produced
         std::uint32_t failures;
         std::int64_t due_ns;
-        std::string value;      // the record's value, unless it is the slot's payload
+        std::string value;      // the record's value, unless it is the event's payload
         bool own_value = false;
     };
     static void on_delivery(rd_kafka_t*, const rd_kafka_message_t* m, void* opaque);
     // Produce once; false if librdkafka would not take it. may_wait: wait
     // out a full local queue (not on the commit thread, which empties it).
-    bool produce(event_slot& slot, const std::string& topic, rd_kafka_headers_t* headers, std::string_view value,
+    bool produce(in_flight_event& ev, const std::string& topic, rd_kafka_headers_t* headers, std::string_view value,
                  bool may_wait);
-    void schedule(event_slot& slot, std::string topic, rd_kafka_headers_t* headers, std::uint32_t failures,
+    void schedule(in_flight_event& ev, std::string topic, rd_kafka_headers_t* headers, std::uint32_t failures,
                   std::string value, bool own_value);
     void resend_due();
     // Commit thread: a new producer after a fatal error of the current one.

@@ -11,8 +11,10 @@
 namespace sluice {
 
 namespace {
-// Tokens at or above this mark are unbound records (no slot behind them).
+// Tokens at or above this mark are unbound records (no event behind them).
 constexpr std::uint64_t unbound_base = 1ull << 40;
+// A record the output's full queue refused is offered again after this.
+constexpr std::int64_t queue_full_retry_ns = 1'000'000;
 }
 
 delivery_tracker::delivery_tracker(flow& f, sink_context& ctx, const output_spec& spec,
@@ -23,51 +25,22 @@ delivery_tracker::delivery_tracker(flow& f, sink_context& ctx, const output_spec
       backoff_(std::int64_t(f.live.retry_backoff_ms.load()) * 1'000'000,
                std::int64_t(f.live.retry_backoff_max_ms.load()) * 1'000'000),
       sink_name_(std::move(sink_name)),
-      out_(make_output(spec, bootstrap, producer_props, *this)), slots_(f.pool.size()),
+      out_(make_output(spec, bootstrap, producer_props, *this)), events_(f.in_flight.size()),
       discards_(spec.type == output_spec::kind::none) {
     heads_in_flight_.reserve(64);
 }
 
-void delivery_tracker::write(std::string_view key, std::string_view record, std::uint64_t token) {
-    // A bound record's slot is held until it is finished: its trace is there.
+bool delivery_tracker::write(std::string_view key, std::string_view record, std::uint64_t token) {
+    // A bound record's event is kept until it is finished: its trace is there.
     trace_header trace[max_trace_headers + 1];
-    const trace_view tv = token < unbound_base ? flow_.pool[token].trace(trace) : trace_view{};
-    out_->write(key, record, token, tv);
+    const trace_view tv = token < unbound_base ? flow_.in_flight[token].trace(trace) : trace_view{};
+    if (out_->write(key, record, token, tv)) return true;
+    ctx_.metrics.output_queue_full.add();
+    return false;
 }
 
-void delivery_tracker::emit(std::string_view key, std::string_view record) {
-    per_slot& s = slots_[current_];
-    if (emitted_ == 0) {
-        const std::int64_t now = mono_ns();  // the first output attempt, for a dead letter's first_attempt
-        s = per_slot{0, 1, false, false, nullptr, now, now};
-    }
-    ++emitted_;
-    ++s.outstanding;
-    ++outstanding_total_;
-    ctx_.metrics.outputs.add();
+void delivery_tracker::write_or_queue(std::string_view key, std::string_view record, std::uint64_t token) {
     // Behind a record of the same key that waits to be resent: wait too.
-    if (!queues_.empty()) {
-        const std::uint64_t id = key_hash(key);
-        if (queues_.count(id)) {
-            ctx_.metrics.held_for_order.add();
-            return enqueue(id, current_, 1, 0, key, record);
-        }
-    }
-    write(key, record, current_);
-}
-
-void delivery_tracker::end(event_slot& slot) {
-    if (emitted_ == 0) {
-        ctx_.done(slot);  // nothing to deliver for this event
-        return;
-    }
-    slots_[current_].ended = true;
-    finish_if_complete(current_);
-}
-
-void delivery_tracker::emit_unbound(std::string_view key, std::string_view record) {
-    ++outstanding_total_;
-    const std::uint64_t token = unbound_base + unbound_seq_++;
     if (!queues_.empty()) {
         const std::uint64_t id = key_hash(key);
         if (queues_.count(id)) {
@@ -75,16 +48,46 @@ void delivery_tracker::emit_unbound(std::string_view key, std::string_view recor
             return enqueue(id, token, 1, 0, key, record);
         }
     }
-    write(key, record, token);
+    // The output's queue is full: poll() tries again shortly, in key order.
+    if (!write(key, record, token)) enqueue(key_hash(key), token, 1, now_ns_ + queue_full_retry_ns, key, record);
+}
+
+void delivery_tracker::emit(std::string_view key, std::string_view record) {
+    per_event& s = events_[current_];
+    if (emitted_ == 0) {
+        const std::int64_t now = mono_ns();  // the first output attempt, for a dead letter's first_attempt
+        s = per_event{0, 1, false, false, nullptr, now, now};
+    }
+    ++emitted_;
+    ++s.outstanding;
+    ++outstanding_total_;
+    ctx_.metrics.outputs.add();
+    ctx_.output_bytes(static_cast<std::int64_t>(key.size() + record.size()));
+    write_or_queue(key, record, current_);
+}
+
+void delivery_tracker::end(event_slot& slot) {
+    if (emitted_ == 0) {
+        ctx_.done(slot);  // nothing to deliver for this event
+        return;
+    }
+    events_[current_].ended = true;
+    finish_if_complete(current_);
+}
+
+void delivery_tracker::emit_unbound(std::string_view key, std::string_view record) {
+    ++outstanding_total_;
+    ctx_.output_bytes(static_cast<std::int64_t>(key.size() + record.size()));
+    write_or_queue(key, record, unbound_base + unbound_seq_++);
 }
 
 void delivery_tracker::finish_if_complete(std::uint32_t idx) {
-    per_slot& s = slots_[idx];
+    per_event& s = events_[idx];
     if (!s.ended || s.outstanding != 0) return;
     s.ended = false;  // finish once
-    event_slot& slot = flow_.pool[idx];
+    in_flight_event& e = flow_.in_flight[idx];
     if (!s.failed) {
-        ctx_.done(slot);
+        ctx_.done(e);
         return;
     }
     ctx_.metrics.failed.add();
@@ -92,7 +95,7 @@ void delivery_tracker::finish_if_complete(std::uint32_t idx) {
                                std::to_string(s.max_attempts_seen) + " attempts: " + (s.error ? s.error : "unknown error");
     // Monotonic attempt times as wall-clock times.
     const std::int64_t to_wall = wall_ns() - mono_ns();
-    ctx_.dead_letter(slot, reason, s.max_attempts_seen, sink_name_, s.first_attempt_ns + to_wall,
+    ctx_.dead_letter(e, reason, s.max_attempts_seen, sink_name_, s.first_attempt_ns + to_wall,
                      s.last_attempt_ns + to_wall);
 }
 
@@ -104,7 +107,7 @@ void delivery_tracker::enqueue(std::uint64_t key_id, std::uint64_t token, std::u
     } catch (...) {
         // Out of memory on the failure path: settle the record as failed
         // rather than lose track of it.
-        settle(token, attempt, "out of memory queueing a resend");
+        settle(token, attempt, "out of memory queueing a resend", key.size() + record.size());
     }
 }
 
@@ -130,12 +133,14 @@ void delivery_tracker::pop_head(std::unordered_map<std::uint64_t, std::deque<que
     // poll() sends it, not this delivery report's callback.
 }
 
-void delivery_tracker::settle(std::uint64_t token, std::uint32_t attempt, const char* error) noexcept {
+void delivery_tracker::settle(std::uint64_t token, std::uint32_t attempt, const char* error,
+                              std::size_t bytes) noexcept {
     --outstanding_total_;
+    ctx_.output_bytes(-static_cast<std::int64_t>(bytes));
     const bool unbound = token >= unbound_base;
     if (!error) {
         if (!unbound) {
-            --slots_[token].outstanding;
+            --events_[token].outstanding;
             finish_if_complete(static_cast<std::uint32_t>(token));
         }
         return;
@@ -145,7 +150,7 @@ void delivery_tracker::settle(std::uint64_t token, std::uint32_t attempt, const 
         logf(log_level::error, "delivery", "%s: record lost after %u attempts: %s", sink_name_.c_str(), attempt, error);
         return;
     }
-    per_slot& s = slots_[token];
+    per_event& s = events_[token];
     s.failed = true;
     s.error = error;
     s.max_attempts_seen = static_cast<std::uint16_t>(std::max<std::uint32_t>(s.max_attempts_seen, attempt));
@@ -161,7 +166,7 @@ void delivery_tracker::delivered(std::uint64_t token, std::string_view key, std:
     const std::uint32_t attempt = head ? q->second.front().attempt : 1;
     if (!error) {
         if (head) pop_head(q);
-        settle(token, attempt, nullptr);
+        settle(token, attempt, nullptr, key.size() + record.size());
         return;
     }
     // Read at each retry, so a reload applies to the next one.
@@ -181,7 +186,7 @@ void delivery_tracker::delivered(std::uint64_t token, std::string_view key, std:
         return;
     }
     if (head) pop_head(q);
-    settle(token, attempt, error);
+    settle(token, attempt, error, key.size() + record.size());
 }
 
 bool delivery_tracker::poll(std::int64_t now_ns) {
@@ -200,10 +205,16 @@ bool delivery_tracker::poll(std::int64_t now_ns) {
         queued& h = q->second.front();
         h.in_flight = true;
         heads_in_flight_.push_back({h.token, id});
-        if (h.token < unbound_base) slots_[h.token].last_attempt_ns = now_ns;
+        if (h.token < unbound_base) events_[h.token].last_attempt_ns = now_ns;
         // Copies: an immediate report may pop the head while write runs.
         const std::string key = h.key, record = h.record;
-        write(key, record, h.token);
+        if (!write(key, record, h.token)) {
+            // Not taken (queue full), so no report came: try again shortly.
+            heads_in_flight_.pop_back();
+            h.in_flight = false;
+            h.due_ns = now_ns + queue_full_retry_ns;
+            continue;
+        }
         resent = true;
     }
     if (resent) out_->flush();

@@ -17,7 +17,7 @@
 namespace sluice {
 
 // Design: owned by one sink thread. A sink calls begin(slot), emit() zero or
-// more records, then end(slot). The slot is finished (ctx.done) when every
+// more records, then end(slot). The event is finished (ctx.done) when every
 // record is durable, or dead-lettered when one exhausted its attempts, with
 // exponential backoff between attempts (sinks.retry.*, read from flow.live at
 // each retry, so a reload applies). Records not tied to an event (window
@@ -28,7 +28,7 @@ public:
                      const std::map<std::string, std::string>& producer_props,
                      std::string sink_name);
 
-    void begin(std::uint32_t slot_index) noexcept { current_ = slot_index; emitted_ = 0; }
+    void begin(const event_slot& slot) noexcept { current_ = slot.event_index; emitted_ = 0; }
     void emit(std::string_view key, std::string_view record);
     void end(event_slot& slot);
     void emit_unbound(std::string_view key, std::string_view record);
@@ -48,7 +48,7 @@ public:
     void rebuilt(const char*) noexcept override { ctx_.metrics.output_rebuilds.add(); }
 
 private:
-    struct per_slot {
+    struct per_event {
         std::uint16_t outstanding = 0;
         std::uint16_t max_attempts_seen = 0;
         bool ended = true;
@@ -65,8 +65,12 @@ private:
         bool in_flight;
         std::string key, record;
     };
-    void finish_if_complete(std::uint32_t slot_index);
-    void write(std::string_view key, std::string_view record, std::uint64_t token);
+    void finish_if_complete(std::uint32_t event_index);
+    // False: the output's queue is full and did not take it (backpressure).
+    bool write(std::string_view key, std::string_view record, std::uint64_t token);
+    // A record's first attempt: written now, or queued behind its key's
+    // resends, or (queue full) queued to be offered again shortly.
+    void write_or_queue(std::string_view key, std::string_view record, std::uint64_t token);
     // Queues a record behind key's queue (creating it).
     void enqueue(std::uint64_t key_id, std::uint64_t token, std::uint32_t attempt, std::int64_t due_ns,
                  std::string_view key, std::string_view record);
@@ -75,14 +79,14 @@ private:
                                                                             std::string_view record) noexcept;
     // The head left its queue (confirmed or failed for good): the next may go.
     void pop_head(std::unordered_map<std::uint64_t, std::deque<queued>>::iterator q) noexcept;
-    // A record's outcome is final.
-    void settle(std::uint64_t token, std::uint32_t attempt, const char* error) noexcept;
+    // A record's outcome is final; bytes: its key and value.
+    void settle(std::uint64_t token, std::uint32_t attempt, const char* error, std::size_t bytes) noexcept;
     flow& flow_;
     sink_context& ctx_;
     backoff backoff_;  // its bounds follow flow.live at each retry
     std::string sink_name_;
     std::unique_ptr<output> out_;
-    std::vector<per_slot> slots_;
+    std::vector<per_event> events_;  // by in-flight event index (the token)
     // Key hash -> records of that key waiting to be (re)sent, in order.
     std::unordered_map<std::uint64_t, std::deque<queued>> queues_;
     // Queue heads in flight: (token, key hash).

@@ -13,7 +13,7 @@ namespace sluice {
 dispatcher::dispatcher(const settings& cfg, flow& f, pipeline_metrics& m, type_registry& types,
                        const routing_table& routes, dead_letter_producer& dlq)
     : cfg_(cfg), flow_(f), metrics_(m), routes_(routes), dlq_(dlq), decoder_(types, cfg.max_payload_bytes),
-      table_(m, f.pool) {}
+      table_(m, f.in_flight) {}
 
 std::uint32_t dispatcher::assign(std::string_view topic, std::int32_t partition, std::int64_t start,
                                  std::int64_t end) {
@@ -80,32 +80,61 @@ void dispatcher::notify() {
     restart_clock();  // a wake-up's futex calls are not the next event's time
 }
 
-void dispatcher::wait_for_slot(std::chrono::microseconds park_for) {
+bool dispatcher::ready() noexcept {
+    // acquire: pairs with the releasing threads' acq_rel decrements.
+    if (flow_.pool[next_slot_ % flow_.pool.size()].pending.load(std::memory_order_acquire) != 0) return false;
+    if (flow_.in_flight[next_event_ % flow_.in_flight.size()].pending.load(std::memory_order_acquire) != 0) return false;
+    if (bytes_over_ || ++bytes_check_ >= 32) {
+        bytes_check_ = 0;
+        bytes_over_ = flow_.in_flight_bytes() >= cfg_.unconfirmed_max_bytes;
+    }
+    return !bytes_over_;
+}
+
+bool dispatcher::room_ahead() noexcept {
+    const std::size_t slots = flow_.pool.size(), events = flow_.in_flight.size();
+    return ready() &&
+           flow_.pool[(next_slot_ + slots / 2) % slots].pending.load(std::memory_order_acquire) == 0 &&
+           flow_.in_flight[(next_event_ + events / 2) % events].pending.load(std::memory_order_acquire) == 0 &&
+           flow_.in_flight_bytes() < cfg_.unconfirmed_max_bytes / 2;
+}
+
+void dispatcher::wait_for_room(std::chrono::microseconds park_for) {
     notify();
     restart_clock();
-    event_slot& slot = flow_.pool[next_slot_ % flow_.pool.size()];
-    flow_.source_waiter.idle([&] { return slot.pending.load(std::memory_order_acquire) == 0; }, park_for);
+    if (flow_.pool[next_slot_ % flow_.pool.size()].pending.load(std::memory_order_acquire) != 0)
+        metrics_.source.waits_for_slot.add();
+    else
+        metrics_.source.waits_for_delivery.add();
+    flow_.source_waiter.idle([&] { return ready(); }, park_for);
 }
 
 void dispatcher::dispatch(std::uint32_t pidx, const source_event& e) {
     const std::uint32_t slot_index = static_cast<std::uint32_t>(next_slot_ % flow_.pool.size());
+    const std::uint32_t event_index = static_cast<std::uint32_t>(next_event_ % flow_.in_flight.size());
     event_slot& slot = flow_.pool[slot_index];
+    in_flight_event& rec = flow_.in_flight[event_index];
     const std::int64_t t0 = clock_ns_ ? clock_ns_ : mono_ns();
     if (first_event_ns_.load(std::memory_order_relaxed) == 0) first_event_ns_.store(t0, std::memory_order_relaxed);
     const bool tombstone = e.payload == nullptr;
-    slot.assign(e.payload, tombstone ? 0 : e.len, e.key, e.key ? e.key_len : 0, e.trace, e.trace_count);
+    rec.assign(e.payload, tombstone ? 0 : e.len, e.key, e.key ? e.key_len : 0, e.trace, e.trace_count);
+    rec.partition = pidx;
+    rec.seq = table_.next_seq(pidx)++;
+    rec.epoch = table_.epoch(pidx);
+    rec.offset = e.offset;
+    rec.consumed_ns = t0;
+    rec.kafka_ts_ns = e.timestamp_ns;
+    slot.original = &rec;
+    slot.event_index = event_index;
     slot.partition = pidx;
-    slot.seq = table_.next_seq(pidx)++;
-    partition_view& view = metrics_.partitions[pidx];
-    slot.epoch = table_.epoch(pidx);
     slot.offset = e.offset;
-    slot.consumed_ns = t0;
-    slot.kafka_ts_ns = e.timestamp_ns;
+    slot.ev.correlation_id = {};  // the decoder sets it; oversize events have none
+    partition_view& view = metrics_.partitions[pidx];
     const std::size_t size = std::max(e.len, e.original_len);
     metrics_.source.consumed.add();
     metrics_.source.bytes.add(size);
     view.consumed.store(view.consumed.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
-    view.dispatched.store(slot.seq + 1, std::memory_order_relaxed);
+    view.dispatched.store(rec.seq + 1, std::memory_order_relaxed);
 
     decode_result r;
     if (!tombstone && size > cfg_.max_payload_bytes) {
@@ -115,39 +144,50 @@ void dispatcher::dispatch(std::uint32_t pidx, const source_event& e) {
     } else {
         r = decoder_.decode(slot, tombstone);
     }
+    rec.correlation_id = slot.ev.correlation_id;
     const std::int64_t t1 = mono_ns();
     clock_ns_ = t1;
     metrics_.source.decode.record(static_cast<std::uint64_t>(t1 - t0));
+    // Single writer: published for the sums of in_flight_events()/bytes().
+    auto take = [&] {
+        flow_.taken.events.store(flow_.taken.events.load(std::memory_order_relaxed) + 1, std::memory_order_release);
+        flow_.taken.bytes.store(flow_.taken.bytes.load(std::memory_order_relaxed) + rec.held_bytes,
+                                std::memory_order_release);
+        ++next_event_;
+    };
     if (!r) {
         // The original bytes go to the dead-letter topic; the offset advances
-        // once the broker confirmed that write.
-        push_record({flow_record::kind::dispatch, pidx, slot.seq, slot.offset, slot.epoch});
-        slot.routed = 0;
-        slot.pending.store(1, std::memory_order_relaxed);
+        // once the broker confirmed that write. No sink reads the slot.
+        push_record({flow_record::kind::dispatch, pidx, rec.seq, rec.offset, rec.epoch});
+        rec.pending.store(1, std::memory_order_relaxed);
+        take();
         metrics_.source.dead_lettered.add();
         const partition_name& name = table_.name(pidx);
-        dlq_.send(slot, name.topic, name.partition, r.describe(), 1);
+        dlq_.send(rec, name.topic, name.partition, r.describe(), 1);
         restart_clock();  // not the next event's time
-    } else {
-        metrics_.source.decoded.add();
-        const sink_mask mask = routes_.route(slot.ev.type);
-        slot.routed = mask;
-        const std::uint32_t shares = static_cast<std::uint32_t>(__builtin_popcount(mask));
-        if (shares == 0) {
-            // Routed nowhere: dispatched and done in one record.
-            push_record({flow_record::kind::done_now, pidx, slot.seq, slot.offset, slot.epoch});
-        } else {
-            // Before any sink can see it: the commit thread reads this record
-            // before the ack that will follow.
-            push_record({flow_record::kind::dispatch, pidx, slot.seq, slot.offset, slot.epoch});
-            slot.pending.store(shares, std::memory_order_relaxed);
-            slot.dispatched_ns = t1;
-            for (std::size_t s = 0; s < flow_.sink_rings.size(); ++s) {
-                if (!(mask & (1u << s))) continue;
-                // Cannot fail: a ring holds as many indexes as there are slots.
-                [[maybe_unused]] const bool ok = flow_.sink_rings[s]->try_push(slot_index);
-            }
-        }
+        return;
+    }
+    metrics_.source.decoded.add();
+    const sink_mask mask = routes_.route(slot.ev.type);
+    slot.routed = mask;
+    const std::uint32_t shares = static_cast<std::uint32_t>(__builtin_popcount(mask));
+    if (shares == 0) {
+        // Routed nowhere: dispatched and done in one record; the slot and
+        // the in-flight entry are free again at once.
+        push_record({flow_record::kind::done_now, pidx, rec.seq, rec.offset, rec.epoch});
+        return;
+    }
+    // Before any sink can see it: the commit thread reads this record
+    // before the ack that will follow.
+    push_record({flow_record::kind::dispatch, pidx, rec.seq, rec.offset, rec.epoch});
+    rec.pending.store(shares, std::memory_order_relaxed);
+    slot.pending.store(shares, std::memory_order_relaxed);
+    slot.dispatched_ns = t1;
+    take();
+    for (std::size_t s = 0; s < flow_.sink_rings.size(); ++s) {
+        if (!(mask & (1u << s))) continue;
+        // Cannot fail: a ring holds as many indexes as there are slots.
+        [[maybe_unused]] const bool ok = flow_.sink_rings[s]->try_push(slot_index);
     }
     ++next_slot_;
 }

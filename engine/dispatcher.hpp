@@ -34,7 +34,8 @@ struct source_event {
 
 // Design: owned and used by the source thread only (the Kafka consumer or the
 // replay reader). Slots are filled in pool order; the commit thread sees
-// every dispatch, in order, through flow.to_commit.
+// every dispatch, in order, through flow.to_commit. Slots and in-flight
+// entries are taken in pool order (see event_slot.hpp).
 class dispatcher {
 public:
     dispatcher(const settings& cfg, flow& f, pipeline_metrics& m, type_registry& types,
@@ -59,19 +60,20 @@ public:
     // if any is not drained (reported on stderr with what is left).
     bool drain(const std::vector<std::uint32_t>& idxs, std::int64_t deadline_ns);
 
-    // The next slot is free: its previous event is done everywhere.
-    bool slot_free() const noexcept { return slot_free_ahead(0); }
-    // The slot `ahead` places after the next one is free too.
-    bool slot_free_ahead(std::size_t ahead) const noexcept {
-        const std::size_t n = flow_.pool.size();
-        // acquire: pairs with the releasing thread's acq_rel decrement.
-        return flow_.pool[(next_slot_ + ahead) % n].pending.load(std::memory_order_acquire) == 0;
-    }
-    // Waits (the source's wait strategy) until the next slot is free, or at
-    // most park_for; wakes the sinks first if they have unannounced work.
-    void wait_for_slot(std::chrono::microseconds park_for);
+    // Room for the next event: its slot is free (the sinks handed the last
+    // one over), its in-flight entry is free (that event is confirmed), and
+    // the bytes kept and queued are below pipeline.unconfirmed.max.bytes
+    // (summed every 32 events while below, at every call once over).
+    bool ready() noexcept;
+    // Room for half a pool more: the slot and in-flight entry half a pool
+    // ahead are free and the bytes are below half the bound (to resume).
+    bool room_ahead() noexcept;
+    // Waits (the source's wait strategy) until ready(), or at most park_for;
+    // wakes the sinks first if they have unannounced work. Counts the wait
+    // by what is missing (waits_for_slot, waits_for_delivery).
+    void wait_for_room(std::chrono::microseconds park_for);
 
-    // Dispatches into the next slot; the caller checked slot_free().
+    // Dispatches into the next slot and in-flight entry; the caller checked ready().
     void dispatch(std::uint32_t partition_index, const source_event& e);
     // The source may have waited since its last dispatch (a poll, a read):
     // the next dispatch reads the clock for its start. Until then each
@@ -105,6 +107,9 @@ private:
     dead_letter_producer& dlq_;
     decoder decoder_;
     std::uint64_t next_slot_ = 0;
+    std::uint64_t next_event_ = 0;  // the next in-flight entry
+    std::uint32_t bytes_check_ = 0;  // events since the bytes were last summed
+    bool bytes_over_ = false;
     partition_table table_;
     std::atomic<std::int64_t> first_event_ns_{0};
     std::uint32_t pending_notify_ = 0;

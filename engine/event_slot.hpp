@@ -1,4 +1,4 @@
-// One in-flight event: its padded payload copy, decoded form and bookkeeping.
+// An event in the pipeline: its bytes until confirmed, its decoded form until handed over.
 #pragma once
 
 #include <atomic>
@@ -14,24 +14,32 @@ namespace sluice {
 
 inline constexpr std::size_t json_padding = 64;  // SIMDJSON_PADDING in simdjson 3.0.1
 
-// Design: the source thread fills a slot whose pending count is 0, sets pending
-// to the number of sinks it routes to, then hands the slot's index to those
-// sinks. Sinks only read it; each calls release once when done. The thread
-// whose release brings pending to 0 reports the completion (partition, seq),
-// after which the source may refill the slot.
-// Cache-line aligned: unaligned, neighbouring slots shared a line, and the
-// source filling one slot took that line from the sinks reading the other.
-struct alignas(64) event_slot {
+// Design: an event has two parts with two lives.
+// - in_flight_event: its bytes (payload, key, trace header values, and the
+//   decoder's arena) and identity, from dispatch until every record written
+//   for it is confirmed (or it is dead-lettered). pending counts the shares
+//   not yet finished; the thread whose release brings it to 0 reports the
+//   completion (partition, epoch, seq), after which the source may reuse it.
+//   A failed record is retried and dead-lettered from what it keeps.
+// - event_slot: the decoded form the sinks read, from dispatch until every
+//   sink it was routed to has handed its records to its output. pending
+//   counts the sinks still reading it; at 0 the source may refill it, while
+//   the deliveries are still outstanding.
+// The source fills both in pool order: an in-flight event is not reused
+// before it is confirmed, so in_flight.size() bounds the events between the
+// oldest unconfirmed one and the newest dispatched.
+// Cache-line aligned: unaligned, neighbouring entries shared a line, and the
+// source filling one took that line from the sinks reading the other.
+struct alignas(64) in_flight_event {
     std::atomic<std::uint32_t> pending{0};
     std::uint32_t partition = 0;       // commit tracker's partition index
     std::uint64_t seq = 0;             // per-partition dispatch sequence
     std::uint32_t epoch = 0;           // the partition's assignment epoch at dispatch
+    std::uint32_t held_bytes = 0;      // payload, key and trace values: counted in pipeline.unconfirmed.max.bytes
     std::int64_t offset = 0;           // Kafka offset
     std::int64_t kafka_ts_ns = 0;      // broker/producer timestamp, for end-to-end latency
     std::int64_t consumed_ns = 0;      // monotonic, when the source took it: in-pipeline latency
-    std::int64_t dispatched_ns = 0;    // monotonic, for queue-wait latency
-    std::uint8_t routed = 0;           // sink mask
-    event ev;
+    str_ref correlation_id;            // the decoded envelope's, for the trace
 
     char* payload() noexcept { return buffer_.get(); }
     const char* payload() const noexcept { return buffer_.get(); }
@@ -60,12 +68,12 @@ struct alignas(64) event_slot {
             out[n++] = {trace_names_[i], str(trace_values_[i])};
             correlation |= std::strcmp(trace_names_[i], correlation_header) == 0;
         }
-        if (!correlation && !ev.correlation_id.empty()) out[n++] = {correlation_header, str(ev.correlation_id)};
+        if (!correlation && !correlation_id.empty()) out[n++] = {correlation_header, str(correlation_id)};
         return {out, n};
     }
 
     // Source thread: copy a payload (and key, and trace header values) in,
-    // growing the buffers only when a larger message than ever before arrives
+    // growing the buffer only when a larger message than ever before arrives
     // (no allocation in steady state). Header names must outlive the event.
     void assign(const void* data, std::size_t len, const void* key = nullptr, std::size_t key_len = 0,
                 const trace_header* trace = nullptr, std::size_t trace_count = 0) {
@@ -91,10 +99,11 @@ struct alignas(64) event_slot {
             trace_values_[trace_count_++] = {static_cast<std::uint32_t>(at), static_cast<std::uint32_t>(v.size())};
             at += v.size();
         }
-        // The decoder sets it again; events it never sees (oversize) have none.
-        ev.correlation_id = {};
+        // The decoder sets it; events it never sees (oversize) have none.
+        correlation_id = {};
         len_ = static_cast<std::uint32_t>(len);
         key_len_ = static_cast<std::uint32_t>(key_len);
+        held_bytes = static_cast<std::uint32_t>(need);
     }
 
 private:
@@ -105,6 +114,37 @@ private:
     std::uint32_t trace_count_ = 0;
     const char* trace_names_[max_trace_headers];
     str_ref trace_values_[max_trace_headers];
+};
+
+struct alignas(64) event_slot {
+    std::atomic<std::uint32_t> pending{0};  // sinks still reading it
+    std::uint32_t partition = 0;       // as in the in-flight event, for the sinks
+    std::uint32_t event_index = 0;     // its in-flight event's index in flow.in_flight
+    std::uint8_t routed = 0;           // sink mask
+    std::int64_t offset = 0;           // Kafka offset
+    std::int64_t dispatched_ns = 0;    // monotonic, for queue-wait latency
+    in_flight_event* original = nullptr;  // its bytes; set at dispatch
+    event ev;
+
+    char* payload() noexcept { return original->payload(); }
+    const char* payload() const noexcept { return original->payload(); }
+    std::uint32_t payload_len() const noexcept { return original->payload_len(); }
+    std::size_t arena_offset() const noexcept { return original->arena_offset(); }
+    std::size_t arena_capacity() const noexcept { return original->arena_capacity(); }
+    std::string_view str(str_ref r) const noexcept { return original->str(r); }
+    std::string_view key() const noexcept { return original->key(); }
+    trace_view trace(trace_header* out) const noexcept { return original->trace(out); }
+};
+
+// A slot with bytes of its own, for decoding outside the pipeline (the user
+// directory, tests, benchmarks). Not copyable: the slot points at the bytes.
+struct standalone_event {
+    in_flight_event bytes;
+    event_slot slot;
+    standalone_event() noexcept { slot.original = &bytes; }
+    standalone_event(const standalone_event&) = delete;
+    standalone_event& operator=(const standalone_event&) = delete;
+    void assign(const void* data, std::size_t len) { bytes.assign(data, len); }
 };
 
 }  // namespace sluice

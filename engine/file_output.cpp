@@ -57,7 +57,7 @@ public:
         ::close(fd_);
     }
 
-    void write(std::string_view key, std::string_view record, std::uint64_t token, trace_view trace) override {
+    bool write(std::string_view key, std::string_view record, std::uint64_t token, trace_view trace) override {
         // A record that is a JSON object gets the trace as one more field,
         // "trace": {"traceparent": "...", ...}, before its closing brace.
         const bool traced = !trace.empty() && record.size() >= 2 && record.front() == '{' && record.back() == '}';
@@ -76,6 +76,7 @@ public:
         filling_.keys.append(key);
         filling_.tokens.push_back({token, static_cast<std::uint32_t>(traced ? record.size() : 0),
                                    static_cast<std::uint32_t>(key.size())});
+        return true;
     }
 
     void flush() override {

@@ -30,9 +30,19 @@ struct flow_record {
 // afterwards every member is used as its comment says.
 struct flow {
     // waits: one per sink, then the commit thread, then the source.
-    flow(std::size_t slots, std::size_t sinks, const std::vector<thread_settings>& waits);
+    // in_flight: events dispatched and not yet confirmed (at least slots).
+    flow(std::size_t slots, std::size_t sinks, const std::vector<thread_settings>& waits, std::size_t in_flight = 0);
 
     std::vector<event_slot> pool;                       // source fills, sinks read
+    std::vector<in_flight_event> in_flight;             // source fills, the releasing threads finish
+    std::vector<release_totals> released;               // one per sink, then the commit thread
+    release_totals taken;                               // source: in-flight events taken and their bytes
+
+    // Any thread: events dispatched and not yet finished, and the bytes kept
+    // for them plus the output records not yet confirmed (approximate while
+    // the pipeline runs: the counters are read one after another).
+    std::uint64_t in_flight_events() const noexcept;
+    std::uint64_t in_flight_bytes() const noexcept;
     std::vector<std::unique_ptr<spsc_ring<std::uint32_t>>> sink_rings;  // source -> sink i
     std::vector<std::unique_ptr<waiter>> sink_waiters;  // sink i sleeps here
     spsc_ring<flow_record> to_commit;                   // source -> commit thread

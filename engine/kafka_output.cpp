@@ -13,8 +13,9 @@ namespace {
 class null_output final : public output {
 public:
     explicit null_output(delivery_handler& h) : handler_(h) {}
-    void write(std::string_view key, std::string_view record, std::uint64_t token, trace_view) override {
+    bool write(std::string_view key, std::string_view record, std::uint64_t token, trace_view) override {
         handler_.delivered(token, key, record, nullptr);
+        return true;
     }
     bool poll() override { return false; }
     std::size_t in_flight() const noexcept override { return 0; }
@@ -35,7 +36,7 @@ public:
     // a tracker being destroyed.
     ~kafka_output() override { rd_kafka_purge(rk_.get(), RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT); }
 
-    void write(std::string_view key, std::string_view record, std::uint64_t token, trace_view trace) override {
+    bool write(std::string_view key, std::string_view record, std::uint64_t token, trace_view trace) override {
         // One produceva call with the trace as headers, built on the stack.
         rd_kafka_vu_t vu[5 + max_trace_headers + 1];
         std::size_t n = 0;
@@ -65,18 +66,15 @@ public:
             }
             if (!err) {
                 ++in_flight_;
-                return;
+                return true;
             }
             if (err == RD_KAFKA_RESP_ERR__FATAL && !rebuilding_) {
                 rebuild();  // then produce again with the new producer
                 continue;
             }
-            if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
-                handler_.delivered(token, key, record, rd_kafka_err2str(err));
-                return;
-            }
-            // Local queue full: serve delivery reports to make room.
-            rd_kafka_poll(rk_.get(), 1);
+            if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) return false;  // backpressure: offered again later
+            handler_.delivered(token, key, record, rd_kafka_err2str(err));
+            return true;
         }
     }
     bool poll() override {

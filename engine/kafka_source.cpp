@@ -487,7 +487,7 @@ void kafka_source::set_paused(bool pause) {
 }
 
 bool kafka_source::dispatch(rd_kafka_message_t* m, std::uint32_t idx) {
-    if (!dispatch_.slot_free()) return false;
+    if (!dispatch_.ready()) return false;
     rd_kafka_timestamp_type_t tstype;
     const std::int64_t ts_ms = rd_kafka_message_timestamp(m, &tstype);
     source_event e;
@@ -558,7 +558,7 @@ void kafka_source::wait_for_slot() {
             ++held_head_;
             continue;
         }
-        dispatch_.wait_for_slot(std::chrono::microseconds(500));
+        dispatch_.wait_for_room(std::chrono::microseconds(500));
         metrics_.source.loops.add();  // waiting for a slot is looping, not stuck
         const std::int64_t now = mono_ns();
         if (!paused_ && now - since > std::int64_t(cfg_.pause_after_ms) * 1'000'000) set_paused(true);
@@ -623,14 +623,13 @@ void kafka_source::run() {
     // source sleeps, and is woken (a cross-CPU interrupt), less often.
     const std::uint32_t spins = role.wait == wait_kind::spin_then_park ? role.spin : 0;
     std::uint32_t empty_polls = 0;
-    const std::size_t n = flow_.pool.size();
     while (!flow_.stop_source.load(std::memory_order_relaxed) && !flow_.source_failed.load(std::memory_order_relaxed)) {
         metrics_.source.loops.add();
         dispatch_.routes().apply_pending();  // a reloaded routing, between events
         if (held_head_ < held_.size()) wait_for_slot();
         if (paused_) {
             // Resume once half the pool ahead is free again.
-            if (dispatch_.slot_free() && dispatch_.slot_free_ahead(n / 2))
+            if (dispatch_.room_ahead())
                 set_paused(false);
             else {
                 dispatch_.notify();

@@ -37,6 +37,8 @@ struct alignas(64) source_metrics {
         reset_rewound,         // offsets read again after backward resets (log truncated)
         rebalance_duplicates,  // events consumed again after a rebalance, at offsets done before
         rebalance_ns,          // time in rebalance callbacks: start offsets, drains, revoke commits
+        waits_for_slot,        // dispatch waits: no free slot (sinks behind)
+        waits_for_delivery,    // dispatch waits: pipeline.unconfirmed.max.events or .bytes reached (outputs behind)
         loops;                 // iterations of the source loop: the watchdog's sign of life
     histogram decode;  // payload copy + simdjson decode + routing
 };
@@ -46,6 +48,7 @@ struct alignas(64) sink_metrics {
     counter loops;  // iterations of the sink loop: the watchdog's sign of life
     counter output_rebuilds;  // output producers replaced after a fatal error
     counter held_for_order;   // records that waited behind a resend of their key
+    counter output_queue_full;  // records the output's full queue refused, offered again later
     counter waiting_for_resend;  // gauge: records in per-key resend queues now
     histogram queue_wait;  // dispatch -> sink picked it up
     histogram process;     // sink's own work per event

@@ -30,8 +30,10 @@ public:
     // Queues a record; its outcome arrives through the handler exactly once,
     // with the record as given (without the trace). trace: the event's trace
     // context, written as headers (Kafka) or a "trace" field (files); its
-    // views need only live for the call.
-    virtual void write(std::string_view key, std::string_view record, std::uint64_t token,
+    // views need only live for the call. Returns false, with no outcome to
+    // come, when the output's queue is full: the caller offers it again
+    // later (backpressure; an output never waits for room).
+    virtual bool write(std::string_view key, std::string_view record, std::uint64_t token,
                        trace_view trace = {}) = 0;
     // End of a batch of writes: submit what was batched.
     virtual void flush() {}

@@ -18,7 +18,7 @@ const char* to_string(partition_state s) noexcept {
     return "?";
 }
 
-partition_table::partition_table(pipeline_metrics& m, const std::vector<event_slot>& pool, std::size_t capacity)
+partition_table::partition_table(pipeline_metrics& m, const std::vector<in_flight_event>& pool, std::size_t capacity)
     : metrics_(m), pool_(pool), capacity_(std::min(capacity, max_partitions)), parts_(capacity_) {}
 
 partition_table::known_partition& partition_table::intern(std::string_view topic, std::int32_t partition) {
@@ -33,7 +33,7 @@ partition_table::known_partition& partition_table::intern(std::string_view topic
 }
 
 bool partition_table::in_flight(std::uint32_t idx) const noexcept {
-    for (const event_slot& s : pool_)
+    for (const in_flight_event& s : pool_)
         // acquire: pairs with the releasing thread's decrement.
         if (s.partition == idx && s.pending.load(std::memory_order_acquire) != 0) return true;
     return false;

@@ -50,7 +50,7 @@ struct partition_limit_error : std::runtime_error {
 //   a redelivery (librdkafka 2.0.2 refetches after pause/resume) and skipped.
 class partition_table {
 public:
-    partition_table(pipeline_metrics& m, const std::vector<event_slot>& pool, std::size_t capacity = max_partitions);
+    partition_table(pipeline_metrics& m, const std::vector<in_flight_event>& pool, std::size_t capacity = max_partitions);
 
     // Index of topic/partition for a new epoch starting at absolute offset
     // start (-1: not known yet; the first message taken sets it). end: the
@@ -115,7 +115,7 @@ private:
     bool in_flight(std::uint32_t idx) const noexcept;
 
     pipeline_metrics& metrics_;
-    const std::vector<event_slot>& pool_;
+    const std::vector<in_flight_event>& pool_;
     std::size_t capacity_;
     std::vector<life> parts_;
     std::deque<known_partition> known_;  // never shrinks: views point into it

@@ -31,20 +31,20 @@ pipeline::pipeline(const settings& cfg, const sink_factory& make_sink) : cfg_(cf
     for (const auto& name : metrics_->sink_names) waits.push_back(cfg_.threads.at(name));
     waits.push_back(cfg_.threads.at("commit"));
     waits.push_back(cfg_.threads.at("source"));
-    flow_ = std::make_unique<flow>(cfg_.ring_size, nsinks, waits);
+    flow_ = std::make_unique<flow>(cfg_.ring_size, nsinks, waits, cfg_.unconfirmed_max_events);
     flow_->live.store(cfg_);
 
     dlq_ = std::make_unique<dead_letter_producer>(bootstrap_, cfg_.dlq_suffix, cfg_.producer_properties, metrics_->commit,
                                                   cfg_.dead_letter_format);
-    const std::size_t ack_capacity = flow_->pool.size() * 2;
+    const std::size_t ack_capacity = flow_->in_flight.size() * 2;
     for (std::size_t i = 0; i < nsinks; ++i)
         channels_.push_back(std::make_unique<ack_channel>(ack_capacity, metrics_->releases[i], flow_->commit_waiter,
-                                                          flow_->source_waiter));
+                                                          flow_->source_waiter, &flow_->released[i]));
     commit_channel_ = std::make_unique<ack_channel>(ack_capacity, metrics_->releases[max_sinks], flow_->commit_waiter,
-                                                    flow_->source_waiter);
+                                                    flow_->source_waiter, &flow_->released[nsinks]);
     for (std::size_t i = 0; i < nsinks; ++i) {
         contexts_.push_back(std::make_unique<sink_context>(sink_context{
-            *channels_[i], metrics_->sinks[i], *types_, *dlq_, metrics_->partitions.get()}));
+            *channels_[i], metrics_->sinks[i], *types_, *dlq_, metrics_->partitions.get(), &flow_->released[i]}));
         sinks_.push_back(make_sink(metrics_->sink_names[i], cfg_, bootstrap_, *flow_, *contexts_[i]));
         runners_.push_back(std::make_unique<sink_runner>(*flow_, i, *sinks_[i], *contexts_[i]));
     }

@@ -62,8 +62,8 @@ void replay_source::read_all() {
             v.end_at_assign.store(line_no, std::memory_order_release);
             return;
         }
-        while (!dispatch_.slot_free()) {
-            dispatch_.wait_for_slot(std::chrono::microseconds(500));
+        while (!dispatch_.ready()) {
+            dispatch_.wait_for_room(std::chrono::microseconds(500));
             unannounced = 0;
             if (flow_.stop_source.load(std::memory_order_relaxed)) return;
         }

@@ -20,28 +20,43 @@ struct sink_context {
     sink_metrics& metrics;
     const type_registry& types;
     dead_letter_producer& dead_letters;
-    // Views by partition index; a slot's view keeps its name while the slot
-    // is in flight.
+    // Views by partition index; an event's view keeps its name while the
+    // event is in flight.
     const partition_view* partitions;
+    // Output bytes written and not yet confirmed, for the source's bound
+    // (pipeline.unconfirmed.max.bytes); nullptr: not counted.
+    release_totals* totals = nullptr;
 
-    void done(event_slot& slot) noexcept {
+    // The event is finished in this sink: every record written for it is
+    // confirmed (or there was none).
+    void done(in_flight_event& e) noexcept {
         metrics.processed.add();
-        releases.release(slot);
+        releases.release(e);
     }
+    void done(event_slot& slot) noexcept { done(*slot.original); }
     // The event failed for good in sink `sink`: write it to the dead-letter
-    // topic; the slot is released when that write is confirmed. Attempt
+    // topic; its share is released when that write is confirmed. Attempt
     // times are wall-clock ns (0: now).
-    void dead_letter(event_slot& slot, std::string_view reason, std::uint32_t attempts, std::string_view sink = {},
+    void dead_letter(in_flight_event& e, std::string_view reason, std::uint32_t attempts, std::string_view sink = {},
                      std::int64_t first_attempt_ns = 0, std::int64_t last_attempt_ns = 0) {
         metrics.dead_lettered.add();
-        const partition_view& p = partitions[slot.partition];
-        dead_letters.send(slot, p.topic(), p.partition(), reason, attempts, sink, first_attempt_ns, last_attempt_ns);
+        const partition_view& p = partitions[e.partition];
+        dead_letters.send(e, p.topic(), p.partition(), reason, attempts, sink, first_attempt_ns, last_attempt_ns);
+    }
+    // Output records' bytes: written (positive) or settled (negative).
+    void output_bytes(std::int64_t delta) noexcept {
+        if (totals)
+            totals->output_bytes.store(totals->output_bytes.load(std::memory_order_relaxed) + delta,
+                                       std::memory_order_release);
     }
 };
 
 // Design: every method runs on the sink's own thread. process() must lead to
-// exactly one ctx.done() or ctx.dead_letter() for the slot, now or from a
-// later poll() (when an output confirms delivery).
+// exactly one ctx.done() or ctx.dead_letter() for the event, now or from a
+// later poll() (when an output confirms delivery). The slot may be read only
+// during process(): once it returns, the runner hands the slot back (its
+// records are with the output); what a later retry or dead letter needs is
+// in the in-flight event (slot.original), kept until it is finished.
 class sink {
 public:
     virtual ~sink() = default;

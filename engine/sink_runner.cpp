@@ -55,6 +55,7 @@ void sink_runner::run() {
             event_slot& slot = flow_.pool[batch[i]];
             ctx_.metrics.queue_wait.record(static_cast<std::uint64_t>(std::max<std::int64_t>(t0 - slot.dispatched_ns, 0)));
             sink_.process(slot, batch[i]);
+            ctx_.releases.hand_off(slot);  // its records are with the output now
             const std::int64_t t1 = mono_ns();
             ctx_.metrics.process.record(static_cast<std::uint64_t>(t1 - t0));
             ctx_.releases.stamp(t1);  // if process() completed the event

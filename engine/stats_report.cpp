@@ -104,6 +104,9 @@ std::string stats_report::stats_json() const {
         .field("stale_dropped", s.stale_dropped.get()).field("offset_resets", s.offset_resets.get())
         .field("reset_skipped_offsets", s.reset_skipped.get()).field("reset_rewound_offsets", s.reset_rewound.get())
         .field("rebalance_duplicates", s.rebalance_duplicates.get()).field("rebalance_ms", s.rebalance_ns.get() / 1'000'000)
+        .field("waits_for_slot", s.waits_for_slot.get()).field("waits_for_delivery", s.waits_for_delivery.get())
+        .field("unconfirmed_events", flow_ ? flow_->in_flight_events() : 0)
+        .field("unconfirmed_bytes", flow_ ? flow_->in_flight_bytes() : 0)
         .end_object();
     w.key("sinks").begin_object();
     for (std::size_t i = 0; i < m_.sink_names.size(); ++i) {
@@ -114,6 +117,7 @@ std::string stats_report::stats_json() const {
             .field("deduplicated", k.deduplicated.get()).field("partial", k.partial.get())
             .field("outputs", k.outputs.get()).field("output_rebuilds", k.output_rebuilds.get())
             .field("held_for_order", k.held_for_order.get())
+            .field("output_queue_full", k.output_queue_full.get())
             .field("waiting_for_resend", k.waiting_for_resend.get());
         if (flow_) w.field("ring_depth", static_cast<std::uint64_t>(flow_->sink_rings[i]->size_approx()));
         if (i < sinks_.size() && sinks_[i]) w.key("live").raw(sinks_[i]->live_json());
@@ -214,6 +218,16 @@ std::string stats_report::prometheus() const {
     out += "# HELP sluice_backpressure_seconds_total Time the source waited for a free slot or ring space.\n"
            "# TYPE sluice_backpressure_seconds_total counter\nsluice_backpressure_seconds_total " +
            num(double(s.blocked_ns.get()) / 1e9) + "\n";
+    out += "# HELP sluice_dispatch_waits_total Times the source found no room for the next event: no free slot (sinks behind) or the in-flight bounds reached (deliveries behind).\n"
+           "# TYPE sluice_dispatch_waits_total counter\n"
+           "sluice_dispatch_waits_total{reason=\"slot\"} " + std::to_string(s.waits_for_slot.get()) + "\n"
+           "sluice_dispatch_waits_total{reason=\"delivery\"} " + std::to_string(s.waits_for_delivery.get()) + "\n";
+    if (flow_) {
+        out += "# HELP sluice_unconfirmed_events Events dispatched whose records are not all confirmed (bound: pipeline.unconfirmed.max.events).\n"
+               "# TYPE sluice_unconfirmed_events gauge\nsluice_unconfirmed_events " + std::to_string(flow_->in_flight_events()) + "\n";
+        out += "# HELP sluice_unconfirmed_bytes Bytes kept for unconfirmed events plus output records not yet confirmed (bound: pipeline.unconfirmed.max.bytes).\n"
+               "# TYPE sluice_unconfirmed_bytes gauge\nsluice_unconfirmed_bytes " + std::to_string(flow_->in_flight_bytes()) + "\n";
+    }
     out += "# HELP sluice_dead_letters_total Dead letters sent, by kind of failure (decode and sinks).\n"
            "# TYPE sluice_dead_letters_total counter\n";
     for (const auto& [kind, count] : m_.commit.dead_letter_kinds.snapshot())
@@ -234,7 +248,8 @@ std::string stats_report::prometheus() const {
                                       {"deduplicated", "Duplicate events dropped."},
                                       {"partial", "Events enriched or notified with unknown user ids."},
                                       {"output_rebuilds", "Output producers rebuilt after a fatal producer error."},
-                                      {"held_for_order", "Records that waited behind a resend of their key."}};
+                                      {"held_for_order", "Records that waited behind a resend of their key."},
+                                      {"output_queue_full", "Records the output's full queue refused, offered again later."}};
     for (const auto& [name, help] : sink_counters) {
         const std::string metric = std::string("sluice_sink_") + name + "_total";
         out += "# HELP " + metric + " " + help + "\n# TYPE " + metric + " counter\n";
@@ -249,6 +264,7 @@ std::string stats_report::prometheus() const {
             else if (n == "deduplicated") v = k.deduplicated.get();
             else if (n == "output_rebuilds") v = k.output_rebuilds.get();
             else if (n == "held_for_order") v = k.held_for_order.get();
+            else if (n == "output_queue_full") v = k.output_queue_full.get();
             else v = k.partial.get();
             out += metric + "{sink=\"" + escape_label(m_.sink_names[i]) + "\"} " + std::to_string(v) + "\n";
         }

@@ -24,13 +24,13 @@ std::int64_t corpus_bytes() {
 void BM_decode_sluice(benchmark::State& state) {
     sluice::type_registry types;
     sluice::decoder dec(types, 1 << 20);
-    std::vector<sluice::event_slot> slots(64);
+    std::vector<sluice::standalone_event> slots(64);
     std::size_t i = 0, failures = 0;
     for (auto _ : state) {
         for (const auto& e : events()) {
-            sluice::event_slot& s = slots[i++ & 63];
+            sluice::standalone_event& s = slots[i++ & 63];
             s.assign(e.data(), e.size());
-            failures += !dec.decode(s);
+            failures += !dec.decode(s.slot);
         }
     }
     if (failures) state.SkipWithError("corpus event failed to decode");

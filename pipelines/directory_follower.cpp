@@ -97,13 +97,14 @@ directory_follower::~directory_follower() {
 
 void directory_follower::apply(const void* data, std::size_t len) {
     if (!data) return;
-    slot_.assign(data, len);
-    const decode_result r = decoder_.decode(slot_);
-    if (!r || types_.name(slot_.ev.type) != "user.created" || slot_.ev.user_id.empty()) {
+    event_.assign(data, len);
+    const event_slot& slot = event_.slot;
+    const decode_result r = decoder_.decode(event_.slot);
+    if (!r || types_.name(slot.ev.type) != "user.created" || slot.ev.user_id.empty()) {
         ++rejected_;
         return;
     }
-    dir_.upsert(slot_.str(slot_.ev.user_id), slot_.str(slot_.ev.email), slot_.str(slot_.ev.username));
+    dir_.upsert(slot.str(slot.ev.user_id), slot.str(slot.ev.email), slot.str(slot.ev.username));
     ++loaded_;
 }
 

@@ -91,7 +91,7 @@ void enrichment_sink::process(event_slot& slot, std::uint32_t slot_index) {
         ctx_.done(slot);
         return;
     }
-    tracker_.begin(slot_index);
+    tracker_.begin(slot);
     render(slot, record_);
     tracker_.emit(slot.str(slot.ev.entity_id), record_);
     tracker_.end(slot);

@@ -64,7 +64,7 @@ void notification_sink::notify(const event_slot& slot, std::string_view kind, st
 
 void notification_sink::process(event_slot& slot, std::uint32_t slot_index) {
     const event& e = slot.ev;
-    tracker_.begin(slot_index);
+    tracker_.begin(slot);
     const std::string_view key = event_key(slot, ctx_.types, key_buf_);
     if (dedup_.seen_or_insert(key_hash(key))) {
         ctx_.metrics.deduplicated.add();

@@ -11,9 +11,10 @@ namespace {
 struct fixture {
     type_registry types;
     decoder dec{types, 4096};
-    event_slot slot;
+    standalone_event ev;
+    event_slot& slot = ev.slot;
     decode_result run(std::string_view json) {
-        slot.assign(json.data(), json.size());
+        ev.assign(json.data(), json.size());
         return dec.decode(slot);
     }
     std::string reason(std::string_view json) { return run(json).describe(); }
@@ -127,7 +128,7 @@ TEST(Decoder, EveryBadInputHasItsOwnReason) {
     fixture f;
     const std::string ok_tail = R"(,"timestamp":"2024-01-01T00:00:00Z","data":{}})";
     EXPECT_EQ(f.reason(""), "empty payload");
-    f.slot.assign("", 0);
+    f.ev.assign("", 0);
     EXPECT_EQ(f.dec.decode(f.slot, true).describe(), "tombstone: null message value");
     EXPECT_EQ(f.reason(R"({"event_id":"a","event_type":"x")"), "invalid JSON: JSON document ended early in the middle of an object or array.");
     EXPECT_EQ(f.reason("[1,2]"), "not a JSON object: the payload is an array");

@@ -204,11 +204,11 @@ TEST(Lifecycle, LateCompletionsOfAnOldEpochAreNeverCommitted) {
     std::thread commit_thread([&] { c.run(); });
 
     // Epoch 1 of topic[0]: ten events at offsets 0..9, the first five done.
-    partition_table table(m, f.pool);
+    partition_table table(m, f.in_flight);
     const std::uint32_t idx = table.assign(topic, 0, 0, 100);
     ASSERT_TRUE(f.to_commit.try_push({flow_record::kind::assign, idx, table.epoch(idx), 0}));
     for (std::uint32_t seq = 0; seq < 10; ++seq) {
-        event_slot& s = f.pool[seq];
+        in_flight_event& s = f.in_flight[seq];
         s.partition = idx;
         s.seq = seq;
         s.epoch = table.epoch(idx);
@@ -216,7 +216,7 @@ TEST(Lifecycle, LateCompletionsOfAnOldEpochAreNeverCommitted) {
         s.pending.store(1);
         ASSERT_TRUE(f.to_commit.try_push({flow_record::kind::dispatch, idx, seq, seq, table.epoch(idx)}));
     }
-    for (std::uint32_t seq = 0; seq < 5; ++seq) sink.release(f.pool[seq]);
+    for (std::uint32_t seq = 0; seq < 5; ++seq) sink.release(f.in_flight[seq]);
     sink.flush();
     f.commit_waiter.wake();
     auto committed = [&] { return committed_offsets(b, group, {topic}).at({topic, 0}); };
@@ -230,7 +230,7 @@ TEST(Lifecycle, LateCompletionsOfAnOldEpochAreNeverCommitted) {
     commit_for(b, group, {{topic, 0, 20}});
     m.partitions[idx].assigned.store(true);
     // The late completions of epoch 1.
-    for (std::uint32_t seq = 5; seq < 10; ++seq) sink.release(f.pool[seq]);
+    for (std::uint32_t seq = 5; seq < 10; ++seq) sink.release(f.in_flight[seq]);
     sink.flush();
     f.commit_waiter.wake();
     std::this_thread::sleep_for(500ms);  // 25 commit intervals

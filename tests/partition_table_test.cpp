@@ -13,7 +13,7 @@ using verdict = partition_table::verdict;
 namespace {
 struct table_fixture {
     pipeline_metrics metrics;
-    std::vector<event_slot> pool = std::vector<event_slot>(8);
+    std::vector<in_flight_event> pool = std::vector<in_flight_event>(8);
     partition_table table{metrics, pool, 4};
 };
 }  // namespace
@@ -85,7 +85,7 @@ TEST(PartitionTable, ReusesIndexesAndRefusesClearlyWhenFull) {
     } catch (const partition_limit_error& e) {
         EXPECT_STREQ(e.what(), "more than 4 partitions assigned at once (or still finishing events): cannot take another");
     }
-    // a[0] and a[1] go; a slot still holds an event of a[1].
+    // a[0] and a[1] go; an event of a[1] is still in flight.
     f.table.release(idx[0]);
     f.table.release(idx[1]);
     f.pool[3].partition = idx[1];
@@ -121,7 +121,7 @@ TEST(AckChannel, TheCommitThreadsOwnChannelNeverWaitsForItself) {
     waiter w1(wait_kind::park, 0, std::chrono::milliseconds(1)), w2(wait_kind::park, 0, std::chrono::milliseconds(1));
     ack_channel channel(16, rm, w1, w2);
     channel.same_thread_consumer();
-    std::vector<event_slot> slots(100);
+    std::vector<in_flight_event> slots(100);
     auto fut = std::async(std::launch::async, [&] {
         for (std::size_t i = 0; i < slots.size(); ++i) {
             slots[i].partition = 7;

@@ -200,14 +200,15 @@ TEST(JsonWriter, EscapesAndNests) {
 TEST(SeedEvents, EveryGeneratedEventDecodes) {
     type_registry types;
     decoder dec(types, 1 << 16);
-    event_slot slot;
+    standalone_event decoded;
+    event_slot& slot = decoded.slot;
     seed_generator gen(3);
     seed_event ev;
     std::set<std::string> seen;
     std::set<envelope> styles;
     for (int i = 0; i < 20000; ++i) {
         gen.next(ev, wall_ns());
-        slot.assign(ev.value.data(), ev.value.size());
+        decoded.assign(ev.value.data(), ev.value.size());
         const auto r = dec.decode(slot);
         ASSERT_TRUE(r) << r.describe() << ": " << ev.value;
         EXPECT_EQ(types.name(slot.ev.type), ev.type);
