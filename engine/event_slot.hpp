@@ -72,6 +72,14 @@ struct alignas(64) in_flight_event {
         return {out, n};
     }
 
+    // Before the pipeline starts: room for events of up to cap bytes, so the
+    // source's first pass over the pool does not allocate.
+    void reserve(std::size_t cap) {
+        if (cap <= cap_) return;
+        buffer_.reset(new char[cap + json_padding + cap + 32]);  // see buffer_size()
+        cap_ = cap;
+    }
+
     // Source thread: copy a payload (and key, and trace header values) in,
     // growing the buffer only when a larger message than ever before arrives
     // (no allocation in steady state). Header names must outlive the event.
@@ -83,8 +91,7 @@ struct alignas(64) in_flight_event {
         if (need > cap_ || !buffer_) {
             std::size_t cap = cap_ ? cap_ : 512;
             while (cap < need) cap *= 2;
-            buffer_.reset(new char[cap + json_padding + cap + 32]);  // see buffer_size()
-            cap_ = cap;
+            reserve(cap);
         }
         if (len) std::memcpy(buffer_.get(), data, len);
         std::memset(buffer_.get() + len, 0, json_padding);

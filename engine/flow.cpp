@@ -12,6 +12,7 @@ flow::flow(std::size_t slots, std::size_t sinks, const std::vector<thread_settin
       to_commit(slots * 2 + 1024),
       commit_waiter(waits.at(sinks).wait, waits.at(sinks).spin, std::chrono::milliseconds(5)),
       source_waiter(waits.at(sinks + 1).wait, waits.at(sinks + 1).spin, std::chrono::milliseconds(1)) {
+    for (in_flight_event& e : in_flight) e.reserve(512);
     for (std::size_t i = 0; i < sinks; ++i) {
         // A ring never holds more indexes than there are slots: pushes cannot fail.
         sink_rings.push_back(std::make_unique<spsc_ring<std::uint32_t>>(slots));
