@@ -66,10 +66,14 @@ std::map<std::string, std::string> consumer_defaults(const std::map<std::string,
         // still delivers 2 GB/s; raise them for distant brokers.
         {"fetch.max.bytes", std::to_string(fetch_max_bytes)},
         {"max.partition.fetch.bytes", "262144"},
-        // The prefetch limits are checked against one shared consumer queue in
-        // 2.0.2; hitting them parks the fetcher for a hard-coded second.
-        {"queued.min.messages", "1000000"},
-        {"queued.max.messages.kbytes", "1048576"},
+        // The prefetch limits bound what librdkafka fetches ahead: under
+        // steady backpressure the source does not pause, so they are what
+        // stops the fetchers (RSS at full load). In 2.0.2 they are checked
+        // against the one shared consumer queue, and a fetcher that finds it
+        // full sleeps up to a hard-coded second, which costs a backlog drain
+        // with outputs "none" some throughput (perf/README.md).
+        {"queued.min.messages", "100000"},
+        {"queued.max.messages.kbytes", "65536"},
         {"socket.nagle.disable", "true"},
         {"fetch.error.backoff.ms", "50"},
         // Eager: destroying a cooperative-sticky consumer of 2.0.2 before

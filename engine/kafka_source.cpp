@@ -540,8 +540,20 @@ void kafka_source::handle(rd_kafka_message_t* m) {
     held_.push_back(m);  // wait for a free slot, in order
 }
 
-void kafka_source::wait_for_slot() {
-    const std::int64_t since = mono_ns();
+void kafka_source::wait_for_room() {
+    const std::int64_t began = mono_ns();
+    // A stall is measured from the last dispatch, not from the start of the
+    // held batch: sinks that keep freeing slots are slow, not stuck, and a
+    // pause drops librdkafka's prefetched messages (2.0.2 purges the fetch
+    // queue), so pausing every round under steady backpressure refetches the
+    // same head of the queue each time and starves partitions whose fetches
+    // arrive later. Set when the first dispatch after a successful one fails.
+    std::int64_t stalled_since = began;
+    bool dispatched = false;
+    // The last poll while waiting: one every 100 ms keeps the group's poll
+    // interval and rebalances served without filling the held list (sinks
+    // that free a slot within pause.after.ms drain faster than that).
+    std::int64_t polled = began;
     dispatch_.restart_clock();
     while (held_head_ < held_.size()) {
         rd_kafka_message_t* next = held_[held_head_];
@@ -556,20 +568,26 @@ void kafka_source::wait_for_slot() {
         }
         if (dispatch(next, idx)) {
             ++held_head_;
+            dispatched = true;
             continue;
+        }
+        if (dispatched) {
+            stalled_since = mono_ns();
+            dispatched = false;
         }
         dispatch_.wait_for_room(std::chrono::microseconds(500));
         metrics_.source.loops.add();  // waiting for a slot is looping, not stuck
         const std::int64_t now = mono_ns();
-        if (!paused_ && now - since > std::int64_t(cfg_.pause_after_ms) * 1'000'000) set_paused(true);
-        if (paused_ || now - since > 100'000'000) {
+        if (!paused_ && now - stalled_since > std::int64_t(cfg_.pause_after_ms) * 1'000'000) set_paused(true);
+        if (paused_ || now - polled > 100'000'000) {
             // Keep serving rebalances and the poll interval while we wait;
             // with messages held, handle() queues a new one behind them.
+            polled = now;
             if (rd_kafka_message_t* m = rd_kafka_consumer_poll(rk_.get(), 0)) handle(m);
         }
         if (flow_.stop_source.load(std::memory_order_relaxed)) break;
     }
-    metrics_.source.blocked_ns.add(static_cast<std::uint64_t>(mono_ns() - since));
+    metrics_.source.blocked_ns.add(static_cast<std::uint64_t>(mono_ns() - began));
     if (held_head_ == held_.size()) {
         held_.clear();
         held_head_ = 0;
@@ -626,7 +644,7 @@ void kafka_source::run() {
     while (!flow_.stop_source.load(std::memory_order_relaxed) && !flow_.source_failed.load(std::memory_order_relaxed)) {
         metrics_.source.loops.add();
         dispatch_.routes().apply_pending();  // a reloaded routing, between events
-        if (held_head_ < held_.size()) wait_for_slot();
+        if (held_head_ < held_.size()) wait_for_room();
         if (paused_) {
             // Resume once half the pool ahead is free again.
             if (dispatch_.room_ahead())

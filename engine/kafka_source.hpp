@@ -74,7 +74,7 @@ private:
 
     void handle(rd_kafka_message_t* m);  // takes ownership
     bool dispatch(rd_kafka_message_t* m, std::uint32_t idx);  // false: no free slot yet
-    void wait_for_slot();
+    void wait_for_room();
     void destroy_dispatched();
     void set_paused(bool pause);  // every assigned partition sluice has not paused / exactly those it has
 

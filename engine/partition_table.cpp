@@ -22,9 +22,9 @@ partition_table::partition_table(pipeline_metrics& m, const std::vector<in_fligh
     : metrics_(m), pool_(pool), capacity_(std::min(capacity, max_partitions)), parts_(capacity_) {}
 
 partition_table::known_partition& partition_table::intern(std::string_view topic, std::int32_t partition) {
-    auto key = std::make_pair(std::string(topic), partition);
-    auto it = by_name_.find(key);
+    auto it = by_name_.find(std::pair<std::string_view, std::int32_t>(topic, partition));
     if (it != by_name_.end()) return *it->second;
+    auto key = std::make_pair(std::string(topic), partition);
     known_partition& k = known_.emplace_back();
     k.name.topic = key.first;
     k.name.partition = partition;
@@ -113,7 +113,7 @@ std::uint32_t partition_table::find(std::string_view topic, std::int32_t partiti
 }
 
 std::uint32_t partition_table::last_index(std::string_view topic, std::int32_t partition) const {
-    auto it = by_name_.find(std::make_pair(std::string(topic), partition));
+    auto it = by_name_.find(std::pair<std::string_view, std::int32_t>(topic, partition));
     if (it == by_name_.end()) return UINT32_MAX;
     const std::uint32_t idx = it->second->index;
     return idx != UINT32_MAX && parts_[idx].who == it->second ? idx : UINT32_MAX;

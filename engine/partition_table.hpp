@@ -119,7 +119,16 @@ private:
     std::size_t capacity_;
     std::vector<life> parts_;
     std::deque<known_partition> known_;  // never shrinks: views point into it
-    std::map<std::pair<std::string, std::int32_t>, known_partition*> by_name_;
+    // Transparent: a lookup by (string_view, partition) builds no string.
+    struct name_less {
+        using is_transparent = void;
+        template <class A, class B>
+        bool operator()(const A& a, const B& b) const noexcept {
+            const std::string_view at(a.first), bt(b.first);
+            return at < bt || (at == bt && a.second < b.second);
+        }
+    };
+    std::map<std::pair<std::string, std::int32_t>, known_partition*, name_less> by_name_;
 };
 
 }  // namespace sluice
