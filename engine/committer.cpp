@@ -2,6 +2,7 @@
 #include "committer.hpp"
 #include "log.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <thread>
@@ -69,7 +70,10 @@ void committer::take_record(const flow_record& r, std::int64_t now) {
         case flow_record::kind::assign:
             // A new epoch (an assignment, or a reset of the position):
             // whatever the previous one left is not committed any more.
-            p = std::make_unique<partition_commits>(flow_.in_flight.size());
+            // Small at first: it doubles as a partition's share of the
+            // in-flight events grows (a new epoch per rebalance and reset
+            // would otherwise cost a pool-sized ring per partition).
+            p = std::make_unique<partition_commits>(std::min<std::size_t>(flow_.in_flight.size(), 256));
             epochs_[r.partition] = static_cast<std::uint32_t>(r.seq);
             // acquire: the source set the name before pushing this record.
             names_[r.partition] = metrics_.partitions[r.partition].name.load(std::memory_order_acquire);
