@@ -88,6 +88,31 @@ TEST(Config, ErrorsNameTheKey) {
     }
 }
 
+// The unconfirmed bounds: at least one slot's worth of events, and a bytes
+// bound a producer's local queue can always take.
+TEST(Config, UnconfirmedBounds) {
+    const settings d = load_settings("", {});
+    EXPECT_EQ(d.unconfirmed_max_events, 32768u);
+    EXPECT_EQ(d.unconfirmed_max_bytes, std::size_t(64) << 20);
+    EXPECT_EQ(load_settings("", {"pipeline.ring.size=65536"}).unconfirmed_max_events, 65536u)
+        << "the default follows a larger ring";
+    EXPECT_EQ(load_settings("", {"pipeline.unconfirmed.max.events=5000", "pipeline.ring.size=5000"}).unconfirmed_max_events,
+              5000u);
+    EXPECT_EQ(error_of("[pipeline]\nring.size = 8192\nunconfirmed.max.events = 4096\n").rfind(
+                  "config: pipeline.unconfirmed.max.events: must be at least pipeline.ring.size (8192): every slot's "
+                  "event is in flight (/tmp/", 0), 0u);
+    EXPECT_NE(error_of("[pipeline]\nunconfirmed.max.bytes = 1024\n")
+                  .find("config: pipeline.unconfirmed.max.bytes: must be between 1048576 and"), std::string::npos);
+    EXPECT_EQ(error_of("[pipeline]\nunconfirmed.max.bytes = 33554432\n[kafka.producer.properties]\n"
+                       "\"queue.buffering.max.kbytes\" = 32768\n").rfind(
+                  "config: pipeline.unconfirmed.max.bytes: must be below the producers' queue.buffering.max.kbytes "
+                  "(32768 KiB = 33554432 bytes) (/tmp/", 0), 0u);
+    EXPECT_EQ(error_of("[kafka.producer.properties]\n\"queue.buffering.max.kbytes\" = 65536\n"),
+              "config: pipeline.unconfirmed.max.bytes: must be below the producers' queue.buffering.max.kbytes "
+              "(65536 KiB = 67108864 bytes)")
+        << "the default bound against a smaller producer queue names the bound";
+}
+
 TEST(Config, StatsHttpMayLeaveLoopbackOnPurpose) {
     EXPECT_TRUE(load_settings("", {"stats.http=\"127.0.0.1:9464\""}).stats_http_loopback());
     EXPECT_TRUE(load_settings("", {"stats.http=\"[::1]:9464\""}).stats_http_loopback());
