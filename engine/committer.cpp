@@ -270,8 +270,13 @@ void committer::refresh_views(std::int64_t now) {
         v.exposure_age_ns.store(parts_[i]->exposed_since_ns(now), std::memory_order_relaxed);
         std::int64_t lo = 0, hi = -1;
         if (consumer_ && rd_kafka_get_watermark_offsets(consumer_, names_[i]->topic.c_str(), names_[i]->partition, &lo,
-                                                        &hi) == 0 && hi >= 0)
+                                                        &hi) == 0 && hi >= 0) {
             v.high_watermark.store(hi, std::memory_order_relaxed);
+            // The end was unknown at assignment (the broker did not answer in
+            // time): the first end known stands for it (--until-caught-up).
+            std::int64_t unknown = -1;
+            v.end_at_assign.compare_exchange_strong(unknown, hi, std::memory_order_acq_rel);
+        }
     }
 }
 

@@ -131,7 +131,7 @@ struct alignas(64) partition_view {
     std::atomic<std::int64_t> exposure_age_ns{0};
     std::atomic<std::uint64_t> consumed{0};          // lifetime
     std::atomic<std::int64_t> start_offset{-1};      // source: low watermark at assignment
-    std::atomic<std::int64_t> end_at_assign{-1};     // source: high watermark at assignment
+    std::atomic<std::int64_t> end_at_assign{-1};     // source: high watermark at assignment (commit thread: the first known, if unknown then)
     std::atomic<std::uint64_t> revoke_exposure{0};   // source: exposure when last revoked
 
     std::string_view topic() const noexcept {
