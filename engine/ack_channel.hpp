@@ -87,6 +87,10 @@ public:
         ++unsignalled_;
     }
 
+    // Releasing thread: something the source may wait for was freed without
+    // a release (output bytes settled); flush() wakes it.
+    void progress() noexcept { ++unsignalled_; }
+
     // Releasing thread, once: it calls stamp() after each event it processes
     // and flush() after each batch, so release() need not read the clocks
     // (clock reads were a quarter of the analytics thread's samples).

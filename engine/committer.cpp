@@ -140,6 +140,7 @@ bool committer::pump() {
     // Dead-letter deliveries release through own_, drained at the next pump
     // (after the records that their dispatches pushed).
     dlq_.poll(own_);
+    own_.flush();  // wakes the source if a dead letter freed its next in-flight event
     work |= serve_commit_results();
     // A failed commit is asked again at the next interval even when no new
     // event finished since (the tail of a stream would otherwise stay uncommitted).
@@ -273,9 +274,12 @@ void committer::refresh_views(std::int64_t now) {
                                                         &hi) == 0 && hi >= 0) {
             v.high_watermark.store(hi, std::memory_order_relaxed);
             // The end was unknown at assignment (the broker did not answer in
-            // time): the first end known stands for it (--until-caught-up).
+            // time): the first end known in this epoch stands for it
+            // (--until-caught-up). librdkafka's cached end is this epoch's
+            // only after a fetch of it, which brought an event.
             std::int64_t unknown = -1;
-            v.end_at_assign.compare_exchange_strong(unknown, hi, std::memory_order_acq_rel);
+            if (v.dispatched.load(std::memory_order_relaxed) > 0)
+                v.end_at_assign.compare_exchange_strong(unknown, hi, std::memory_order_acq_rel);
         }
     }
 }

@@ -391,6 +391,7 @@ settings parse_settings(std::string_view text, const std::string& origin, const 
     } else {
         s.unconfirmed_max_events = std::max<std::size_t>(32768, s.ring_size);
     }
+    const bool bytes_given = r.find("pipeline.unconfirmed.max.bytes") != nullptr;
     r.integer("pipeline.unconfirmed.max.bytes", s.unconfirmed_max_bytes, 1 << 20, std::size_t(1) << 40);
     {
         // The bound keeps every producer's local queue from filling: it must
@@ -402,6 +403,8 @@ settings parse_settings(std::string_view text, const std::string& origin, const 
             const auto [end, ec] = std::from_chars(q->second.data(), q->second.data() + q->second.size(), v);
             if (ec == std::errc() && end == q->second.data() + q->second.size()) queue_kb = v;
         }
+        // Not given: half the producers' queue when that is smaller.
+        if (!bytes_given) s.unconfirmed_max_bytes = std::min(s.unconfirmed_max_bytes, queue_kb * 1024 / 2);
         if (s.unconfirmed_max_bytes >= queue_kb * 1024)
             r.fail("pipeline.unconfirmed.max.bytes", "must be below the producers' queue.buffering.max.kbytes (" +
                                                    std::to_string(queue_kb) + " KiB = " + std::to_string(queue_kb * 1024) +

@@ -56,7 +56,7 @@ void delivery_tracker::emit(std::string_view key, std::string_view record) {
     per_event& s = events_[current_];
     if (emitted_ == 0) {
         const std::int64_t now = mono_ns();  // the first output attempt, for a dead letter's first_attempt
-        s = per_event{0, 1, false, false, nullptr, now, now};
+        s = per_event{0, 1, 0, false, false, nullptr, now, now};
     }
     ++emitted_;
     ++s.outstanding;
@@ -120,6 +120,7 @@ delivery_tracker::head_of(std::uint64_t token, std::string_view record) noexcept
             continue;
         *it = heads_in_flight_.back();
         heads_in_flight_.pop_back();
+        if (token < unbound_base) --events_[token].heads;
         return q;
     }
     return queues_.end();
@@ -160,8 +161,10 @@ void delivery_tracker::settle(std::uint64_t token, std::uint32_t attempt, const 
 
 void delivery_tracker::delivered(std::uint64_t token, std::string_view key, std::string_view record,
                                  const char* error) noexcept {
-    // A queue head that was resent, or a record on its first attempt.
-    auto q = heads_in_flight_.empty() ? queues_.end() : head_of(token, record);
+    // A queue head that was resent, or a record on its first attempt (the
+    // scan only for tokens with a head in flight: most reports are firsts).
+    const bool maybe_head = !heads_in_flight_.empty() && (token >= unbound_base || events_[token].heads > 0);
+    auto q = maybe_head ? head_of(token, record) : queues_.end();
     const bool head = q != queues_.end();
     const std::uint32_t attempt = head ? q->second.front().attempt : 1;
     if (!error) {
@@ -204,15 +207,29 @@ bool delivery_tracker::poll(std::int64_t now_ns) {
         if (q == queues_.end() || q->second.front().in_flight) continue;
         queued& h = q->second.front();
         h.in_flight = true;
-        heads_in_flight_.push_back({h.token, id});
-        if (h.token < unbound_base) events_[h.token].last_attempt_ns = now_ns;
+        const std::uint64_t token = h.token;
+        heads_in_flight_.push_back({token, id});
+        if (token < unbound_base) {
+            events_[token].last_attempt_ns = now_ns;
+            ++events_[token].heads;
+        }
         // Copies: an immediate report may pop the head while write runs.
         const std::string key = h.key, record = h.record;
-        if (!write(key, record, h.token)) {
-            // Not taken (queue full), so no report came: try again shortly.
-            heads_in_flight_.pop_back();
-            h.in_flight = false;
-            h.due_ns = now_ns + queue_full_retry_ns;
+        if (!write(key, record, token)) {
+            // Not taken (queue full), so no report came for it: try again
+            // shortly. Reports of other records (a producer rebuilt inside
+            // write) may have reordered heads_in_flight_: find the entry.
+            const auto it = std::find(heads_in_flight_.begin(), heads_in_flight_.end(), std::make_pair(token, id));
+            if (it != heads_in_flight_.end()) {
+                *it = heads_in_flight_.back();
+                heads_in_flight_.pop_back();
+                if (token < unbound_base) --events_[token].heads;
+            }
+            const auto again = queues_.find(id);
+            if (again != queues_.end() && again->second.front().token == token) {
+                again->second.front().in_flight = false;
+                again->second.front().due_ns = now_ns + queue_full_retry_ns;
+            }
             continue;
         }
         resent = true;

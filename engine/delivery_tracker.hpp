@@ -51,6 +51,7 @@ private:
     struct per_event {
         std::uint16_t outstanding = 0;
         std::uint16_t max_attempts_seen = 0;
+        std::uint16_t heads = 0;  // its records resent as queue heads, in flight now
         bool ended = true;
         bool failed = false;
         const char* error = nullptr;

@@ -35,7 +35,7 @@ struct alignas(64) in_flight_event {
     std::uint32_t partition = 0;       // commit tracker's partition index
     std::uint64_t seq = 0;             // per-partition dispatch sequence
     std::uint32_t epoch = 0;           // the partition's assignment epoch at dispatch
-    std::uint32_t held_bytes = 0;      // payload, key and trace values: counted in pipeline.unconfirmed.max.bytes
+    std::uint32_t held_bytes = 0;      // its buffer's size: counted in pipeline.unconfirmed.max.bytes
     std::int64_t offset = 0;           // Kafka offset
     std::int64_t kafka_ts_ns = 0;      // broker/producer timestamp, for end-to-end latency
     std::int64_t consumed_ns = 0;      // monotonic, when the source took it: in-pipeline latency
@@ -88,6 +88,12 @@ struct alignas(64) in_flight_event {
         std::size_t trace_len = 0;
         for (std::size_t i = 0; i < trace_count; ++i) trace_len += trace[i].value.size();
         const std::size_t need = len + key_len + trace_len;
+        // A buffer grown for a huge event shrinks when it holds a small one
+        // again, so the pool's memory follows the events in flight.
+        if (cap_ > shrink_above && need <= cap_ / 4) {
+            buffer_.reset();
+            cap_ = 0;
+        }
         if (need > cap_ || !buffer_) {
             std::size_t cap = cap_ ? cap_ : 512;
             while (cap < need) cap *= 2;
@@ -110,10 +116,11 @@ struct alignas(64) in_flight_event {
         correlation_id = {};
         len_ = static_cast<std::uint32_t>(len);
         key_len_ = static_cast<std::uint32_t>(key_len);
-        held_bytes = static_cast<std::uint32_t>(need);
+        held_bytes = static_cast<std::uint32_t>(buffer_size());
     }
 
 private:
+    static constexpr std::size_t shrink_above = 64 * 1024;
     std::unique_ptr<char[]> buffer_;
     std::size_t cap_ = 0;
     std::uint32_t len_ = 0;

@@ -20,9 +20,14 @@ flow::flow(std::size_t slots, std::size_t sinks, const std::vector<thread_settin
     }
 }
 
-std::uint64_t flow::in_flight_events() const noexcept {
+std::uint64_t flow::released_events() const noexcept {
     std::uint64_t done = 0;
     for (const release_totals& r : released) done += r.events.load(std::memory_order_acquire);
+    return done;
+}
+
+std::uint64_t flow::in_flight_events() const noexcept {
+    const std::uint64_t done = released_events();
     const std::uint64_t taken_events = taken.events.load(std::memory_order_acquire);
     return taken_events > done ? taken_events - done : 0;
 }

@@ -42,6 +42,8 @@ struct flow {
     // for them plus the output records not yet confirmed (approximate while
     // the pipeline runs: the counters are read one after another).
     std::uint64_t in_flight_events() const noexcept;
+    // Any thread: in-flight events finished so far (a sign of delivery progress).
+    std::uint64_t released_events() const noexcept;
     std::uint64_t in_flight_bytes() const noexcept;
     std::vector<std::unique_ptr<spsc_ring<std::uint32_t>>> sink_rings;  // source -> sink i
     std::vector<std::unique_ptr<waiter>> sink_waiters;  // sink i sleeps here

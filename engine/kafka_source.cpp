@@ -550,6 +550,9 @@ void kafka_source::wait_for_room() {
     // arrive later. Set when the first dispatch after a successful one fails.
     std::int64_t stalled_since = began;
     bool dispatched = false;
+    // Confirmations count as progress too: when the outputs, not the sinks,
+    // are the limit, the next event waits for the oldest one's delivery.
+    std::uint64_t released = flow_.released_events();
     // The last poll while waiting: one every 100 ms keeps the group's poll
     // interval and rebalances served without filling the held list (sinks
     // that free a slot within pause.after.ms drain faster than that).
@@ -576,6 +579,10 @@ void kafka_source::wait_for_room() {
             dispatched = false;
         }
         dispatch_.wait_for_room(std::chrono::microseconds(500));
+        if (const std::uint64_t r = flow_.released_events(); r != released) {
+            released = r;
+            stalled_since = mono_ns();
+        }
         metrics_.source.loops.add();  // waiting for a slot is looping, not stuck
         const std::int64_t now = mono_ns();
         if (!paused_ && now - stalled_since > std::int64_t(cfg_.pause_after_ms) * 1'000'000) set_paused(true);

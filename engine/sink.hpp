@@ -45,9 +45,10 @@ struct sink_context {
     }
     // Output records' bytes: written (positive) or settled (negative).
     void output_bytes(std::int64_t delta) noexcept {
-        if (totals)
-            totals->output_bytes.store(totals->output_bytes.load(std::memory_order_relaxed) + delta,
-                                       std::memory_order_release);
+        if (!totals) return;
+        totals->output_bytes.store(totals->output_bytes.load(std::memory_order_relaxed) + delta,
+                                   std::memory_order_release);
+        if (delta < 0) releases.progress();
     }
 };
 
