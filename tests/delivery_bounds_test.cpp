@@ -268,7 +268,7 @@ TEST(DeliveryBounds, SlowBrokerEverythingOnceCommitsBehindConfirmedWithinBounds)
     ASSERT_EQ(rd_kafka_mock_coordinator_set(broker.cluster(), "group", "reference", 1), RD_KAFKA_RESP_ERR_NO_ERROR);
     ASSERT_EQ(rd_kafka_mock_broker_set_rtt(broker.cluster(), 2, 200), RD_KAFKA_RESP_ERR_NO_ERROR);
 
-    constexpr std::size_t mixed = 8000, big = 1500;
+    constexpr std::size_t mixed = 3000, big = 800;
     produce(b, seed_records(mixed, 15));
     const std::string dir = temp_dir();
     std::vector<std::string> sets = base_settings(b, "slow", dir);
