@@ -389,7 +389,7 @@ settings parse_settings(std::string_view text, const std::string& origin, const 
             r.fail("pipeline.unconfirmed.max.events", "must be at least pipeline.ring.size (" + std::to_string(s.ring_size) +
                                                     "): every slot's event is in flight");
     } else {
-        s.unconfirmed_max_events = std::max<std::size_t>(32768, s.ring_size);
+        s.unconfirmed_max_events = std::max<std::size_t>(16384, s.ring_size);
     }
     const bool bytes_given = r.find("pipeline.unconfirmed.max.bytes") != nullptr;
     r.integer("pipeline.unconfirmed.max.bytes", s.unconfirmed_max_bytes, 1 << 20, std::size_t(1) << 40);

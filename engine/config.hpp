@@ -55,7 +55,7 @@ struct settings {
     std::size_t ring_size = 4096;
     // Events dispatched and not yet confirmed by every output, and the bytes
     // kept for them plus output records not yet confirmed: the source waits
-    // (and pauses) at either bound. 0 events: max(32768, ring_size).
+    // (and pauses) at either bound. 0 events: max(16384, ring_size).
     std::size_t unconfirmed_max_events = 0;
     std::size_t unconfirmed_max_bytes = 64 << 20;
     std::size_t max_payload_bytes = 1 << 20;

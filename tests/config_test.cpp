@@ -92,7 +92,7 @@ TEST(Config, ErrorsNameTheKey) {
 // bound a producer's local queue can always take.
 TEST(Config, UnconfirmedBounds) {
     const settings d = load_settings("", {});
-    EXPECT_EQ(d.unconfirmed_max_events, 32768u);
+    EXPECT_EQ(d.unconfirmed_max_events, 16384u);
     EXPECT_EQ(d.unconfirmed_max_bytes, std::size_t(64) << 20);
     EXPECT_EQ(load_settings("", {"pipeline.ring.size=65536"}).unconfirmed_max_events, 65536u)
         << "the default follows a larger ring";
