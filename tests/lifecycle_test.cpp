@@ -156,9 +156,10 @@ TEST(Lifecycle, PositionLostWhileFetchingIsResetBySluiceAndCounted) {
     };
     batch(2000);
     std::atomic<bool> slow{true};
+    // 20 ms per event against a 5 ms stall limit: the source pauses while it waits for each slot.
     run r(b, "trimmed-live", {"kafka.topics=[\"trimmed\"]", "pipeline.ring.size=8", "pipeline.pause.after.ms=5"},
           [&](std::string_view) {
-              if (slow.load()) std::this_thread::sleep_for(2ms);
+              if (slow.load()) std::this_thread::sleep_for(20ms);
           });
     ASSERT_TRUE(r.assigned());
     ASSERT_TRUE(wait_until([&] { return r.source().consumed.get() > 50 && r.source().pauses.get() > 0; }, 60s));
