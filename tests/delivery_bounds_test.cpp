@@ -488,3 +488,44 @@ TEST(DeliveryBounds, PermanentFailureOfOneRecordDeadLettersItWhileOthersFlow) {
     EXPECT_EQ(a.duplicates, 0u);
     EXPECT_EQ(values.size(), warm + after);
 }
+
+// A producer whose local queue holds 20 records, lingering 50 ms: most
+// records find it full. Each is offered again later (output_queue_full),
+// never spun on, and still reaches the topic once, in its key's order.
+TEST(DeliveryBounds, AFullProducerQueueIsBackpressureAndKeepsEachKeysOrder) {
+    embedded_broker broker(1, load_settings("", {}).broker_topics());
+    const std::string b = broker.bootstraps();
+    const std::string dir = temp_dir();
+    std::vector<std::string> sets = base_settings(b, "queue-full", dir);
+    sets.insert(sets.end(), {"sinks.enrichment.output=\"kafka:enriched.events\"", "sinks.notification.output=\"none\"",
+                             "kafka.producer.properties.\"queue.buffering.max.messages\"=20",
+                             "kafka.producer.properties.\"linger.ms\"=50"});
+    pipeline p(load_settings("", sets), make_seed_sink);
+    p.start();
+    sink_metrics& enrichment = p.metrics().sinks[0];
+    ASSERT_EQ(p.metrics().sink_names[0], "enrichment");
+
+    constexpr int keys = 7, per_key = 120;
+    std::vector<record> events;
+    for (int seq = 0; seq < per_key; ++seq)
+        for (int id = 1; id <= keys; ++id) events.push_back({"task.updated", -1, 0, std::to_string(id), task(id, seq)});
+    produce(b, events);
+    ASSERT_TRUE(committed_to_end(b, "queue-full", 120s));
+    p.stop();
+    EXPECT_GT(enrichment.output_queue_full.get(), 0u) << "the queue was never full: the test proves nothing";
+    EXPECT_EQ(enrichment.failed.get(), 0u);
+
+    // Per key, the titles s0, s1, ... in order, each once.
+    std::map<std::string, std::vector<int>> seen;
+    for (const record& r : read_all(b, "enriched.events")) {
+        simdjson::dom::parser parser;
+        const simdjson::dom::element doc = parser.parse(r.value);
+        const std::string_view title = doc["title"].get_string().value();
+        seen[r.key].push_back(std::stoi(std::string(title.substr(1))));
+    }
+    ASSERT_EQ(seen.size(), static_cast<std::size_t>(keys));
+    for (const auto& [key, seqs] : seen) {
+        ASSERT_EQ(seqs.size(), static_cast<std::size_t>(per_key)) << "key " << key;
+        for (int i = 0; i < per_key; ++i) ASSERT_EQ(seqs[static_cast<std::size_t>(i)], i) << "key " << key << " out of order";
+    }
+}
