@@ -25,23 +25,42 @@ private:
     delivery_handler& handler_;
 };
 
+struct kafka_topic_deleter {
+    void operator()(rd_kafka_topic_t* t) const noexcept { rd_kafka_topic_destroy(t); }
+};
+using kafka_topic = std::unique_ptr<rd_kafka_topic_t, kafka_topic_deleter>;
+
+// With the producer's topic settings (kafka.producer.properties), as a
+// record produced by topic name would get them.
+kafka_topic make_topic(rd_kafka_t* rk, const std::string& topic) {
+    rd_kafka_topic_t* t = rd_kafka_topic_new(rk, topic.c_str(), rd_kafka_default_topic_conf_dup(rk));
+    if (!t) throw std::runtime_error("output kafka:" + topic + ": " + rd_kafka_err2str(rd_kafka_last_error()));
+    return kafka_topic(t);
+}
+
 class kafka_output final : public output {
 public:
     kafka_output(const std::string& topic, const std::string& bootstrap,
                  const std::map<std::string, std::string>& props, delivery_handler& h)
         : topic_(topic), bootstrap_(bootstrap), props_(props), handler_(h),
-          rk_(make_producer(bootstrap, props, this, &kafka_output::on_delivery)) {}
+          rk_(make_producer(bootstrap, props, this, &kafka_output::on_delivery)), rkt_(make_topic(rk_.get(), topic)) {}
     // The sink runner waited for every delivery (or gave up at the shutdown
     // deadline): what is left is dropped without reports, which would reach
     // a tracker being destroyed.
-    ~kafka_output() override { rd_kafka_purge(rk_.get(), RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT); }
+    ~kafka_output() override {
+        rkt_.reset();
+        rd_kafka_purge(rk_.get(), RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+    }
 
     bool write(std::string_view key, std::string_view record, std::uint64_t token, trace_view trace) override {
         // One produceva call with the trace as headers, built on the stack.
+        // The topic goes as the output's handle: by name, every call would
+        // look the topic up under the producer's write lock, which its broker
+        // thread contends for.
         rd_kafka_vu_t vu[5 + max_trace_headers + 1];
         std::size_t n = 0;
-        vu[n].vtype = RD_KAFKA_VTYPE_TOPIC;
-        vu[n++].u.cstr = topic_.c_str();
+        vu[n].vtype = RD_KAFKA_VTYPE_RKT;
+        vu[n++].u.rkt = rkt_.get();
         vu[n].vtype = RD_KAFKA_VTYPE_KEY;
         vu[n].u.mem.ptr = const_cast<char*>(key.data());
         vu[n++].u.mem.size = key.size();
@@ -106,7 +125,9 @@ private:
         // flight may wait for its request to end).
         for (int i = 0; i < 500 && in_flight_ > 0; ++i) rd_kafka_poll(rk_.get(), 10);
         kafka_handle old = std::move(rk_);
+        rkt_.reset();  // a topic handle belongs to its producer
         rk_ = make_producer(bootstrap_, props_, this, &kafka_output::on_delivery);
+        rkt_ = make_topic(rk_.get(), topic_);
         rd_kafka_poll(old.get(), 0);
         old.reset();  // reports of anything left arrive during destroy
         handler_.rebuilt(why);
@@ -128,6 +149,7 @@ private:
     std::map<std::string, std::string> props_;
     delivery_handler& handler_;
     kafka_handle rk_;
+    kafka_topic rkt_;
     std::size_t in_flight_ = 0;
     bool rebuilding_ = false;
 };

@@ -173,9 +173,19 @@ TEST(Faults, HighRoundTripTimeOnOneBroker) {
 // output topic or, after its retries, in the dead-letter topic; and at no
 // moment is an offset committed whose event was not yet delivered somewhere.
 TEST(Faults, OutputAndDeadLetterProduceFailures) {
+    // The enrichment sink holds its first event until the errors are in
+    // place, so its records meet them however fast it would have written.
+    std::atomic<bool> held{true};
     fault_run run(1, "produce-faults",
                   {"sinks.enrichment.output=\"kafka:enriched.events\"", "sinks.retry.max.attempts=2",
-                   "sinks.retry.backoff.ms=20", "sinks.retry.backoff.max.ms=100"});
+                   "sinks.retry.backoff.ms=20", "sinks.retry.backoff.max.ms=100"},
+                  [&](std::string_view sink) {
+                      while (sink == "enrichment" && held.load()) std::this_thread::sleep_for(5ms);
+                  });
+    struct release_on_exit {
+        std::atomic<bool>& h;
+        ~release_on_exit() { h = false; }  // before the run stops, should an assertion end the test early
+    } release{held};
     ASSERT_TRUE(run.assigned());
     run.produce_events(2000);  // before the fault: its own produce must succeed
     std::vector<rd_kafka_resp_err_t> errors;
@@ -184,6 +194,7 @@ TEST(Faults, OutputAndDeadLetterProduceFailures) {
         errors.push_back(RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED);  // fails the delivery
     }
     rd_kafka_mock_push_request_errors_array(run.broker.cluster(), api_produce, errors.size(), errors.data());
+    held = false;
 
     // Where an enrichment event was delivered: its output record or its dead letter.
     const std::vector<produced_event> events = read_produced(run.b);
