@@ -73,7 +73,7 @@ void committer::take_record(const flow_record& r, std::int64_t now) {
             // Small at first: it doubles as a partition's share of the
             // in-flight events grows (a new epoch per rebalance and reset
             // would otherwise cost a pool-sized ring per partition).
-            p = std::make_unique<partition_commits>(std::min<std::size_t>(flow_.in_flight.size(), 256));
+            p = std::make_unique<partition_commits>(std::min<std::size_t>(flow_.in_flight.size(), 1024));
             epochs_[r.partition] = static_cast<std::uint32_t>(r.seq);
             // acquire: the source set the name before pushing this record.
             names_[r.partition] = metrics_.partitions[r.partition].name.load(std::memory_order_acquire);
