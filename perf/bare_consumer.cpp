@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "backlog_reader.hpp"
 #include "kafka_handles.hpp"
 
 using namespace sluice;
@@ -47,38 +48,17 @@ int main(int argc, char** argv) {
     for (;;) {
         // The consume call sluice's source uses: one rd_kafka_consumer_poll
         // per message, whatever is ready, then a wait of up to 10 ms.
-        ssize_t n = 0;
-        while (n < 256) {
-            rd_kafka_message_t* m = rd_kafka_consumer_poll(rk.get(), n == 0 ? 10 : 0);
-            if (!m) break;
-            batch[n++] = m;
-        }
+        const int n = bench::poll_batch(rk.get(), batch, 256);
         // The clock starts with the first message librdkafka hands over, before
         // the end offsets are asked for: the fetchers keep filling the queue
         // meanwhile, and that time is part of consuming.
         if (n > 0 && first == std::chrono::steady_clock::time_point{}) first = std::chrono::steady_clock::now();
         if (!started) {
-            rd_kafka_topic_partition_list_t* a = nullptr;
-            if (rd_kafka_assignment(rk.get(), &a) == 0 && a && a->cnt > 0) {
-                // Both ends of every partition in one ListOffsets request per
-                // leader each, as sluice asks; only partitions with data count.
-                rd_kafka_topic_partition_list_t* lo = rd_kafka_topic_partition_list_copy(a);
-                for (int i = 0; i < a->cnt; ++i) {
-                    a->elems[i].offset = RD_KAFKA_OFFSET_END;
-                    lo->elems[i].offset = RD_KAFKA_OFFSET_BEGINNING;
-                }
-                if (rd_kafka_offsets_for_times(rk.get(), a, 5000) != RD_KAFKA_RESP_ERR_NO_ERROR ||
-                    rd_kafka_offsets_for_times(rk.get(), lo, 5000) != RD_KAFKA_RESP_ERR_NO_ERROR)
-                    return 1;
-                for (int i = 0; i < a->cnt; ++i)
-                    if (a->elems[i].offset > lo->elems[i].offset)
-                        remaining[{a->elems[i].topic, a->elems[i].partition}] = a->elems[i].offset;
-                rd_kafka_topic_partition_list_destroy(lo);
-                started = true;
-            }
-            if (a) rd_kafka_topic_partition_list_destroy(a);
+            const int ends = bench::backlog_ends(rk.get(), remaining);
+            if (ends < 0) return 1;
+            started = ends > 0;
         }
-        for (ssize_t i = 0; i < n; ++i) {
+        for (int i = 0; i < n; ++i) {
             rd_kafka_message_t* m = batch[i];
             if (!m->err && m->payload) {
                 ++events;
