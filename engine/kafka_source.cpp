@@ -537,12 +537,12 @@ void kafka_source::handle(rd_kafka_message_t* m) {
         return;
     }
     if (held_head_ == held_.size() && dispatch(m, idx)) return;
-    held_.push_back(m);  // wait for a free slot, in order
+    held_.push_back(m);  // wait for room, in order
 }
 
 void kafka_source::wait_for_room() {
     const std::int64_t began = mono_ns();
-    // A stall is measured from the last dispatch, not from the start of the
+    // A stall is measured from the last progress, not from the start of the
     // held batch: sinks that keep freeing slots are slow, not stuck, and a
     // pause drops librdkafka's prefetched messages (2.0.2 purges the fetch
     // queue), so pausing every round under steady backpressure refetches the
@@ -583,7 +583,7 @@ void kafka_source::wait_for_room() {
             released = r;
             stalled_since = mono_ns();
         }
-        metrics_.source.loops.add();  // waiting for a slot is looping, not stuck
+        metrics_.source.loops.add();  // waiting for room is looping, not stuck
         const std::int64_t now = mono_ns();
         if (!paused_ && now - stalled_since > std::int64_t(cfg_.pause_after_ms) * 1'000'000) set_paused(true);
         if (paused_ || now - polled > 100'000'000) {
@@ -653,7 +653,7 @@ void kafka_source::run() {
         dispatch_.routes().apply_pending();  // a reloaded routing, between events
         if (held_head_ < held_.size()) wait_for_room();
         if (paused_) {
-            // Resume once half the pool ahead is free again.
+            // Resume once half the slots and half the bounds are free again.
             if (dispatch_.room_ahead())
                 set_paused(false);
             else {

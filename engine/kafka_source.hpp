@@ -73,7 +73,7 @@ private:
     void drop_held(std::uint32_t idx);  // UINT32_MAX: every held message
 
     void handle(rd_kafka_message_t* m);  // takes ownership
-    bool dispatch(rd_kafka_message_t* m, std::uint32_t idx);  // false: no free slot yet
+    bool dispatch(rd_kafka_message_t* m, std::uint32_t idx);  // false: no room yet (dispatcher::ready)
     void wait_for_room();
     void destroy_dispatched();
     void set_paused(bool pause);  // every assigned partition sluice has not paused / exactly those it has
