@@ -1,6 +1,6 @@
 // libFuzzer target: any bytes through the decoder. It must return a status
-// (never crash, never read past the slot), and a decoded event's strings
-// must lie inside the slot's arena.
+// (never crash, never read past the event's buffer), and a decoded event's
+// strings must lie inside that buffer (the payload or its arena).
 #include <cstdint>
 #include <cstdlib>
 
@@ -10,8 +10,8 @@
 
 namespace {
 
-void check_ref(const sluice::event_slot& slot, sluice::str_ref r) {
-    if (r.len && static_cast<std::size_t>(r.off) + r.len > slot.buffer_size()) std::abort();
+void check_ref(const sluice::in_flight_event& bytes, sluice::str_ref r) {
+    if (r.len && static_cast<std::size_t>(r.off) + r.len > bytes.buffer_size()) std::abort();
 }
 
 }  // namespace
@@ -19,14 +19,15 @@ void check_ref(const sluice::event_slot& slot, sluice::str_ref r) {
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     static sluice::type_registry types;
     static sluice::decoder dec(types, 64 * 1024);
-    static sluice::event_slot slot;
-    slot.assign(data, size);
-    const sluice::decode_result r = dec.decode(slot);
+    static sluice::standalone_event event;
+    event.assign(data, size);
+    const sluice::event_slot& slot = event.slot;
+    const sluice::decode_result r = dec.decode(event.slot);
     if (r) {
         const sluice::event& e = slot.ev;
         for (sluice::str_ref ref : {e.event_id, e.source, e.version, e.entity_id, e.user_id, e.author_id, e.team_id,
                                     e.actor_id, e.creator_id, e.assignee_id, e.email, e.username, e.title, e.recipient})
-            check_ref(slot, ref);
+            check_ref(event.bytes, ref);
         if (types.name(e.type).empty()) std::abort();
     } else if (r.describe().empty()) {
         std::abort();  // every rejection has a reason for the dead-letter header
