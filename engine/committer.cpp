@@ -15,7 +15,7 @@ committer::committer(const settings& cfg, flow& f, pipeline_metrics& m, rd_kafka
                      dead_letter_producer& dlq, std::vector<ack_channel*> channels, ack_channel& own)
     : cfg_(cfg), flow_(f), metrics_(m), consumer_(consumer), dlq_(dlq),
       channels_(std::move(channels)), own_(own), results_(consumer ? rd_kafka_queue_new(consumer) : nullptr),
-      parts_(max_partitions), epochs_(max_partitions, 0), names_(max_partitions, nullptr),
+      parts_(max_partitions), epochs_(max_partitions, 0), assigned_ns_(max_partitions, 0), names_(max_partitions, nullptr),
       is_touched_(max_partitions, false) {
     own_.same_thread_consumer();
     channels_.push_back(&own_);
@@ -75,6 +75,7 @@ void committer::take_record(const flow_record& r, std::int64_t now) {
             // would otherwise cost a pool-sized ring per partition).
             p = std::make_unique<partition_commits>(std::min<std::size_t>(flow_.in_flight.size(), 1024));
             epochs_[r.partition] = static_cast<std::uint32_t>(r.seq);
+            assigned_ns_[r.partition] = now;
             // acquire: the source set the name before pushing this record.
             names_[r.partition] = metrics_.partitions[r.partition].name.load(std::memory_order_acquire);
             touch(r.partition);
@@ -276,9 +277,11 @@ void committer::refresh_views(std::int64_t now) {
             // The end was unknown at assignment (the broker did not answer in
             // time): the first end known in this epoch stands for it
             // (--until-caught-up). librdkafka's cached end is this epoch's
-            // only after a fetch of it, which brought an event.
+            // after a fetch of it: one that brought an event, or any after
+            // two seconds (fetches return within fetch.wait.max.ms, also
+            // empty ones, so an empty partition's end is learnt too).
             std::int64_t unknown = -1;
-            if (v.dispatched.load(std::memory_order_relaxed) > 0)
+            if (v.dispatched.load(std::memory_order_relaxed) > 0 || now - assigned_ns_[i] > 2'000'000'000)
                 v.end_at_assign.compare_exchange_strong(unknown, hi, std::memory_order_acq_rel);
         }
     }

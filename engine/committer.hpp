@@ -68,6 +68,7 @@ private:
 
     std::vector<std::unique_ptr<partition_commits>> parts_;  // by partition index; null: not assigned
     std::vector<std::uint32_t> epochs_;
+    std::vector<std::int64_t> assigned_ns_;  // monotonic, when the epoch's assign record was taken
     std::vector<const partition_name*> names_;  // as of the epoch's assign record
     std::vector<ack> acks_;
     std::vector<std::uint32_t> touched_;

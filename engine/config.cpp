@@ -404,7 +404,8 @@ settings parse_settings(std::string_view text, const std::string& origin, const 
             if (ec == std::errc() && end == q->second.data() + q->second.size()) queue_kb = v;
         }
         // Not given: half the producers' queue when that is smaller.
-        if (!bytes_given) s.unconfirmed_max_bytes = std::min(s.unconfirmed_max_bytes, queue_kb * 1024 / 2);
+        if (!bytes_given)
+            s.unconfirmed_max_bytes = std::min(s.unconfirmed_max_bytes, std::max<std::size_t>(queue_kb * 1024 / 2, 1 << 20));
         if (s.unconfirmed_max_bytes >= queue_kb * 1024)
             r.fail("pipeline.unconfirmed.max.bytes", "must be below the producers' queue.buffering.max.kbytes (" +
                                                    std::to_string(queue_kb) + " KiB = " + std::to_string(queue_kb * 1024) +

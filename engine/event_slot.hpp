@@ -88,11 +88,16 @@ struct alignas(64) in_flight_event {
         std::size_t trace_len = 0;
         for (std::size_t i = 0; i < trace_count; ++i) trace_len += trace[i].value.size();
         const std::size_t need = len + key_len + trace_len;
-        // A buffer grown for a huge event shrinks when it holds a small one
-        // again, so the pool's memory follows the events in flight.
-        if (cap_ > shrink_above && need <= cap_ / 4) {
-            buffer_.reset();
-            cap_ = 0;
+        // A buffer grown for a huge event shrinks after it held small ones
+        // for a while, so the pool's memory follows the events in flight
+        // without an allocation per event when huge and small ones alternate.
+        if (cap_ > shrink_above) {
+            small_uses_ = need <= cap_ / 4 ? small_uses_ + 1 : 0;
+            if (small_uses_ >= shrink_after_uses) {
+                buffer_.reset();
+                cap_ = 0;
+                small_uses_ = 0;
+            }
         }
         if (need > cap_ || !buffer_) {
             std::size_t cap = cap_ ? cap_ : 512;
@@ -121,6 +126,8 @@ struct alignas(64) in_flight_event {
 
 private:
     static constexpr std::size_t shrink_above = 64 * 1024;
+    static constexpr std::uint32_t shrink_after_uses = 8;
+    std::uint32_t small_uses_ = 0;  // consecutive events of a quarter of a huge buffer or less
     std::unique_ptr<char[]> buffer_;
     std::size_t cap_ = 0;
     std::uint32_t len_ = 0;

@@ -78,16 +78,20 @@ public:
             vu[n++].u.header.size = static_cast<ssize_t>(trace.items[i].value.size());
         }
         for (;;) {
+            vu[0].u.rkt = rkt_.get();  // a rebuild replaces the handle with the producer
             rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR_NO_ERROR;
+            bool fatal = false;
             if (rd_kafka_error_t* e = rd_kafka_produceva(rk_.get(), vu, n)) {
                 err = rd_kafka_error_code(e);
+                // A fatal error comes with its underlying code, not __FATAL.
+                fatal = rd_kafka_error_is_fatal(e);
                 rd_kafka_error_destroy(e);
             }
             if (!err) {
                 ++in_flight_;
                 return true;
             }
-            if (err == RD_KAFKA_RESP_ERR__FATAL && !rebuilding_) {
+            if (fatal && !rebuilding_) {
                 rebuild();  // then produce again with the new producer
                 continue;
             }
