@@ -442,7 +442,7 @@ settings parse_settings(std::string_view text, const std::string& origin, const 
         const auto colon = s.stats_http.rfind(':');
         const std::string host = colon == std::string::npos ? "" : s.stats_http.substr(0, colon);
         const std::string port = colon == std::string::npos ? "" : s.stats_http.substr(colon + 1);
-        if (host.empty() || port.empty() || port.find_first_not_of("0123456789") != std::string::npos ||
+        if (host.empty() || port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos ||
             std::stol(port) > 65535)
             r.fail("stats.http", "expected host:port such as 127.0.0.1:9464");
     }

@@ -77,6 +77,9 @@ TEST(Config, ErrorsNameTheKey) {
     EXPECT_NE(error_of("[sinks.enrichment]\noutput = \"s3:bucket\"\n").find("config: sinks.enrichment.output: expected kafka:TOPIC, file:PATH or none"), std::string::npos);
     EXPECT_NE(error_of("[stats]\nhttp = \"0.0.0.0\"\n").find("config: stats.http: expected host:port"), std::string::npos);
     EXPECT_NE(error_of("[stats]\nhttp = \"0.0.0.0:http\"\n").find("config: stats.http: expected host:port"), std::string::npos);
+    EXPECT_NE(error_of("[stats]\nhttp = \"127.0.0.1:99999999999999999999\"\n").find("config: stats.http: expected host:port"),
+              std::string::npos)
+        << "a port too long for a long is a configuration error, not an exception";
     EXPECT_NE(error_of("[log]\nlevel = \"loud\"\n").find("config: log.level: expected debug, info, warning or error"), std::string::npos);
     EXPECT_NE(error_of("[kafka\n").find("config: /tmp/sluice_config_"), std::string::npos);
     EXPECT_NE(error_of("", {"nonsense"}).find("config: --set 'nonsense': expected key=value"), std::string::npos);
