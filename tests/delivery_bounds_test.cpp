@@ -404,7 +404,9 @@ TEST(DeliveryBounds, PermanentFailureOfOneRecordDeadLettersItWhileOthersFlow) {
     std::vector<std::string> sets = base_settings(b, "one-fails", dir);
     sets.insert(sets.end(), {"pipeline.unconfirmed.max.events=" + std::to_string(bound),
                              "sinks.enrichment.output=\"kafka:enriched.events\"", "sinks.notification.output=\"none\"",
-                             "sinks.retry.backoff.ms=100", "sinks.retry.backoff.max.ms=500"});
+                             // 100 attempts spaced up to 3 s: the stuck phase outlasts
+                             // this test's own produce and read-back, even under ASan.
+                             "sinks.retry.backoff.ms=500", "sinks.retry.backoff.max.ms=3000"});
     sets.push_back("sinks.retry.max.attempts=100");  // lowered by a reload below
     pipeline p(load_settings("", sets), make_seed_sink);
     p.start();
