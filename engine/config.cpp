@@ -1,6 +1,7 @@
 // TOML loading (toml++), flattening to dotted keys, typed validation.
 #include "config.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include "trace_context.hpp"
 
@@ -211,6 +212,15 @@ void properties(reader& r, const std::string& prefix, std::map<std::string, std:
 
 }  // namespace
 
+std::string_view to_string(sink_placement p) noexcept {
+    switch (p) {
+        case sink_placement::threads: return "threads";
+        case sink_placement::inline_: return "inline";
+        case sink_placement::automatic: return "auto";
+    }
+    return "auto";
+}
+
 const std::vector<std::string>& settings::roles() {
     static const std::vector<std::string> r = {"source", "enrichment", "notification",
                                                "analytics", "commit", "stats"};
@@ -415,6 +425,12 @@ settings parse_settings(std::string_view text, const std::string& origin, const 
     r.integer("pipeline.revoke.drain.timeout.ms", s.revoke_drain_timeout_ms, 0, 3600000);
     r.integer("shutdown.timeout.ms", s.shutdown_timeout_ms, 100, 3600000);
     r.integer("pipeline.wake.after.events", s.wake_after_events, 1, 1 << 22);
+    std::string sinks = "auto";
+    r.str("pipeline.sinks", sinks);
+    if (sinks == "threads") s.sinks = sink_placement::threads;
+    else if (sinks == "inline") s.sinks = sink_placement::inline_;
+    else if (sinks == "auto") s.sinks = sink_placement::automatic;
+    else r.fail("pipeline.sinks", "expected \"threads\", \"inline\" or \"auto\"");
 
     r.integer("commit.max.events", s.commit_max_events, 1, 100000000);
     r.integer("commit.interval.ms", s.commit_interval_ms, 1, 3600000);
@@ -472,6 +488,11 @@ settings parse_settings(std::string_view text, const std::string& origin, const 
         if (!s.threads.count(role))
             r.fail("threads." + k, "unknown thread role '" + role +
                                        "' (roles: source, enrichment, notification, analytics, commit, stats)");
+        // Inline sinks have no thread of their own: a setting for one would do nothing.
+        if (s.sinks == sink_placement::inline_ &&
+            std::find(settings::sink_names().begin(), settings::sink_names().end(), role) != settings::sink_names().end())
+            r.fail("threads." + k, "sink " + role + " has no thread with pipeline.sinks = \"inline\" "
+                                   "(it runs on the source thread: set threads.source, or pipeline.sinks = \"threads\")");
     }
 
     for (const auto& n : settings::sink_names()) {

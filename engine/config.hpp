@@ -30,6 +30,12 @@ struct output_spec {
     std::string target;  // topic or path
 };
 
+// Where the sinks' processing runs (pipeline.sinks): a thread per sink fed
+// over SPSC rings, or on the source thread right after decode; automatic
+// picks inline when the usable CPUs are fewer than the event-handling roles.
+enum class sink_placement { threads, inline_, automatic };
+std::string_view to_string(sink_placement p) noexcept;
+
 // Where a partition starts when its committed offset is missing or no longer
 // in the log (librdkafka's auto.offset.reset, applied by sluice itself).
 enum class offset_reset_policy { earliest, latest };
@@ -65,6 +71,7 @@ struct settings {
     // taking precedence over the drain timeout and message.timeout.ms.
     std::uint32_t shutdown_timeout_ms = 20000;
     std::uint32_t wake_after_events = 1;  // see dispatcher::notify_if_many()
+    sink_placement sinks = sink_placement::automatic;
     // commit
     std::uint32_t commit_max_events = 10000;
     std::uint32_t commit_interval_ms = 200;

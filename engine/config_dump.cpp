@@ -86,7 +86,8 @@ std::string effective_config(const settings& s) {
        << "max.payload.bytes = " << s.max_payload_bytes << "\n"
        << "pause.after.ms = " << s.pause_after_ms << "\n"
        << "revoke.drain.timeout.ms = " << s.revoke_drain_timeout_ms << "\n"
-       << "wake.after.events = " << s.wake_after_events << "\n";
+       << "wake.after.events = " << s.wake_after_events << "\n"
+       << "sinks = " << quoted(std::string(to_string(s.sinks))) << "\n";
     os << "\n[commit]\nmax.events = " << s.commit_max_events << "\ninterval.ms = " << s.commit_interval_ms << "\n";
     char mode[8];
     std::snprintf(mode, sizeof mode, "%04o", s.stats_socket_mode);

@@ -7,13 +7,18 @@
 #include <thread>
 
 #include "clock.hpp"
+#include "inline_sinks.hpp"
 
 namespace sluice {
 
 dispatcher::dispatcher(const settings& cfg, flow& f, pipeline_metrics& m, type_registry& types,
                        const routing_table& routes, dead_letter_producer& dlq)
     : cfg_(cfg), flow_(f), metrics_(m), routes_(routes), dlq_(dlq), decoder_(types, cfg.max_payload_bytes),
-      table_(m, f.in_flight) {}
+      table_(m, f.in_flight), inline_(f.sinks_inline) {}
+
+std::chrono::microseconds dispatcher::max_block() const noexcept {
+    return inline_ ? inline_->max_block() : std::chrono::microseconds(100'000);
+}
 
 std::uint32_t dispatcher::assign(std::string_view topic, std::int32_t partition, std::int64_t start,
                                  std::int64_t end) {
@@ -44,6 +49,8 @@ bool dispatcher::drain(const std::vector<std::uint32_t>& idxs, std::int64_t dead
             metrics_.source.loops.add();  // draining is looping, not stuck
             if (mono_ns() > deadline_ns) break;
             flow_.commit_waiter.notify();
+            // Inline sinks finish their events only when served.
+            if (inline_ && inline_->serve()) continue;
             std::this_thread::sleep_for(std::chrono::microseconds(200));
         }
         if (table_.drained(idx)) {
@@ -71,6 +78,10 @@ void dispatcher::push_record(const flow_record& r) {
 }
 
 void dispatcher::notify() {
+    if (inline_) {
+        inline_->serve();
+        restart_clock();  // the sinks' polls are not the next event's time
+    }
     if (!pending_notify_) return;
     for (auto& w : flow_.sink_waiters) w->notify();
     // The commit thread parks for a few ms at most and commits in batches:
@@ -100,8 +111,13 @@ bool dispatcher::room_ahead() noexcept {
 }
 
 void dispatcher::wait_for_room(std::chrono::microseconds park_for) {
-    notify();
+    notify();  // serves inline sinks: their confirmations free room
     restart_clock();
+    if (inline_) {
+        if (ready()) return;
+        // Delivery reports reach inline sinks only through their polls.
+        park_for = std::min(park_for, inline_->max_block());
+    }
     if (flow_.pool[next_slot_ % flow_.pool.size()].pending.load(std::memory_order_acquire) != 0)
         metrics_.source.waits_for_slot.add();
     else
@@ -184,12 +200,16 @@ void dispatcher::dispatch(std::uint32_t pidx, const source_event& e) {
     slot.pending.store(shares, std::memory_order_relaxed);
     slot.dispatched_ns = t1;
     take();
+    ++next_slot_;
+    if (inline_) {
+        clock_ns_ = inline_->process(slot, slot_index, mask, t1);
+        return;
+    }
     for (std::size_t s = 0; s < flow_.sink_rings.size(); ++s) {
         if (!(mask & (1u << s))) continue;
         // Cannot fail: a ring holds as many indexes as there are slots.
         [[maybe_unused]] const bool ok = flow_.sink_rings[s]->try_push(slot_index);
     }
-    ++next_slot_;
 }
 
 }  // namespace sluice

@@ -83,7 +83,8 @@ public:
 
     // Tells the sinks and the commit thread about what was dispatched since
     // the last call (once per batch, not per event). Sources call it before
-    // they may block.
+    // they may block. Inline sinks are served here: their batch ends, their
+    // polls run (deliveries), even with nothing new dispatched.
     void notify();
     // The same once pipeline.wake.after.events records are unannounced:
     // sources call it after each batch while more input may be queued.
@@ -92,6 +93,9 @@ public:
     void notify_if_many() {
         if (pending_notify_ >= cfg_.wake_after_events) notify();
     }
+    // How long the source may block for input: 100 ms, or (inline sinks
+    // with deliveries outstanding) 1 ms, as the sinks need their polls.
+    std::chrono::microseconds max_block() const noexcept;
     // Assignment and revocation records, in order with the dispatches.
     void push_record(const flow_record& r);
 
@@ -114,6 +118,7 @@ private:
     std::atomic<std::int64_t> first_event_ns_{0};
     std::uint32_t pending_notify_ = 0;
     std::int64_t clock_ns_ = 0;  // end of the last dispatch; 0: read the clock
+    inline_sinks* const inline_;  // nullptr: the sinks have threads (flow.sinks_inline)
 };
 
 }  // namespace sluice

@@ -16,6 +16,8 @@
 
 namespace sluice {
 
+class inline_sinks;
+
 // Source -> commit thread, in dispatch order. done_now: dispatched and done
 // at once (routed to no sink).
 struct flow_record {
@@ -59,6 +61,9 @@ struct flow {
     // up waiting (drains, final commit, deliveries). INT64_MAX while running.
     std::atomic<std::int64_t> shutdown_deadline_ns{INT64_MAX};
     live_settings live;                         // control thread writes; see live_settings
+    // Set before any role starts when the sinks run on the source thread
+    // (pipeline.sinks = "inline"); then the sink rings and waiters go unused.
+    inline_sinks* sinks_inline = nullptr;
 };
 
 }  // namespace sluice

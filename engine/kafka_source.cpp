@@ -685,7 +685,8 @@ void kafka_source::run() {
                 continue;
             }
             // ...then block for the next message (returns as soon as one arrives).
-            if (rd_kafka_message_t* m = rd_kafka_consumer_poll(rk_.get(), spin ? 0 : 100)) {
+            const int block_ms = spin ? 0 : static_cast<int>(dispatch_.max_block().count() / 1000);
+            if (rd_kafka_message_t* m = rd_kafka_consumer_poll(rk_.get(), block_ms)) {
                 dispatch_.restart_clock();  // the poll waited
                 ++got;
                 handle(m);

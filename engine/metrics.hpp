@@ -157,6 +157,7 @@ struct pipeline_metrics {
     std::vector<std::string> sink_names;
     std::atomic<std::int64_t> started_wall_ns{0};
     std::string group_id, client_id;  // set before the stats server starts (sluice_consumer_info)
+    bool sinks_inline = false;  // set before the stats server starts: sinks run on the source thread
     // Where the process is in its life (written by the control thread, read
     // by the stats thread for /ready, /health and sluice_ready).
     enum class phase : std::uint8_t { starting, ready, stopping };

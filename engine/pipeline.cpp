@@ -3,7 +3,9 @@
 
 #include "clock.hpp"
 #include "kafka_source.hpp"
+#include "log.hpp"
 #include "replay_source.hpp"
+#include "sink_placement.hpp"
 #include "threads.hpp"
 
 namespace sluice {
@@ -27,6 +29,13 @@ pipeline::pipeline(const settings& cfg, const sink_factory& make_sink) : cfg_(cf
     }
 
     const std::size_t nsinks = metrics_->sink_names.size();
+    const std::size_t cpus = usable_cpus();
+    const bool sinks_inline =
+        resolve_sink_placement(cfg_.sinks, cpus, event_roles(nsinks)) == sink_placement::inline_;
+    metrics_->sinks_inline = sinks_inline;
+    if (cfg_.sinks == sink_placement::automatic)
+        logf(log_level::info, "pipeline", "sinks run %s (pipeline.sinks = \"auto\": %zu usable CPUs for %zu roles)",
+             sinks_inline ? "inline on the source thread" : "on threads of their own", cpus, event_roles(nsinks));
     std::vector<thread_settings> waits;
     for (const auto& name : metrics_->sink_names) waits.push_back(cfg_.threads.at(name));
     waits.push_back(cfg_.threads.at("commit"));
@@ -46,7 +55,17 @@ pipeline::pipeline(const settings& cfg, const sink_factory& make_sink) : cfg_(cf
         contexts_.push_back(std::make_unique<sink_context>(sink_context{
             *channels_[i], metrics_->sinks[i], *types_, *dlq_, metrics_->partitions.get(), &flow_->released[i]}));
         sinks_.push_back(make_sink(metrics_->sink_names[i], cfg_, bootstrap_, *flow_, *contexts_[i]));
-        runners_.push_back(std::make_unique<sink_runner>(*flow_, i, *sinks_[i], *contexts_[i]));
+        if (!sinks_inline) runners_.push_back(std::make_unique<sink_runner>(*flow_, i, *sinks_[i], *contexts_[i]));
+    }
+    if (sinks_inline) {
+        std::vector<sink*> sinks;
+        std::vector<sink_context*> contexts;
+        for (std::size_t i = 0; i < nsinks; ++i) {
+            sinks.push_back(sinks_[i].get());
+            contexts.push_back(contexts_[i].get());
+        }
+        inline_ = std::make_unique<inline_sinks>(*flow_, std::move(sinks), std::move(contexts));
+        flow_->sinks_inline = inline_.get();  // before the source's dispatcher reads it
     }
     rd_kafka_t* consumer = nullptr;  // a replay has none: its commits are local
     if (cfg_.replay_file.empty()) {
@@ -115,7 +134,8 @@ bool pipeline::reloadable(const std::string& key) {
 
 void pipeline::start() {
     role_names_ = {"source", "commit", "stats"};
-    for (const auto& name : metrics_->sink_names) role_names_.push_back(name);
+    if (!inline_)
+        for (const auto& name : metrics_->sink_names) role_names_.push_back(name);
     metrics_->started_wall_ns.store(wall_ns(), std::memory_order_relaxed);
     commit_thread_ = start_role_thread("commit", cfg_.threads.at("commit").cpus, [this] { committer_->run(); });
     for (std::size_t i = 0; i < runners_.size(); ++i) {
@@ -124,7 +144,10 @@ void pipeline::start() {
                                                   [r = runners_[i].get()] { r->run(); }));
     }
     stats_thread_ = start_role_thread("stats", cfg_.threads.at("stats").cpus, [this] { server_->run(stop_stats_); });
-    source_thread_ = start_role_thread("source", cfg_.threads.at("source").cpus, [this] { source_->run(); });
+    source_thread_ = start_role_thread("source", cfg_.threads.at("source").cpus, [this] {
+        source_->run();
+        if (inline_) inline_->finish();  // the sinks' part of stop(), step 2
+    });
     running_ = true;
 }
 

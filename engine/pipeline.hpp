@@ -13,6 +13,7 @@
 #include "dead_letter.hpp"
 #include "embedded_broker.hpp"
 #include "flow.hpp"
+#include "inline_sinks.hpp"
 #include "event_source.hpp"
 #include "metrics.hpp"
 #include "routing.hpp"
@@ -90,7 +91,8 @@ private:
     std::unique_ptr<ack_channel> commit_channel_;
     std::vector<std::unique_ptr<sink_context>> contexts_;
     std::vector<std::unique_ptr<sink>> sinks_;
-    std::vector<std::unique_ptr<sink_runner>> runners_;
+    std::vector<std::unique_ptr<sink_runner>> runners_;  // pipeline.sinks = threads
+    std::unique_ptr<inline_sinks> inline_;                // pipeline.sinks = inline
     std::unique_ptr<event_source> source_;
     std::unique_ptr<committer> committer_;
     std::unique_ptr<stats_report> report_;

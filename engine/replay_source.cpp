@@ -27,9 +27,11 @@ void replay_source::run() {
     }
     dispatch_.notify();
     // At the end, like a consumer at the end of its partitions: wait to be stopped.
-    while (!flow_.stop_source.load(std::memory_order_acquire))
+    while (!flow_.stop_source.load(std::memory_order_acquire)) {
+        dispatch_.notify();  // inline sinks: their deliveries and timers
         flow_.source_waiter.idle([&] { return flow_.stop_source.load(std::memory_order_relaxed); },
-                                 std::chrono::milliseconds(50));
+                                 std::min<std::chrono::microseconds>(std::chrono::milliseconds(50), dispatch_.max_block()));
+    }
     // Drain what is in flight so the final commit covers it.
     const std::int64_t deadline = std::min(flow_.shutdown_deadline_ns.load(std::memory_order_acquire),
                                            mono_ns() + std::int64_t(cfg_.revoke_drain_timeout_ms) * 1'000'000);

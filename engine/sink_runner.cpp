@@ -32,6 +32,12 @@ void prefetch_payload(const event_slot& slot) noexcept {
 }
 }  // namespace
 
+void give_up_deliveries(const sink& s) {
+    logf(log_level::warning, "shutdown", "sink %.*s: deliveries still outstanding at the shutdown deadline; "
+                                         "their events are not committed",
+         static_cast<int>(s.name().size()), s.name().data());
+}
+
 void sink_runner::run() {
     spsc_ring<std::uint32_t>& ring = *flow_.sink_rings[index_];
     waiter& w = *flow_.sink_waiters[index_];
@@ -54,12 +60,7 @@ void sink_runner::run() {
             if (i + found_ahead < n) sink_.prefetch_found(flow_.pool[batch[i + found_ahead]]);
             event_slot& slot = flow_.pool[batch[i]];
             ctx_.metrics.queue_wait.record(static_cast<std::uint64_t>(std::max<std::int64_t>(t0 - slot.dispatched_ns, 0)));
-            sink_.process(slot, batch[i]);
-            ctx_.releases.hand_off(slot);  // its records are with the output now
-            const std::int64_t t1 = mono_ns();
-            ctx_.metrics.process.record(static_cast<std::uint64_t>(t1 - t0));
-            ctx_.releases.stamp(t1);  // if process() completed the event
-            t0 = t1;
+            t0 = process_in_sink(sink_, ctx_, slot, batch[i], t0);
         }
         if (n) sink_.end_of_batch();
         const bool polled = sink_.poll(mono_ns());
@@ -76,12 +77,8 @@ void sink_runner::run() {
                 continue;
             }
             if (sink_.idle()) return;
-            // Deliveries still outstanding at the shutdown deadline are given
-            // up: their events stay uncommitted and are read again.
             if (mono_ns() >= flow_.shutdown_deadline_ns.load(std::memory_order_acquire)) {
-                logf(log_level::warning, "shutdown", "sink %.*s: deliveries still outstanding at the shutdown deadline; "
-                                     "their events are not committed",
-                             static_cast<int>(sink_.name().size()), sink_.name().data());
+                give_up_deliveries(sink_);
                 return;
             }
         }

@@ -61,7 +61,8 @@ std::string bound_label(double seconds) {
 std::vector<std::string> stats_report::histogram_names() const {
     std::vector<std::string> names = {"decode"};
     for (const auto& s : m_.sink_names) {
-        names.push_back("queue_wait." + s);
+        // Inline sinks take each event right after its decode: no queue.
+        if (!m_.sinks_inline) names.push_back("queue_wait." + s);
         names.push_back("process." + s);
     }
     names.push_back("in_pipeline");
@@ -82,7 +83,7 @@ const histogram* stats_report::find(std::string_view name, std::vector<const his
         return nullptr;
     }
     for (std::size_t i = 0; i < m_.sink_names.size(); ++i) {
-        if (name == "queue_wait." + m_.sink_names[i]) return &m_.sinks[i].queue_wait;
+        if (name == "queue_wait." + m_.sink_names[i] && !m_.sinks_inline) return &m_.sinks[i].queue_wait;
         if (name == "process." + m_.sink_names[i]) return &m_.sinks[i].process;
     }
     return nullptr;
@@ -93,7 +94,8 @@ std::string stats_report::stats_json() const {
     out.reserve(8192);
     json_writer w(out);
     const std::int64_t started = m_.started_wall_ns.load(std::memory_order_relaxed);
-    w.begin_object().field("uptime_s", started ? double(wall_ns() - started) / 1e9 : 0.0);
+    w.begin_object().field("uptime_s", started ? double(wall_ns() - started) / 1e9 : 0.0)
+        .field("sink_placement", m_.sinks_inline ? "inline" : "threads");
     const source_metrics& s = m_.source;
     w.key("source").begin_object()
         .field("consumed", s.consumed.get()).field("bytes", s.bytes.get())
@@ -119,7 +121,7 @@ std::string stats_report::stats_json() const {
             .field("held_for_order", k.held_for_order.get())
             .field("output_queue_full", k.output_queue_full.get())
             .field("waiting_for_resend", k.waiting_for_resend.get());
-        if (flow_) w.field("ring_depth", static_cast<std::uint64_t>(flow_->sink_rings[i]->size_approx()));
+        if (flow_ && !m_.sinks_inline) w.field("ring_depth", static_cast<std::uint64_t>(flow_->sink_rings[i]->size_approx()));
         if (i < sinks_.size() && sinks_[i]) w.key("live").raw(sinks_[i]->live_json());
         w.end_object();
     }
@@ -235,7 +237,10 @@ std::string stats_report::prometheus() const {
     out += "# HELP sluice_consumer_info The consumer group and client id of this process.\n"
            "# TYPE sluice_consumer_info gauge\nsluice_consumer_info{group=\"" + escape_label(m_.group_id) +
            "\",client_id=\"" + escape_label(m_.client_id) + "\"} 1\n";
-    if (flow_) {
+    out += "# HELP sluice_sink_placement Where the sinks run: threads of their own, or inline on the source thread (pipeline.sinks).\n"
+           "# TYPE sluice_sink_placement gauge\nsluice_sink_placement{placement=\"" +
+           std::string(m_.sinks_inline ? "inline" : "threads") + "\"} 1\n";
+    if (flow_ && !m_.sinks_inline) {
         out += "# HELP sluice_ring_depth Events waiting in a sink's ring.\n# TYPE sluice_ring_depth gauge\n";
         for (std::size_t i = 0; i < m_.sink_names.size(); ++i)
             out += "sluice_ring_depth{sink=\"" + escape_label(m_.sink_names[i]) + "\"} " +
