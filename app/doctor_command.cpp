@@ -3,6 +3,7 @@
 #include <sys/resource.h>
 #include <sys/utsname.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <map>
@@ -16,6 +17,7 @@
 
 #include "commands.hpp"
 #include "config.hpp"
+#include "sink_placement.hpp"
 #include "json_writer.hpp"
 
 namespace sluice {
@@ -63,11 +65,18 @@ std::vector<finding> examine(const settings& cfg) {
     std::vector<finding> f;
     const std::string sys = "/sys/devices/system/cpu/";
     const std::set<int> online = cpu_list(read_trimmed(sys + "online"));
-    const std::size_t roles = settings::roles().size();
+    const std::size_t usable = usable_cpus();
+    const std::size_t event_role_count = event_roles(settings::sink_names().size());
+    const bool sinks_inline =
+        resolve_sink_placement(cfg.sinks, usable, event_role_count) == sink_placement::inline_;
+    const auto& sink_names = settings::sink_names();
+    // Inline sinks have no threads: their roles need no core.
+    const std::size_t roles = settings::roles().size() - (sinks_inline ? sink_names.size() : 0);
     std::vector<std::string> spinning;
     std::set<int> pinned_cpus;
     std::vector<std::string> pinned;
     for (const auto& [role, t] : cfg.threads) {
+        if (sinks_inline && std::find(sink_names.begin(), sink_names.end(), role) != sink_names.end()) continue;
         if (spins(t)) spinning.push_back(role);
         if (!t.cpus.empty()) pinned.push_back(role);
         for (int c : t.cpus) pinned_cpus.insert(c);
@@ -83,6 +92,20 @@ std::vector<finding> examine(const settings& cfg) {
             x.status = "warning";
             x.advice = std::to_string(roles) + " role threads share " + std::to_string(online.size()) +
                        " CPUs: keep every role on park (the default), or use more cores per instance";
+        }
+        f.push_back(x);
+    }
+    {
+        const std::string why = std::to_string(usable) + " usable CPUs for " + std::to_string(event_role_count) + " roles";
+        finding x{"sinks", "ok", std::string(sinks_inline ? "inline" : "threads") +
+                                     (cfg.sinks == sink_placement::automatic ? " (auto: " + why + ")" : ""), ""};
+        if (!sinks_inline && usable < event_role_count) {
+            x.status = "warning";
+            x.advice = why + ": sink threads wait for a free core after each hand-off (queue_wait); "
+                       "pipeline.sinks = \"auto\" or \"inline\" runs them on the source thread";
+        } else if (sinks_inline && usable >= event_role_count) {
+            x.status = "info";
+            x.advice = why + ": pipeline.sinks = \"threads\" gives each sink a core of its own, for more events/s";
         }
         f.push_back(x);
     }

@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <sched.h>
 #include <sys/resource.h>
 
 #include <chrono>
@@ -591,11 +592,28 @@ doctor_run run_doctor(const std::string& dir, std::vector<std::string> extra) {
 TEST(Doctor, FindingsMatchProcAndSys) {
     const std::string dir = temp_dir();
     const doctor_run r = run_doctor(dir, {});
-    ASSERT_EQ(r.findings.size(), 10u);
+    ASSERT_EQ(r.findings.size(), 11u);
     const std::string cpu = "/sys/devices/system/cpu/";
     const int online = count_cpus(read_file_trimmed(cpu + "online"));
     EXPECT_EQ(r.findings.at("cpus").second, std::to_string(online));
-    EXPECT_EQ(r.findings.at("cpus").first, online < 6 ? "warning" : "ok") << "6 role threads";
+    // pipeline.sinks = "auto": inline below 5 usable CPUs (the affinity mask
+    // within the cgroup's quota: at most the mask), which leaves 3 role threads.
+    cpu_set_t mask;
+    CPU_ZERO(&mask);
+    ASSERT_EQ(sched_getaffinity(0, sizeof mask, &mask), 0);
+    const std::string sinks = r.findings.at("sinks").second;
+    const std::size_t usable = std::stoul(sinks.substr(sinks.find("auto: ") + 6));
+    EXPECT_GE(usable, 1u);
+    EXPECT_LE(usable, static_cast<std::size_t>(CPU_COUNT(&mask)));
+    const bool sinks_inline = usable < 5;
+    EXPECT_EQ(sinks, std::string(sinks_inline ? "inline" : "threads") + " (auto: " + std::to_string(usable) +
+                         " usable CPUs for 5 roles)");
+    EXPECT_EQ(r.findings.at("sinks").first, "ok");
+    EXPECT_EQ(r.findings.at("cpus").first, online < (sinks_inline ? 3 : 6) ? "warning" : "ok") << "role threads";
+    const doctor_run threads = run_doctor(dir, {"--set", "pipeline.sinks=\"threads\""});
+    EXPECT_EQ(threads.findings.at("sinks"),
+              std::make_pair(std::string(sinks_inline ? "warning" : "ok"), std::string("threads")));
+    EXPECT_EQ(threads.findings.at("cpus").first, online < 6 ? "warning" : "ok") << "6 role threads";
     EXPECT_EQ(r.findings.at("pinning"), std::make_pair(std::string("ok"), std::string("none")));
     const std::string iso = read_file_trimmed(cpu + "isolated");
     EXPECT_EQ(r.findings.at("isolated_cores").second, iso.empty() ? "none" : iso);
