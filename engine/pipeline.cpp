@@ -36,6 +36,13 @@ pipeline::pipeline(const settings& cfg, const sink_factory& make_sink) : cfg_(cf
     if (cfg_.sinks == sink_placement::automatic)
         logf(log_level::info, "pipeline", "sinks run %s (pipeline.sinks = \"auto\": %zu usable CPUs for %zu roles)",
              sinks_inline ? "inline on the source thread" : "on threads of their own", cpus, event_roles(nsinks));
+    if (sinks_inline)
+        for (const auto& name : metrics_->sink_names) {
+            const thread_settings& t = cfg_.threads.at(name);
+            if (!t.cpus.empty() || t.wait != wait_kind::park)
+                logf(log_level::warning, "pipeline", "threads.%s.* not applied: the sinks run inline on the source thread",
+                     name.c_str());
+        }
     std::vector<thread_settings> waits;
     for (const auto& name : metrics_->sink_names) waits.push_back(cfg_.threads.at(name));
     waits.push_back(cfg_.threads.at("commit"));
