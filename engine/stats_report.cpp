@@ -333,6 +333,9 @@ std::string stats_report::hist(std::string_view name) const {
     std::vector<const histogram*> merged;
     const histogram* h = find(name, merged);
     if (!h && merged.empty()) {
+        if (m_.sinks_inline && name.rfind("queue_wait.", 0) == 0)
+            return "error: no histogram '" + std::string(name) +
+                   "': the sinks run inline on the source thread, so no event waits in a queue";
         std::string names;
         for (const auto& n : histogram_names()) names += (names.empty() ? "" : ", ") + n;
         return "error: unknown histogram '" + std::string(name) + "' (known: " + names + ")";
