@@ -35,8 +35,10 @@ struct logger_state {
 };
 
 logger_state& state() {
-    static logger_state s;
-    return s;
+    // Never destroyed: librdkafka threads of a consumer left undestroyed (its
+    // close did not finish) may still log while the process exits.
+    static logger_state* s = new logger_state;
+    return *s;
 }
 
 // JOURNAL_STREAM names the journal's stream as "dev:inode"; it is only ours
