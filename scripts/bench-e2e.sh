@@ -18,6 +18,10 @@
 # events, max RSS), the ratios sluice-kafka/ctp and sluice-none/bare of the
 # medians, and the same ratios within each repetition (median, min..max).
 #
+# SLUICE_SET="k=v ..." adds settings to both sluice runs, e.g.
+# 'pipeline.sinks="threads"' (the default, "auto", runs the sinks inline on
+# fewer than 5 CPUs).
+#
 # Latency mode: scripts/bench-e2e.sh --latency [SECONDS=10] [RATE ...]
 # offers load open-loop at each rate (default 5000 50000 200000 events/s) to a
 # running sluice and prints in-pipeline and end-to-end p50/p99/p99.9/max per
@@ -31,6 +35,8 @@ fi
 events="${1:-1000000}"
 reps="${2:-9}"
 partitions="${3:-96}"
+extra_sets=()
+for kv in ${SLUICE_SET:-}; do extra_sets+=(--set "$kv"); done
 . scripts/bench-env.sh
 
 config=config/production.toml
@@ -75,7 +81,7 @@ sluice_run() {  # GROUP [--set KEY=VALUE ...]
   shift
   timed "$sluice" run --config "$config" --set "kafka.bootstrap.servers=$bootstrap" --set 'kafka.topics=["bench.events"]' \
     --set "kafka.group.id=$group" --set 'stats.socket=""' --set 'stats.http=""' --set run.progress=false \
-    "$@" --until-caught-up
+    "${extra_sets[@]}" "$@" --until-caught-up
 }
 caught_up_rate() { sed -n 's/^caught up: .*(\([0-9]*\) events\/s)$/\1/p' "$work/out"; }
 for r in $(seq 1 "$reps"); do

@@ -24,6 +24,8 @@
 #   MODES="inline threads"  the placements, alternating within each repetition
 #   REPS=1            repetitions; the summary gives the median of each figure
 #   OUTPUTS=none      none, or kafka: the production config's output topics
+#   SLUICE_SET="k=v ..."  more settings for every sluice run, e.g.
+#                     'threads.source.wait="spin-then-park" threads.source.spin=20000'
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds="${1:-10}"
@@ -43,6 +45,8 @@ case "$outputs" in
                       --set sinks.analytics.output=kafka:analytics.rollups) ;;
   *) echo "OUTPUTS must be none or kafka" >&2; exit 64 ;;
 esac
+extra_sets=()
+for kv in ${SLUICE_SET:-}; do extra_sets+=(--set "$kv"); done
 . scripts/bench-env.sh
 ninja -C build perf/arrival_latency > /dev/null
 
@@ -69,7 +73,7 @@ offer() {  # TOPIC RATE: the load, open loop; prints the events sent
 # One line per figure: rep rate contestant stage events p50 p99 p99.9 max
 results="$work/results"
 : > "$results"
-echo "sluice fetch.wait.max.ms=$fetch_wait_ms, load generator linger.ms=$linger_ms, outputs $outputs, ${seconds} s per run"
+echo "sluice fetch.wait.max.ms=$fetch_wait_ms, load generator linger.ms=$linger_ms, outputs $outputs, ${seconds} s per run${SLUICE_SET:+, $SLUICE_SET}"
 for rep in $(seq 1 "$reps"); do
   for r in "${rates[@]}"; do
     mark=$(wc -l < "$results")
@@ -78,7 +82,7 @@ for rep in $(seq 1 "$reps"); do
       rm -f "$work/s.sock"
       "$sluice" run --set "kafka.bootstrap.servers=$bootstrap" --set "kafka.topics=[\"$topic\"]" \
         --set "kafka.group.id=latency-$rep-$r-$m" --set "stats.socket=\"$work/s.sock\"" --set run.progress=false \
-        --set "pipeline.sinks=\"$m\"" "${output_sets[@]}" \
+        --set "pipeline.sinks=\"$m\"" "${output_sets[@]}" "${extra_sets[@]}" \
         --set "kafka.properties.\"fetch.wait.max.ms\"=$fetch_wait_ms" \
         > "$work/run.out" 2>&1 &
       run_pid=$!
