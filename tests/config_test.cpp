@@ -1,6 +1,8 @@
 // Config loading: defaults, overrides, and one clear error line per mistake.
 #include "config.hpp"
 
+#include "config_dump.hpp"
+
 #include <gtest/gtest.h>
 
 #include <unistd.h>
@@ -196,4 +198,25 @@ TEST(Config, ThreadSettingsOfASinkAreAnErrorWithInlineSinks) {
     const settings s = load_settings("", {"pipeline.sinks=\"inline\"", "threads.source.cpus=[0]", "threads.commit.wait=\"spin\""});
     EXPECT_EQ(s.threads.at("source").cpus, std::vector<int>{0});
     EXPECT_EQ(s.threads.at("commit").wait, wait_kind::spin);
+}
+
+// `sluice check` shows the placement under [pipeline], and what it prints
+// reads back to the same settings in each placement.
+TEST(Config, EffectiveConfigShowsTheSinkPlacementAndReadsBack) {
+    const std::string dump = effective_config(load_settings("", {}));
+    const auto section = dump.find("\n[pipeline]\n");
+    ASSERT_NE(section, std::string::npos) << dump;
+    const auto line = dump.find("\nsinks = \"auto\"\n", section);
+    ASSERT_NE(line, std::string::npos) << dump;
+    EXPECT_EQ(dump.find("\n[", section + 1), dump.find("\n[", line)) << "sinks is a key of [pipeline]";
+    for (const char* placement : {"threads", "inline", "auto"}) {
+        const settings s = load_settings("", {"pipeline.sinks=\"" + std::string(placement) + "\""});
+        const std::string text = effective_config(s);
+        EXPECT_NE(text.find("\nsinks = \"" + std::string(placement) + "\"\n"), std::string::npos) << placement;
+        try {
+            EXPECT_EQ(effective_config(parse_settings(text, "check output", {})), text) << placement;
+        } catch (const config_error& e) {
+            ADD_FAILURE() << placement << ": the output of check does not read back: " << e.what();
+        }
+    }
 }
