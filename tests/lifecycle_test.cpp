@@ -388,7 +388,7 @@ TEST_P(LifecyclePausedAtRevoke, PartitionIsFetchedWhenItComesBack) {
     std::atomic<bool> gate_open{!backpressure};
     auto log = std::make_shared<sink_log>();
     const std::string dir = temp_dir();
-    settings cfg = load_settings("", {"kafka.bootstrap.servers=\"" + b + "\"", "kafka.group.id=\"paused-revoke\"",
+    settings cfg = test_settings({"kafka.bootstrap.servers=\"" + b + "\"", "kafka.group.id=\"paused-revoke\"",
                                       "kafka.topics=[\"solo\"]", "stats.socket=\"" + dir + "/s.sock\"",
                                       "sinks.enrichment.output=\"none\"", "sinks.notification.output=\"none\"",
                                       "sinks.analytics.output=\"none\"", "commit.interval.ms=50",

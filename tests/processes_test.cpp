@@ -37,21 +37,25 @@ public:
                    int shutdown_timeout_ms = 20000)
         : dir_(dir), name_(name) {
         const std::string config = dir + "/" + name + ".toml";
-        std::ofstream(config) << "shutdown.timeout.ms = " << shutdown_timeout_ms << "\n"
-                              << "[kafka]\n"
-                              << "bootstrap.servers = \"" << bootstrap << "\"\n"
-                              << "group.id = \"" << group << "\"\n"
-                              << "[kafka.properties]\n"
-                              << "\"session.timeout.ms\" = 6000\n"
-                              // Notice a rebalance quickly, so rounds on the embedded broker converge.
-                              << "\"heartbeat.interval.ms\" = 500\n"
-                              << "\"partition.assignment.strategy\" = \"" << strategy << "\"\n"
-                              << "[stats]\nsocket = \"" << socket() << "\"\n"
-                              << "[commit]\ninterval.ms = " << commit_interval_ms << "\nmax.events = 100000000\n"
-                              << "[run]\nprogress = false\n"
-                              << "[sinks.enrichment]\noutput = \"file:" << enriched() << "\"\n"
-                              << "[sinks.notification]\noutput = \"file:" << notified() << "\"\n"
-                              << "[sinks.analytics]\noutput = \"none\"\n";
+        std::ofstream toml(config);
+        toml << "shutdown.timeout.ms = " << shutdown_timeout_ms << "\n"
+             << "[kafka]\n"
+             << "bootstrap.servers = \"" << bootstrap << "\"\n"
+             << "group.id = \"" << group << "\"\n"
+             << "[kafka.properties]\n"
+             << "\"session.timeout.ms\" = 6000\n"
+             // Notice a rebalance quickly, so rounds on the embedded broker converge.
+             << "\"heartbeat.interval.ms\" = 500\n"
+             << "\"partition.assignment.strategy\" = \"" << strategy << "\"\n"
+             << "[stats]\nsocket = \"" << socket() << "\"\n"
+             << "[commit]\ninterval.ms = " << commit_interval_ms << "\nmax.events = 100000000\n"
+             << "[run]\nprogress = false\n"
+             << "[sinks.enrichment]\noutput = \"file:" << enriched() << "\"\n"
+             << "[sinks.notification]\noutput = \"file:" << notified() << "\"\n"
+             << "[sinks.analytics]\noutput = \"none\"\n";
+        if (const std::string placement = sink_placement_under_test(); !placement.empty())
+            toml << "[pipeline]\nsinks = \"" << placement << "\"\n";
+        toml.close();
         pid_ = spawn_sluice({"run", "--config", config}, log());
     }
     ~sluice_process() {

@@ -84,7 +84,7 @@ TEST(SteadyState, RoleThreadsDoNotAllocatePerEvent) {
     const std::string dir = temp_dir();
     embedded_broker broker(1, load_settings("", {}).broker_topics());
     const std::string b = broker.bootstraps();
-    const settings cfg = load_settings("", {
+    const settings cfg = test_settings({
         "kafka.bootstrap.servers=\"" + b + "\"", "kafka.group.id=\"alloc\"",
         "stats.socket=\"" + dir + "/s.sock\"",
         "sinks.enrichment.output=\"none\"", "sinks.notification.output=\"none\"", "sinks.analytics.output=\"none\"",
