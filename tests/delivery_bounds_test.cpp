@@ -421,10 +421,12 @@ TEST(DeliveryBounds, PermanentFailureOfOneRecordDeadLettersItWhileOthersFlow) {
                                                                RD_KAFKA_RESP_ERR_INVALID_RECORD, 0),
                   RD_KAFKA_RESP_ERR_NO_ERROR);
     const std::string failing_value = task(failing, 0);
-    std::vector<record> burst = {{"task.updated", -1, 0, std::to_string(failing), failing_value, false,
-                                  {{"traceparent", traceparent}}}};
-    for (record& r : other_events(after, 1000)) burst.push_back(std::move(r));
-    produce(b, burst);
+    produce(b, {{"task.updated", -1, 0, std::to_string(failing), failing_value, false, {{"traceparent", traceparent}}}});
+    // Taken before the others: they spread over three partitions, and the
+    // consumer may be handed whole partitions of them ahead of its own.
+    const pipeline_metrics& m = p.metrics();
+    ASSERT_TRUE(wait_until([&] { return m.source.consumed.get() == warm + 1; }, 60s));
+    produce(b, other_events(after, 1000));
     coord failed_at;
     for (const record& r : read_all(b, "task.updated"))
         if (r.key == std::to_string(failing)) failed_at = {r.topic, r.partition, r.offset};
@@ -432,7 +434,6 @@ TEST(DeliveryBounds, PermanentFailureOfOneRecordDeadLettersItWhileOthersFlow) {
 
     // Stuck: the failing event and the bound - 1 events after it are
     // dispatched, those others are confirmed, and nothing more.
-    const pipeline_metrics& m = p.metrics();
     ASSERT_TRUE(wait_until([&] { return enrichment.processed.get() == warm + bound - 1 && enrichment.retried.get() >= 2; },
                            60s))
         << "processed " << enrichment.processed.get() << ", retried " << enrichment.retried.get();
