@@ -78,6 +78,15 @@ public:
         std::uint64_t consumed = 0;
         return !parser.parse(answer).get(doc) && !doc["source"]["consumed"].get(consumed) && consumed > 0;
     }
+    // Where its sinks run, as its stats say ("" if it does not answer).
+    std::string sink_placement() const {
+        const std::string answer = ask_stats(socket(), "stats");
+        simdjson::dom::parser parser;
+        simdjson::dom::element doc;
+        std::string_view placement;
+        if (parser.parse(answer).get(doc) || doc["sink_placement"].get(placement)) return "";
+        return std::string(placement);
+    }
     // Sends sig and waits for the exit; returns the exit status (-1: killed by a signal).
     int stop(int sig) {
         ::kill(pid_, sig);
@@ -189,6 +198,7 @@ TEST(Processes, KillNineThenRestartLosesNothing) {
     ASSERT_TRUE(load.wait(60s));
     ASSERT_TRUE(committed_to_end(c.b, "kill9", 90s)) << "see " << second.log();
     EXPECT_TRUE(second.answering());
+    if (!sink_placement_under_test().empty()) EXPECT_EQ(second.sink_placement(), sink_placement_under_test());
     EXPECT_EQ(second.stop(SIGTERM), 0);
     EXPECT_EQ(load.delivered(), 40000u);
     c.expect_complete({first.get(), &second}, floor, before_restart);
