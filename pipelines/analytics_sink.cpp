@@ -66,9 +66,16 @@ void analytics_sink::process(event_slot& slot, std::uint32_t slot_index) {
 }
 
 void analytics_sink::publish_live() {
-    std::string live = open_ ? window_.to_json(ctx_.types, top_k_, false) : std::string("null");
-    std::lock_guard lock(live_mutex_);
-    live_.swap(live);
+    // The buffer published last time is written this time, grown at once to
+    // what was just published: both keep their capacity, so a steady state
+    // publishes without allocating.
+    if (open_) window_.write_json(live_next_, ctx_.types, top_k_, false);
+    else live_next_.assign("null");
+    {
+        std::lock_guard lock(live_mutex_);
+        live_.swap(live_next_);
+    }
+    live_next_.reserve(live_.size());  // live_ changes only on this thread
 }
 
 bool analytics_sink::poll(std::int64_t now_ns) {

@@ -53,6 +53,7 @@ private:
     std::uint64_t rollups_ = 0;
     mutable std::mutex live_mutex_;
     std::string live_, last_rollup_;
+    std::string live_next_;  // the analytics thread's: the next snapshot, written outside the mutex
 };
 
 }  // namespace sluice

@@ -12,7 +12,9 @@
 namespace sluice {
 
 top_k_counter::top_k_counter(std::size_t table)
-    : entries_(table < 1 ? 1 : table), index_(std::bit_ceil(entries_.size() * 2)), mask_(index_.size() - 1) {}
+    : entries_(table < 1 ? 1 : table), index_(std::bit_ceil(entries_.size() * 2)), mask_(index_.size() - 1) {
+    top_.reserve(entries_.size());
+}
 
 std::size_t top_k_counter::find_slot(std::uint64_t h, std::string_view id) const noexcept {
     std::size_t i = h & mask_;
@@ -75,9 +77,9 @@ void top_k_counter::clear() noexcept {
     std::fill(index_.begin(), index_.end(), 0);
 }
 
-std::vector<top_k_counter::item> top_k_counter::top(std::size_t k) const {
-    std::vector<item> all;
-    all.reserve(used_);
+const std::vector<top_k_counter::item>& top_k_counter::top(std::size_t k) const {
+    std::vector<item>& all = top_;
+    all.clear();
     for (std::size_t i = 0; i < used_; ++i)
         all.push_back({std::string_view(entries_[i].id.data(), entries_[i].len), entries_[i].count});
     std::sort(all.begin(), all.end(), [](const item& a, const item& b) {
@@ -131,6 +133,13 @@ void window_aggregate::reset(std::int64_t start, std::int64_t length) noexcept {
 
 std::string window_aggregate::to_json(const type_registry& types, std::size_t k, bool final, const char* closed_by) const {
     std::string out;
+    write_json(out, types, k, final, closed_by);
+    return out;
+}
+
+void window_aggregate::write_json(std::string& out, const type_registry& types, std::size_t k, bool final,
+                                  const char* closed_by) const {
+    out.clear();
     json_writer w(out);
     char a[40], b[40];
     w.begin_object()
@@ -153,7 +162,6 @@ std::string window_aggregate::to_json(const type_registry& types, std::size_t k,
     list("top_articles", top_articles);
     list("top_projects", top_projects);
     w.end_object();
-    return out;
 }
 
 }  // namespace sluice

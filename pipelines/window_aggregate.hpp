@@ -24,8 +24,10 @@ public:
         std::string_view id;
         std::uint64_t count;
     };
-    // The k largest, count descending then id ascending.
-    std::vector<item> top(std::size_t k) const;
+    // The k largest, count descending then id ascending. Sorted in a buffer
+    // sized with the table, so it does not allocate; valid until the next
+    // call (the owner thread's).
+    const std::vector<item>& top(std::size_t k) const;
 
 private:
     struct entry {
@@ -40,6 +42,7 @@ private:
     std::vector<std::uint32_t> index_;  // entry index + 1; 0 = empty; at most half full
     std::size_t mask_;
     std::size_t used_ = 0;
+    mutable std::vector<item> top_;
 };
 
 // Exact distinct count of 64-bit keys; grows by doubling (rare), cleared per window.
@@ -75,6 +78,10 @@ public:
     // JSON rollup; `final` false for a live (still open) view; closed_by says
     // why a final one closed ("window end", "idle", "shutdown").
     std::string to_json(const type_registry& types, std::size_t k, bool final, const char* closed_by = "") const;
+    // The same into out, replacing its text but keeping its capacity: a
+    // buffer written again and again stops allocating.
+    void write_json(std::string& out, const type_registry& types, std::size_t k, bool final,
+                    const char* closed_by = "") const;
 };
 
 }  // namespace sluice

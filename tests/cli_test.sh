@@ -80,6 +80,18 @@ expect 0 "warning stats: stats.http 0.0.0.0:0 is not a loopback address" "$sluic
 expect 78 "config: stats.http: expected host:port such as 127.0.0.1:9464" "$sluice" check --set 'stats.http="0.0.0.0"' \
     --config "$config_dir/demo.toml"
 
+# pipeline.sinks = "auto" (the default) on one CPU: inline, and the log says
+# why. A thread setting of a sink with inline sinks: 78 naming the key.
+cpu=$(taskset -pc $$ | sed 's/.*: //; s/[-,].*//')  # the first CPU this shell may use
+expect 0 'info pipeline: sinks run inline on the source thread (pipeline.sinks = "auto": 1 usable CPUs for 5 roles)' \
+    taskset -c "$cpu" "$sluice" run --source "replay:$work/empty.ndjson" --set 'stats.socket=""' --set run.progress=false
+"$sluice" run --source "replay:$work/empty.ndjson" --set 'stats.socket=""' --set run.progress=false \
+    --set pipeline.sinks=threads > "$work/out" 2>&1 || fail "run with threads: $(head -3 "$work/out")"
+grep -q "sinks run" "$work/out" && fail "an explicit placement is not announced as auto's choice: $(grep "sinks run" "$work/out")"
+expect 78 'config: threads.enrichment.cpus: sink enrichment has no thread with pipeline.sinks = "inline"' \
+    "$sluice" run --source "replay:$work/empty.ndjson" --set pipeline.sinks=inline --set 'threads.enrichment.cpus=[0]'
+expect 78 "config: pipeline.sinks: expected" "$sluice" run --set pipeline.sinks=fibers --duration 1
+
 # Secrets: from the file, the environment or a file named by a _file key;
 # check prints them redacted, and an error about one never shows its value.
 cat > "$work/secrets.toml" <<TOML

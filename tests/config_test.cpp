@@ -1,6 +1,8 @@
 // Config loading: defaults, overrides, and one clear error line per mistake.
 #include "config.hpp"
 
+#include "config_dump.hpp"
+
 #include <gtest/gtest.h>
 
 #include <unistd.h>
@@ -162,4 +164,59 @@ TEST(Config, TraceHeaders) {
     std::string many = "[kafka.trace]\nheaders = [";
     for (int i = 0; i < 17; ++i) many += (i ? ",\"h" : "\"h") + std::to_string(i) + "\"";
     EXPECT_EQ(error_of(many + "]\n").find("config: kafka.trace.headers: at most 16 headers"), 0u);
+}
+
+// pipeline.sinks: threads, inline or auto (the default, resolved at start-up);
+// any other word is an error naming the key.
+TEST(Config, SinkPlacement) {
+    EXPECT_EQ(load_settings("", {}).sinks, sink_placement::automatic);
+    EXPECT_EQ(load_settings("", {"pipeline.sinks=\"threads\""}).sinks, sink_placement::threads);
+    EXPECT_EQ(load_settings("", {"pipeline.sinks=\"inline\""}).sinks, sink_placement::inline_);
+    EXPECT_EQ(load_settings("", {"pipeline.sinks=\"auto\""}).sinks, sink_placement::automatic);
+    EXPECT_EQ(error_of("[pipeline]\nsinks = \"fibers\"\n").rfind(
+                  "config: pipeline.sinks: expected \"threads\", \"inline\" or \"auto\" (/tmp/sluice_config_", 0), 0u);
+    EXPECT_EQ(error_of("[pipeline]\nsinks = \"Inline\"\n").rfind("config: pipeline.sinks: expected", 0), 0u);
+    EXPECT_EQ(error_of("[pipeline]\nsinks = 1\n").rfind("config: pipeline.sinks: expected a string, got an integer", 0),
+              0u);
+}
+
+// Inline sinks have no threads: a thread setting for one is an error naming
+// it, in a file or from --set. With threads or auto it is allowed (auto may
+// well choose threads).
+TEST(Config, ThreadSettingsOfASinkAreAnErrorWithInlineSinks) {
+    EXPECT_EQ(error_of("[pipeline]\nsinks = \"inline\"\n[threads.analytics]\ncpus = [0]\n")
+                  .rfind("config: threads.analytics.cpus: sink analytics has no thread with pipeline.sinks = \"inline\"", 0),
+              0u);
+    EXPECT_EQ(error_of("", {"pipeline.sinks=\"inline\"", "threads.notification.wait=\"spin\""})
+                  .rfind("config: threads.notification.wait: sink notification has no thread", 0),
+              0u);
+    for (const char* placement : {"threads", "auto"}) {
+        const settings s = load_settings("", {"pipeline.sinks=\"" + std::string(placement) + "\"", "threads.analytics.cpus=[0]"});
+        EXPECT_EQ(s.threads.at("analytics").cpus, std::vector<int>{0}) << placement;
+    }
+    // The roles that keep their threads inline may still be set.
+    const settings s = load_settings("", {"pipeline.sinks=\"inline\"", "threads.source.cpus=[0]", "threads.commit.wait=\"spin\""});
+    EXPECT_EQ(s.threads.at("source").cpus, std::vector<int>{0});
+    EXPECT_EQ(s.threads.at("commit").wait, wait_kind::spin);
+}
+
+// `sluice check` shows the placement under [pipeline], and what it prints
+// reads back to the same settings in each placement.
+TEST(Config, EffectiveConfigShowsTheSinkPlacementAndReadsBack) {
+    const std::string dump = effective_config(load_settings("", {}));
+    const auto section = dump.find("\n[pipeline]\n");
+    ASSERT_NE(section, std::string::npos) << dump;
+    const auto line = dump.find("\nsinks = \"auto\"\n", section);
+    ASSERT_NE(line, std::string::npos) << dump;
+    EXPECT_EQ(dump.find("\n[", section + 1), dump.find("\n[", line)) << "sinks is a key of [pipeline]";
+    for (const char* placement : {"threads", "inline", "auto"}) {
+        const settings s = load_settings("", {"pipeline.sinks=\"" + std::string(placement) + "\""});
+        const std::string text = effective_config(s);
+        EXPECT_NE(text.find("\nsinks = \"" + std::string(placement) + "\"\n"), std::string::npos) << placement;
+        try {
+            EXPECT_EQ(effective_config(parse_settings(text, "check output", {})), text) << placement;
+        } catch (const config_error& e) {
+            ADD_FAILURE() << placement << ": the output of check does not read back: " << e.what();
+        }
+    }
 }

@@ -2,7 +2,10 @@
 // offsets, and what sinks (or their output files) saw.
 #include "delivery_audit.hpp"
 
+#include <librdkafka/rdkafka_mock.h>
 #include <simdjson.h>
+
+#include <stdexcept>
 
 #include "kafka_test_support.hpp"
 #include "sink_factory.hpp"
@@ -110,12 +113,46 @@ logged_pipeline::logged_pipeline(std::string bootstrap, std::string group_id, st
         // Quick rejoin on the embedded broker (see README).
         "kafka.properties.\"session.timeout.ms\"=6000"};
     sets.insert(sets.end(), extra.begin(), extra.end());
-    p = std::make_unique<pipeline>(load_settings("", sets), logging_seed_sinks(log, std::move(hook)));
+    p = std::make_unique<pipeline>(test_settings(std::move(sets)), logging_seed_sinks(log, std::move(hook)));
     p->start();
 }
 
 bool logged_pipeline::assigned(std::chrono::milliseconds timeout) {
     return wait_until([&] { return p->metrics().source.assigned_partitions.get() > 0; }, timeout);
+}
+
+std::map<std::string, int> held_output::topics(std::map<std::string, int> inputs) {
+    inputs["held.out"] = 1;
+    return inputs;
+}
+
+held_output::held_output(embedded_broker& broker, const std::string& group) : broker_(broker) {
+    auto check = [](rd_kafka_resp_err_t err, const std::string& what) {
+        if (err) throw std::runtime_error("held_output: " + what + ": " + rd_kafka_err2str(err));
+    };
+    for (const auto& [topic, parts] : broker.topics())
+        for (int i = 0; i < parts; ++i)
+            check(rd_kafka_mock_partition_set_leader(broker.cluster(), topic.c_str(), i, topic == "held.out" ? 2 : 1),
+                  "leader of " + topic);
+    check(rd_kafka_mock_coordinator_set(broker.cluster(), "group", group.c_str(), 1), "coordinator of " + group);
+}
+
+std::vector<std::string> held_output::settings(const std::vector<std::string>& types) const {
+    std::vector<std::string> sets = {"sinks.enrichment.output=\"kafka:held.out\""};
+    for (const std::string& t : types) sets.push_back("routing.\"" + t + "\"=[\"enrichment\"]");
+    return sets;
+}
+
+void held_output::hold(bool held) {
+    const rd_kafka_resp_err_t err =
+        held ? rd_kafka_mock_broker_set_down(broker_.cluster(), 2) : rd_kafka_mock_broker_set_up(broker_.cluster(), 2);
+    if (err) throw std::runtime_error(std::string("held_output: broker 2 ") + (held ? "down" : "up") + ": " +
+                                      rd_kafka_err2str(err));
+}
+
+void held_output::slow(int rtt_ms) {
+    if (const rd_kafka_resp_err_t err = rd_kafka_mock_broker_set_rtt(broker_.cluster(), 2, rtt_ms))
+        throw std::runtime_error(std::string("held_output: broker 2 rtt: ") + rd_kafka_err2str(err));
 }
 
 sightings enriched_sources(const std::vector<std::string>& lines) {

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "embedded_broker.hpp"
 #include "pipeline.hpp"
 
 namespace sluice::testing {
@@ -89,6 +90,32 @@ struct logged_pipeline {
                     before_process_hook hook = {});
     // Waits until the pipeline is assigned at least one partition.
     bool assigned(std::chrono::milliseconds timeout);
+};
+
+// Holds events back at a sink's output, which is where inline sinks can be
+// held: they run on the source thread, so a sink blocking in process() would
+// stop the consumer itself. The enrichment sink writes to the topic
+// held.out, led by broker 2 of a cluster of two and down while held; the
+// inputs, the dead letters and the group's coordinator stay on broker 1.
+// Held events wait for their deliveries, the unconfirmed bound fills, and
+// the source waits and pauses as it does when sink threads fall behind.
+class held_output {
+public:
+    static constexpr int brokers = 2;
+    // The cluster's topics: inputs plus held.out.
+    static std::map<std::string, int> topics(std::map<std::string, int> inputs);
+    // Places the leaders and group's coordinator as above (throws if the broker refuses).
+    held_output(embedded_broker& broker, const std::string& group);
+    // Pipeline settings: enrichment writes to held.out, and these event types
+    // are routed to it alone (none: the routing stays).
+    std::vector<std::string> settings(const std::vector<std::string>& types = {}) const;
+    // Broker 2 down (held) or up (throws if the broker refuses).
+    void hold(bool held);
+    // Broker 2 answers every request this late (0: at once).
+    void slow(int rtt_ms);
+
+private:
+    embedded_broker& broker_;
 };
 
 // Source coordinates of the records in an enrichment output file (JSON lines).

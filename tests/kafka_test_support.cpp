@@ -17,8 +17,34 @@
 #include "clock.hpp"
 #include "config.hpp"
 #include "seed_events.hpp"
+#include "sink_placement.hpp"
 
 namespace sluice::testing {
+
+std::string sink_placement_under_test() {
+    const char* v = std::getenv("SLUICE_TEST_SINKS");
+    if (!v || !*v) return "";
+    const std::string word(v);
+    if (word != "threads" && word != "inline")
+        throw std::invalid_argument("SLUICE_TEST_SINKS must be threads or inline, not '" + word + "'");
+    return word;
+}
+
+std::vector<std::string> sink_placement_override() {
+    const std::string word = sink_placement_under_test();
+    if (word.empty()) return {};
+    return {"pipeline.sinks=\"" + word + "\""};
+}
+
+settings test_settings(std::vector<std::string> overrides) {
+    for (std::string& o : sink_placement_override()) overrides.push_back(std::move(o));
+    return load_settings("", overrides);
+}
+
+bool sinks_inline(const settings& s) {
+    return resolve_sink_placement(s.sinks, usable_cpus(), event_roles(settings::sink_names().size())) ==
+           sink_placement::inline_;
+}
 
 std::vector<record> seed_records(std::size_t n, std::uint64_t seed) {
     seed_generator gen(seed);

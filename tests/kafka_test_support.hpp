@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "config.hpp"
 #include "kafka_handles.hpp"
 
 namespace sluice::testing {
@@ -22,6 +23,23 @@ struct record {
     bool null_value = false;
     std::map<std::string, std::string> headers;
 };
+
+// The sink placement a test run asks for with SLUICE_TEST_SINKS = threads or
+// inline (tests/meson.build runs the pipeline suites once in each); unset,
+// the default (auto). Any other value throws: a misspelt run must not pass
+// as the placement it names.
+// The placement word, or "" when unset.
+std::string sink_placement_under_test();
+// The override to append to a test's settings (pipeline.sinks="inline"), or
+// none when unset.
+std::vector<std::string> sink_placement_override();
+// load_settings("", overrides) with sink_placement_override() applied last:
+// what the parameterised suites build their pipelines from.
+settings test_settings(std::vector<std::string> overrides);
+// Whether a pipeline started here from s runs its sinks inline: auto
+// resolved as the pipeline resolves it (usable CPUs against roles). For
+// scenarios whose means differ by placement.
+bool sinks_inline(const settings& s);
 
 // n load-generator events (both envelope styles), each to its own topic.
 std::vector<record> seed_records(std::size_t n, std::uint64_t seed);

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <optional>
 #include <thread>
 
 #include "committer.hpp"
@@ -144,9 +145,14 @@ TEST(Lifecycle, CommittedOffsetBelowTheLogStartJumpsForwardAndCounts) {
 // position: the fetch after the resume is out of range, librdkafka (told
 // "error") reports it, and sluice moves the position to the log's start in a
 // new epoch, counting the offsets it could not read. Everything from there
-// is processed and committed.
+// is processed and committed. Sink threads are slow in the sinks; inline
+// sinks, which run on the source thread, at their output (held_output).
 TEST(Lifecycle, PositionLostWhileFetchingIsResetBySluiceAndCounted) {
-    embedded_broker broker(1, {{"trimmed", 1}, {"trimmed.dlq", 1}, {"user.created", 1}});
+    const bool inline_sinks = sinks_inline(test_settings({}));
+    const std::map<std::string, int> topics = {{"trimmed", 1}, {"trimmed.dlq", 1}, {"user.created", 1}};
+    embedded_broker broker(inline_sinks ? held_output::brokers : 1, inline_sinks ? held_output::topics(topics) : topics);
+    std::optional<held_output> held;
+    if (inline_sinks) held.emplace(broker, "trimmed-live");
     const std::string b = broker.bootstraps();
     const std::string value = R"({"event_id":"e","event_type":"page.view","timestamp":"2026-01-01T00:00:00Z","source":"t","version":"1","data":{"path":"/x"}})";
     auto batch = [&](int n) {
@@ -156,15 +162,22 @@ TEST(Lifecycle, PositionLostWhileFetchingIsResetBySluiceAndCounted) {
     };
     batch(2000);
     std::atomic<bool> slow{true};
-    // 20 ms per event against a 5 ms stall limit: the source pauses while it waits for each slot.
-    run r(b, "trimmed-live", {"kafka.topics=[\"trimmed\"]", "pipeline.ring.size=8", "pipeline.pause.after.ms=5"},
-          [&](std::string_view) {
-              if (slow.load()) std::this_thread::sleep_for(20ms);
-          });
+    // 20 ms per event against a 5 ms stall limit: the source pauses while it
+    // waits for each slot, or (inline) for each delivery of 8 unconfirmed.
+    std::vector<std::string> sets = {"kafka.topics=[\"trimmed\"]", "pipeline.ring.size=8", "pipeline.pause.after.ms=5"};
+    if (held) {
+        sets.push_back("pipeline.unconfirmed.max.events=8");
+        for (const std::string& s : held->settings({"page.view"})) sets.push_back(s);
+        held->slow(20);
+    }
+    run r(b, "trimmed-live", sets, [&](std::string_view) {
+        if (!held && slow.load()) std::this_thread::sleep_for(20ms);
+    });
     ASSERT_TRUE(r.assigned());
     ASSERT_TRUE(wait_until([&] { return r.source().consumed.get() > 50 && r.source().pauses.get() > 0; }, 60s));
     batch(60000);  // more than the broker keeps: the log's start moves past sluice's position
     slow.store(false);
+    if (held) held->slow(0);
     std::int64_t lo = -1, hi = -1;
     {
         kafka_config conf;
@@ -375,11 +388,17 @@ TEST(Lifecycle, SteadyBackpressureDoesNotPauseAndEveryPartitionOfEachBrokerProgr
 // librdkafka 2.0.2 keeps a partition's application pause across unassign and
 // assign: a partition sluice paused for backpressure and that was revoked
 // while paused (eager: all of them) must be fetched again when it comes back.
-// Without backpressure, the same rebalance as a control.
+// Without backpressure, the same rebalance as a control. Sink threads are
+// held in the sinks; inline sinks, which run on the source thread, at their
+// output (held_output).
 class LifecyclePausedAtRevoke : public ::testing::TestWithParam<bool> {};
 TEST_P(LifecyclePausedAtRevoke, PartitionIsFetchedWhenItComesBack) {
     const bool backpressure = GetParam();
-    embedded_broker broker(1, {{"solo", 1}, {"solo.dlq", 1}, {"user.created", 1}});
+    const bool hold_output = backpressure && sinks_inline(test_settings({}));
+    const std::map<std::string, int> topics = {{"solo", 1}, {"solo.dlq", 1}, {"user.created", 1}};
+    embedded_broker broker(hold_output ? held_output::brokers : 1, hold_output ? held_output::topics(topics) : topics);
+    std::optional<held_output> held;
+    if (hold_output) held.emplace(broker, "paused-revoke");
     const std::string b = broker.bootstraps();
     std::vector<record> events;
     const std::string value = R"({"event_id":"e","event_type":"page.view","timestamp":"2026-01-01T00:00:00Z","source":"t","version":"1","data":{"path":"/x"}})";
@@ -388,16 +407,29 @@ TEST_P(LifecyclePausedAtRevoke, PartitionIsFetchedWhenItComesBack) {
     std::atomic<bool> gate_open{!backpressure};
     auto log = std::make_shared<sink_log>();
     const std::string dir = temp_dir();
-    settings cfg = load_settings("", {"kafka.bootstrap.servers=\"" + b + "\"", "kafka.group.id=\"paused-revoke\"",
-                                      "kafka.topics=[\"solo\"]", "stats.socket=\"" + dir + "/s.sock\"",
-                                      "sinks.enrichment.output=\"none\"", "sinks.notification.output=\"none\"",
-                                      "sinks.analytics.output=\"none\"", "commit.interval.ms=50",
-                                      "pipeline.ring.size=8", backpressure ? "pipeline.pause.after.ms=5" : "pipeline.pause.after.ms=600000",
-                                      "kafka.properties.\"session.timeout.ms\"=6000",
-                                      "kafka.properties.\"heartbeat.interval.ms\"=500"});
-    pipeline p(cfg, logging_seed_sinks(log, [&](std::string_view) {
-                   while (!gate_open.load()) std::this_thread::sleep_for(1ms);
+    std::vector<std::string> sets = {"kafka.bootstrap.servers=\"" + b + "\"", "kafka.group.id=\"paused-revoke\"",
+                                     "kafka.topics=[\"solo\"]", "stats.socket=\"" + dir + "/s.sock\"",
+                                     "sinks.enrichment.output=\"none\"", "sinks.notification.output=\"none\"",
+                                     "sinks.analytics.output=\"none\"", "commit.interval.ms=50",
+                                     "pipeline.ring.size=8", backpressure ? "pipeline.pause.after.ms=5" : "pipeline.pause.after.ms=600000",
+                                     "kafka.properties.\"session.timeout.ms\"=6000",
+                                     "kafka.properties.\"heartbeat.interval.ms\"=500"};
+    auto open_gate = [&] {
+        gate_open.store(true);
+        if (held) held->hold(false);
+    };
+    if (held) {
+        sets.push_back("pipeline.unconfirmed.max.events=8");
+        for (const std::string& s : held->settings({"page.view"})) sets.push_back(s);
+        held->hold(true);
+    }
+    pipeline p(test_settings(sets), logging_seed_sinks(log, [&](std::string_view) {
+                   while (!held && !gate_open.load()) std::this_thread::sleep_for(1ms);
                }));
+    struct open_on_exit {
+        std::function<void()> open;
+        ~open_on_exit() { open(); }  // before the pipeline stops, should an assertion end the test early
+    } opener_of_last_resort{open_gate};
     p.start();
     if (backpressure) ASSERT_TRUE(wait_until([&] { return p.metrics().source.pauses.get() > 0; }, 60s)) << "backpressured";
     else ASSERT_TRUE(wait_until([&] { return sum_committed(b, "paused-revoke", {"solo"}) == 200; }, 60s));
@@ -416,7 +448,7 @@ TEST_P(LifecyclePausedAtRevoke, PartitionIsFetchedWhenItComesBack) {
     ASSERT_EQ(rd_kafka_subscribe(other.get(), subs.get()), RD_KAFKA_RESP_ERR_NO_ERROR);
     const auto rebalances = p.metrics().source.rebalances.get();
     // Let the revoke drain finish.
-    std::thread opener([&] { std::this_thread::sleep_for(1500ms); gate_open.store(true); });
+    std::thread opener([&] { std::this_thread::sleep_for(1500ms); open_gate(); });
     const auto until = std::chrono::steady_clock::now() + 15s;
     while (std::chrono::steady_clock::now() < until) {
         if (rd_kafka_message_t* m = rd_kafka_consumer_poll(other.get(), 100)) rd_kafka_message_destroy(m);

@@ -83,7 +83,7 @@ struct test_env {
             "kafka.properties.\"session.timeout.ms\"=6000",
         };
         sets.insert(sets.end(), extra.begin(), extra.end());
-        return load_settings("", sets);
+        return test_settings(std::move(sets));
     }
 };
 
@@ -208,12 +208,17 @@ TEST(PipelineIntegration, RestartResumesFromCommittedOffsets) {
 }
 
 // A tiny pool makes the source wait for slots and pause its partitions again
-// and again: nothing is dropped, everything is committed.
+// and again: nothing is dropped, everything is committed. Inline sinks hand
+// a slot back as soon as they return, so there the pool never runs dry: a
+// tiny bound of unconfirmed events makes the source wait instead, for the
+// file outputs' confirmations.
 TEST(PipelineIntegration, BackpressurePausesAndLosesNothing) {
     test_env env;
     const generated g = make_events(3000, 21);
     produce(env.broker->bootstraps(), g.records);
-    pipeline p(env.config("backpressure", {"pipeline.ring.size=8", "pipeline.pause.after.ms=0"}), make_seed_sink);
+    std::vector<std::string> tiny = {"pipeline.ring.size=8", "pipeline.pause.after.ms=0"};
+    if (sinks_inline(env.config("backpressure", tiny))) tiny.push_back("pipeline.unconfirmed.max.events=8");
+    pipeline p(env.config("backpressure", tiny), make_seed_sink);
     p.start();
     ASSERT_TRUE(committed_to_end(env.broker->bootstraps(), "backpressure", std::chrono::seconds(90)));
     p.stop();
@@ -266,7 +271,10 @@ TEST(PipelineIntegration, StatsSocketAnswersAllFourCommands) {
     test_env env;
     produce(env.broker->bootstraps(), make_events(500, 5).records);
     const int port = free_loopback_port();
-    pipeline p(env.config("stats", {"stats.http=\"127.0.0.1:" + std::to_string(port) + "\""}), make_seed_sink);
+    const settings cfg = env.config("stats", {"stats.http=\"127.0.0.1:" + std::to_string(port) + "\""});
+    if (!sink_placement_under_test().empty()) EXPECT_EQ(to_string(cfg.sinks), sink_placement_under_test());
+    const std::string placement = sinks_inline(cfg) ? "inline" : "threads";
+    pipeline p(cfg, make_seed_sink);
     p.start();
     ASSERT_TRUE(committed_to_end(env.broker->bootstraps(), "stats", std::chrono::seconds(60)));
     const std::string sock = env.dir + "/stats.sock";
@@ -284,16 +292,26 @@ TEST(PipelineIntegration, StatsSocketAnswersAllFourCommands) {
     EXPECT_EQ(std::uint64_t(doc["latency_ns"]["decode"]["count"]), 500u);
     EXPECT_EQ(std::uint64_t(doc["totals"]["lag"]), 0u);
     EXPECT_EQ(simdjson::dom::array(doc["partitions"]).size(), 24u);
+    EXPECT_EQ(std::string_view(doc["sink_placement"]), placement);
+    // Sinks on threads wait in rings; inline ones take each event at once.
+    for (const char* sink : {"enrichment", "notification", "analytics"}) {
+        simdjson::dom::element e;
+        EXPECT_EQ(doc["latency_ns"][std::string("queue_wait.") + sink].get(e) == simdjson::SUCCESS, placement == "threads") << sink;
+        EXPECT_EQ(doc["latency_ns"][std::string("process.") + sink].get(e), simdjson::SUCCESS) << sink;
+    }
 
     const std::string metrics = ask_stats(sock, "metrics");
     EXPECT_NE(metrics.find("# TYPE sluice_events_consumed_total counter\nsluice_events_consumed_total 500\n"), std::string::npos);
     EXPECT_NE(metrics.find("sluice_latency_seconds_bucket{stage=\"decode\",le=\"+Inf\"} 500\n"), std::string::npos);
     EXPECT_NE(metrics.find("sluice_partition_lag{topic=\"task.updated\",partition=\"0\"} 0\n"), std::string::npos);
+    EXPECT_NE(metrics.find("\nsluice_sink_placement{placement=\"" + placement + "\"} 1\n"), std::string::npos);
+    EXPECT_EQ(metrics.find("\nsluice_ring_depth{sink=\"analytics\"} ") != std::string::npos, placement == "threads");
 
     const std::string hist = ask_stats(sock, "hist decode");
     EXPECT_EQ(hist.rfind("# decode latency in ns: count=500 ", 0), 0u) << hist;
     EXPECT_NE(hist.find("\n99.00 "), std::string::npos);
     EXPECT_EQ(ask_stats(sock, "hist nope").rfind("error: unknown histogram 'nope'", 0), 0u);
+    EXPECT_EQ(ask_stats(sock, "hist queue_wait.analytics").rfind("error: unknown histogram", 0) == 0, placement == "inline");
     EXPECT_EQ(ask_stats(sock, "help").rfind("commands", 0), 0u);
     EXPECT_EQ(ask_stats(sock, "bogus"), "error: unknown command 'bogus' (try help)\n\n");
 

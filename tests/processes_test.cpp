@@ -37,21 +37,25 @@ public:
                    int shutdown_timeout_ms = 20000)
         : dir_(dir), name_(name) {
         const std::string config = dir + "/" + name + ".toml";
-        std::ofstream(config) << "shutdown.timeout.ms = " << shutdown_timeout_ms << "\n"
-                              << "[kafka]\n"
-                              << "bootstrap.servers = \"" << bootstrap << "\"\n"
-                              << "group.id = \"" << group << "\"\n"
-                              << "[kafka.properties]\n"
-                              << "\"session.timeout.ms\" = 6000\n"
-                              // Notice a rebalance quickly, so rounds on the embedded broker converge.
-                              << "\"heartbeat.interval.ms\" = 500\n"
-                              << "\"partition.assignment.strategy\" = \"" << strategy << "\"\n"
-                              << "[stats]\nsocket = \"" << socket() << "\"\n"
-                              << "[commit]\ninterval.ms = " << commit_interval_ms << "\nmax.events = 100000000\n"
-                              << "[run]\nprogress = false\n"
-                              << "[sinks.enrichment]\noutput = \"file:" << enriched() << "\"\n"
-                              << "[sinks.notification]\noutput = \"file:" << notified() << "\"\n"
-                              << "[sinks.analytics]\noutput = \"none\"\n";
+        std::ofstream toml(config);
+        toml << "shutdown.timeout.ms = " << shutdown_timeout_ms << "\n"
+             << "[kafka]\n"
+             << "bootstrap.servers = \"" << bootstrap << "\"\n"
+             << "group.id = \"" << group << "\"\n"
+             << "[kafka.properties]\n"
+             << "\"session.timeout.ms\" = 6000\n"
+             // Notice a rebalance quickly, so rounds on the embedded broker converge.
+             << "\"heartbeat.interval.ms\" = 500\n"
+             << "\"partition.assignment.strategy\" = \"" << strategy << "\"\n"
+             << "[stats]\nsocket = \"" << socket() << "\"\n"
+             << "[commit]\ninterval.ms = " << commit_interval_ms << "\nmax.events = 100000000\n"
+             << "[run]\nprogress = false\n"
+             << "[sinks.enrichment]\noutput = \"file:" << enriched() << "\"\n"
+             << "[sinks.notification]\noutput = \"file:" << notified() << "\"\n"
+             << "[sinks.analytics]\noutput = \"none\"\n";
+        if (const std::string placement = sink_placement_under_test(); !placement.empty())
+            toml << "[pipeline]\nsinks = \"" << placement << "\"\n";
+        toml.close();
         pid_ = spawn_sluice({"run", "--config", config}, log());
     }
     ~sluice_process() {
@@ -73,6 +77,15 @@ public:
         simdjson::dom::element doc;
         std::uint64_t consumed = 0;
         return !parser.parse(answer).get(doc) && !doc["source"]["consumed"].get(consumed) && consumed > 0;
+    }
+    // Where its sinks run, as its stats say ("" if it does not answer).
+    std::string sink_placement() const {
+        const std::string answer = ask_stats(socket(), "stats");
+        simdjson::dom::parser parser;
+        simdjson::dom::element doc;
+        std::string_view placement;
+        if (parser.parse(answer).get(doc) || doc["sink_placement"].get(placement)) return "";
+        return std::string(placement);
     }
     // Sends sig and waits for the exit; returns the exit status (-1: killed by a signal).
     int stop(int sig) {
@@ -185,6 +198,7 @@ TEST(Processes, KillNineThenRestartLosesNothing) {
     ASSERT_TRUE(load.wait(60s));
     ASSERT_TRUE(committed_to_end(c.b, "kill9", 90s)) << "see " << second.log();
     EXPECT_TRUE(second.answering());
+    if (!sink_placement_under_test().empty()) EXPECT_EQ(second.sink_placement(), sink_placement_under_test());
     EXPECT_EQ(second.stop(SIGTERM), 0);
     EXPECT_EQ(load.delivered(), 40000u);
     c.expect_complete({first.get(), &second}, floor, before_restart);

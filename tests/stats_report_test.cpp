@@ -101,3 +101,54 @@ TEST(StatsReport, IntervalsFollowEachOtherPerConnection) {
     // Another connection starts from the beginning.
     EXPECT_NE(report.interval(b).find(" 9000 HISTF"), std::string::npos);
 }
+
+// Inline sinks take each event right after its decode: no ring and no queue
+// wait to report. Threads: both, per sink. The placement itself is reported
+// either way.
+class StatsReportPlacement : public ::testing::TestWithParam<bool> {};
+TEST_P(StatsReportPlacement, ReportsThePlacementAndOnlyItsStages) {
+    const bool inline_sinks = GetParam();
+    pipeline_metrics m;
+    m.sink_names = {"enrichment", "analytics"};
+    m.sinks_inline = inline_sinks;
+    m.sinks[0].queue_wait.record(5000);
+    m.sinks[0].process.record(7000);
+    std::vector<sluice::thread_settings> waits(4);
+    sluice::flow f(16, 2, waits);
+    const stats_report report(m, &f, {});
+
+    const std::string json = report.stats_json();
+    EXPECT_NE(json.find(inline_sinks ? "\"sink_placement\":\"inline\"" : "\"sink_placement\":\"threads\""),
+              std::string::npos) << json.substr(0, 200);
+    EXPECT_NE(json.find("\"process.enrichment\":"), std::string::npos) << "process time is reported either way";
+    if (inline_sinks) {
+        EXPECT_EQ(json.find("queue_wait."), std::string::npos);
+        EXPECT_EQ(json.find("\"ring_depth\""), std::string::npos);
+    } else {
+        EXPECT_NE(json.find("\"queue_wait.enrichment\":"), std::string::npos);
+        EXPECT_NE(json.find("\"queue_wait.analytics\":"), std::string::npos);
+        EXPECT_NE(json.find("\"ring_depth\":0"), std::string::npos);
+    }
+
+    const std::string text = report.prometheus();
+    EXPECT_EQ(line_of(text, "sluice_sink_placement{"),
+              inline_sinks ? "sluice_sink_placement{placement=\"inline\"} 1" : "sluice_sink_placement{placement=\"threads\"} 1");
+    EXPECT_EQ(text.find("sluice_sink_placement{placement=\"" + std::string(inline_sinks ? "threads" : "inline")),
+              std::string::npos);
+    EXPECT_NE(text.find("stage=\"process.enrichment\""), std::string::npos);
+    if (inline_sinks) {
+        EXPECT_EQ(text.find("sluice_ring_depth"), std::string::npos);
+        EXPECT_EQ(text.find("queue_wait."), std::string::npos);
+    } else {
+        EXPECT_EQ(line_of(text, "sluice_ring_depth{sink=\"analytics\"}"), "sluice_ring_depth{sink=\"analytics\"} 0");
+        EXPECT_NE(text.find("stage=\"queue_wait.enrichment\""), std::string::npos);
+    }
+
+    const std::string hist = report.answer("hist queue_wait.enrichment");
+    if (inline_sinks)
+        EXPECT_EQ(hist.rfind("error: unknown histogram 'queue_wait.enrichment'", 0), 0u) << hist;
+    else
+        EXPECT_EQ(hist.rfind("# queue_wait.enrichment latency in ns: count=1 ", 0), 0u) << hist;
+}
+INSTANTIATE_TEST_SUITE_P(Placements, StatsReportPlacement, ::testing::Bool(),
+                         [](const auto& info) { return info.param ? "Inline" : "Threads"; });
