@@ -272,7 +272,9 @@ TEST(PipelineIntegration, StatsSocketAnswersAllFourCommands) {
     produce(env.broker->bootstraps(), make_events(500, 5).records);
     const int port = free_loopback_port();
     const settings cfg = env.config("stats", {"stats.http=\"127.0.0.1:" + std::to_string(port) + "\""});
-    if (!sink_placement_under_test().empty()) EXPECT_EQ(to_string(cfg.sinks), sink_placement_under_test());
+    if (!sink_placement_under_test().empty()) {
+        EXPECT_EQ(to_string(cfg.sinks), sink_placement_under_test());
+    }
     const std::string placement = sinks_inline(cfg) ? "inline" : "threads";
     pipeline p(cfg, make_seed_sink);
     p.start();

@@ -198,7 +198,9 @@ TEST(Processes, KillNineThenRestartLosesNothing) {
     ASSERT_TRUE(load.wait(60s));
     ASSERT_TRUE(committed_to_end(c.b, "kill9", 90s)) << "see " << second.log();
     EXPECT_TRUE(second.answering());
-    if (!sink_placement_under_test().empty()) EXPECT_EQ(second.sink_placement(), sink_placement_under_test());
+    if (!sink_placement_under_test().empty()) {
+        EXPECT_EQ(second.sink_placement(), sink_placement_under_test());
+    }
     EXPECT_EQ(second.stop(SIGTERM), 0);
     EXPECT_EQ(load.delivered(), 40000u);
     c.expect_complete({first.get(), &second}, floor, before_restart);

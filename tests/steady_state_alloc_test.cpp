@@ -94,7 +94,9 @@ TEST(SteadyState, RoleThreadsDoNotAllocatePerEvent) {
         "pipeline.unconfirmed.max.events=4096"});
     pipeline p(cfg, make_seed_sink);
     // Inline, the sinks' work is counted on the source thread.
-    if (!sink_placement_under_test().empty()) EXPECT_EQ(p.metrics().sinks_inline, sink_placement_under_test() == "inline");
+    if (!sink_placement_under_test().empty()) {
+        EXPECT_EQ(p.metrics().sinks_inline, sink_placement_under_test() == "inline");
+    }
     counting = true;  // warm-up allocations prove the counter sees the role threads
     p.start();
     // Warm-up: every partition seen once, buffers grown to their working size.
