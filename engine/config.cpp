@@ -430,7 +430,7 @@ settings parse_settings(std::string_view text, const std::string& origin, const 
     if (sinks == "threads") s.sinks = sink_placement::threads;
     else if (sinks == "inline") s.sinks = sink_placement::inline_;
     else if (sinks == "auto") s.sinks = sink_placement::automatic;
-    else r.fail("pipeline.sinks", "expected \"threads\", \"inline\" or \"auto\"");
+    else r.fail("pipeline.sinks", "expected \"threads\", \"inline\" or \"auto\" (got '" + sinks + "')");
 
     r.integer("commit.max.events", s.commit_max_events, 1, 100000000);
     r.integer("commit.interval.ms", s.commit_interval_ms, 1, 3600000);

@@ -174,7 +174,7 @@ TEST(Config, SinkPlacement) {
     EXPECT_EQ(load_settings("", {"pipeline.sinks=\"inline\""}).sinks, sink_placement::inline_);
     EXPECT_EQ(load_settings("", {"pipeline.sinks=\"auto\""}).sinks, sink_placement::automatic);
     EXPECT_EQ(error_of("[pipeline]\nsinks = \"fibers\"\n").rfind(
-                  "config: pipeline.sinks: expected \"threads\", \"inline\" or \"auto\" (/tmp/sluice_config_", 0), 0u);
+                  "config: pipeline.sinks: expected \"threads\", \"inline\" or \"auto\" (got 'fibers') (/tmp/sluice_config_", 0), 0u);
     EXPECT_EQ(error_of("[pipeline]\nsinks = \"Inline\"\n").rfind("config: pipeline.sinks: expected", 0), 0u);
     EXPECT_EQ(error_of("[pipeline]\nsinks = 1\n").rfind("config: pipeline.sinks: expected a string, got an integer", 0),
               0u);
