@@ -105,18 +105,23 @@ void print_table(const std::string& json, double rate) {
                         static_cast<unsigned long long>(u(h, "count")), human_ns(u(h, "p50")).c_str(),
                         human_ns(u(h, "p99")).c_str(), human_ns(u(h, "p999")).c_str(), human_ns(u(h, "max")).c_str());
     }
-    std::printf("\n%-14s %11s %8s %8s %8s %8s %8s %6s\n", "sink", "processed", "failed", "retried", "dlq", "dedup",
-                "partial", "ring");
+    std::string_view placement = "threads";
+    (void)doc["sink_placement"].get(placement);
+    std::printf("\n%-14s %11s %8s %8s %8s %8s %8s %6s   (sinks: %.*s)\n", "sink", "processed", "failed", "retried",
+                "dlq", "dedup", "partial", "ring", static_cast<int>(placement.size()), placement.data());
     simdjson::dom::object sinks;
     if (!doc["sinks"].get(sinks)) {
-        for (auto [name, s] : sinks)
-            std::printf("%-14.*s %11llu %8llu %8llu %8llu %8llu %8llu %6llu\n", static_cast<int>(name.size()), name.data(),
+        for (auto [name, s] : sinks) {
+            std::uint64_t depth = 0;
+            // Inline sinks have no ring.
+            const std::string ring = s["ring_depth"].get(depth) ? std::string("-") : std::to_string(depth);
+            std::printf("%-14.*s %11llu %8llu %8llu %8llu %8llu %8llu %6s\n", static_cast<int>(name.size()), name.data(),
                         static_cast<unsigned long long>(u(s, "processed")), static_cast<unsigned long long>(u(s, "failed")),
                         static_cast<unsigned long long>(u(s, "retried")),
                         static_cast<unsigned long long>(u(s, "dead_lettered")),
                         static_cast<unsigned long long>(u(s, "deduplicated")),
-                        static_cast<unsigned long long>(u(s, "partial")),
-                        static_cast<unsigned long long>(u(s, "ring_depth")));
+                        static_cast<unsigned long long>(u(s, "partial")), ring.c_str());
+        }
     }
     std::printf("\n%-28s %10s %12s %12s %8s %9s\n", "partition", "consumed", "committed", "end", "lag", "exposure");
     simdjson::dom::array parts;

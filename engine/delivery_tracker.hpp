@@ -16,7 +16,7 @@
 
 namespace sluice {
 
-// Design: owned by one sink thread. A sink calls begin(slot), emit() zero or
+// Design: owned by the thread that runs its sink. A sink calls begin(slot), emit() zero or
 // more records, then end(slot). The event is finished (ctx.done) when every
 // record is durable, or dead-lettered when one exhausted its attempts, with
 // exponential backoff between attempts (sinks.retry.*, read from flow.live at

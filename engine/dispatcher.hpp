@@ -90,8 +90,10 @@ public:
     // sources call it after each batch while more input may be queued.
     // Waking a parked sink costs a futex call and context switches on both
     // sides; waking for bigger batches trades latency for events/s.
+    // Inline sinks are served after every batch whatever the threshold: their
+    // flushes, polls and timers have no thread of their own.
     void notify_if_many() {
-        if (pending_notify_ >= cfg_.wake_after_events) notify();
+        if (inline_ || pending_notify_ >= cfg_.wake_after_events) notify();
     }
     // How long the source may block for input: 100 ms, or (inline sinks
     // with deliveries outstanding) 1 ms, as the sinks need their polls.

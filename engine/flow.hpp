@@ -62,7 +62,8 @@ struct flow {
     std::atomic<std::int64_t> shutdown_deadline_ns{INT64_MAX};
     live_settings live;                         // control thread writes; see live_settings
     // Set before any role starts when the sinks run on the source thread
-    // (pipeline.sinks = "inline"); then the sink rings and waiters go unused.
+    // (pipeline.sinks = "inline"); then nothing is pushed into the sink rings
+    // and no thread waits on the sink waiters.
     inline_sinks* sinks_inline = nullptr;
 };
 

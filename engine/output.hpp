@@ -12,7 +12,7 @@
 
 namespace sluice {
 
-// Called on the sink thread (from poll(), or from write() for immediate
+// Called on the thread that runs the sink (from poll(), or from write() for immediate
 // outcomes) once per record: error is nullptr when the record is durable.
 struct delivery_handler {
     virtual ~delivery_handler() = default;
@@ -23,7 +23,7 @@ struct delivery_handler {
     virtual void rebuilt(const char* reason) noexcept {}
 };
 
-// Design: owned and used by one sink thread only.
+// Design: owned and used by the thread that runs its sink only.
 class output {
 public:
     virtual ~output() = default;

@@ -167,6 +167,7 @@ void pipeline::stop() {
     // 1. The source stops consuming and closes: its revoke drains in-flight
     //    events through the still-running sinks and commits synchronously.
     flow_->stop_source.store(true, std::memory_order_release);
+    flow_->source_waiter.wake();  // a source that ended early serves inline sinks until now
     source_thread_.join();
     // 2. Sinks finish what is left (nothing, normally) and their deliveries.
     flow_->stop_sinks.store(true, std::memory_order_release);

@@ -52,7 +52,11 @@ void replay_source::read_all() {
         const line_reader::status st = reader_.next(line, full_len);
         if (reader_.waits() != waits) {
             waits = reader_.waits();
-            dispatch_.restart_clock();  // not the next line's time
+            // A batch ends where the input made the reader wait (a pipe can
+            // trickle lines for ever): inline sinks are served here, at most
+            // the reader's 100 ms wait after the line that preceded it.
+            dispatch_.notify();  // restarts the clock: the wait is not the next line's time
+            unannounced = 0;
         }
         if (st == line_reader::status::again) {
             dispatch_.notify();

@@ -14,7 +14,8 @@
 namespace sluice {
 
 // What the engine hands a sink: the way to finish an event, its counters,
-// and the dead-letter producer. All of it is used on the sink's thread.
+// and the dead-letter producer. All of it is used on the thread that runs
+// the sink (its own, or the source thread when pipeline.sinks is inline).
 struct sink_context {
     ack_channel& releases;
     sink_metrics& metrics;
@@ -52,7 +53,8 @@ struct sink_context {
     }
 };
 
-// Design: every method runs on the sink's own thread. process() must lead to
+// Design: every method runs on the thread that runs the sink (see
+// sink_context), never on two. process() must never block, and must lead to
 // exactly one ctx.done() or ctx.dead_letter() for the event, now or from a
 // later poll() (when an output confirms delivery). The slot may be read only
 // during process(): once it returns, the runner hands the slot back (its

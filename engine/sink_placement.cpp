@@ -2,6 +2,7 @@
 #include "sink_placement.hpp"
 
 #include <sched.h>
+#include <unistd.h>
 
 #include <charconv>
 #include <fstream>
@@ -20,7 +21,8 @@ std::optional<std::size_t> cpu_max_cpus(std::string_view text) {
         std::from_chars(period.data(), period.data() + period.size(), p).ptr != period.data() + period.size() ||
         q == 0 || p == 0)
         return std::nullopt;
-    return static_cast<std::size_t>((q + p - 1) / p);
+    // Rounded down: 4.5 CPUs of quota do not give 5 roles a core each.
+    return std::max<std::size_t>(static_cast<std::size_t>(q / p), 1);
 }
 
 namespace {
@@ -40,7 +42,9 @@ std::string own_cgroup() {
 std::size_t usable_cpus() {
     cpu_set_t set;
     CPU_ZERO(&set);
-    std::size_t cpus = sched_getaffinity(0, sizeof set, &set) == 0 ? static_cast<std::size_t>(CPU_COUNT(&set)) : 1;
+    // A mask that does not fit cpu_set_t (over 1024 CPUs) counts the online ones.
+    std::size_t cpus = sched_getaffinity(0, sizeof set, &set) == 0 ? static_cast<std::size_t>(CPU_COUNT(&set))
+                                                                   : static_cast<std::size_t>(std::max(1L, sysconf(_SC_NPROCESSORS_ONLN)));
     // The quota of every level up to the root limits this process.
     std::string path = own_cgroup();
     while (!path.empty()) {
@@ -50,6 +54,7 @@ std::size_t usable_cpus() {
         if (const auto quota = cpu_max_cpus(text.str())) cpus = std::min(cpus, *quota);
         if (path == "/") break;
         const auto slash = path.rfind('/');
+        if (slash == std::string::npos) break;
         path = slash == 0 ? "/" : path.substr(0, slash);
     }
     return std::max<std::size_t>(cpus, 1);

@@ -10,12 +10,13 @@
 
 namespace sluice {
 
-// The CPUs a cgroup v2 cpu.max line ("QUOTA PERIOD" or "max PERIOD") allows,
-// rounded up; nullopt for "max" (no quota) or text it cannot read.
+// The whole CPUs a cgroup v2 cpu.max line ("QUOTA PERIOD" or "max PERIOD")
+// allows, at least 1; nullopt for "max" (no quota) or text it cannot read.
 std::optional<std::size_t> cpu_max_cpus(std::string_view cpu_max);
 
 // The CPUs this process may use: its affinity mask, within the CPU quota of
-// its cgroup and every ancestor's (cgroup v2). At least 1.
+// its cgroup and every ancestor's (cgroup v2 only: a cgroup v1 quota is not
+// read). At least 1.
 std::size_t usable_cpus();
 
 // What "auto" and the others come to: inline when cpus < roles (every

@@ -11,8 +11,8 @@
 
 namespace sluice {
 
-// Design: process/poll on the analytics thread; live_json from any thread
-// reads a snapshot the analytics thread publishes once a second under a
+// Design: process/poll on the thread that runs the sink; live_json from any thread
+// reads a snapshot that thread publishes once a second under a
 // mutex (off the per-event path). Windows follow event time: an event past
 // the open window closes it and emits its rollup; a window also closes when
 // no event arrived for one window length of wall time past its end. Events
@@ -53,7 +53,7 @@ private:
     std::uint64_t rollups_ = 0;
     mutable std::mutex live_mutex_;
     std::string live_, last_rollup_;
-    std::string live_next_;  // the analytics thread's: the next snapshot, written outside the mutex
+    std::string live_next_;  // the sink's thread's: the next snapshot, written outside the mutex
 };
 
 }  // namespace sluice

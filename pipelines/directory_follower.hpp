@@ -19,7 +19,7 @@ namespace sluice {
 // assigned every partition of the topic from the beginning. The constructor
 // (control thread) blocks until each partition reached the end offset it had
 // at start, so joins never depend on which partition the group read first;
-// poll() (the owning sink thread) then applies new users as they arrive.
+// poll() (the thread that runs the owning sink) then applies new users as they arrive.
 class directory_follower {
 public:
     // files: JSON lines read first (user.created events; other lines are

@@ -14,7 +14,7 @@ struct user_record {
     std::string username;
 };
 
-// Design: owned by one sink thread (each sink that joins on users keeps its
+// Design: owned by the thread that runs one sink (each sink that joins on users keeps its
 // own replica, fed by its own directory_follower). Ids are compared as text:
 // the decoder prints numeric ids in decimal, so task-style 7 and
 // portfolio-style "7" are the same user. Records sit in one vector, found

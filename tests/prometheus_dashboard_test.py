@@ -81,7 +81,10 @@ def main():
             [sluice, "run", "--config", demo_toml,
              "--set", f'stats.http="127.0.0.1:{http_port}"',
              "--set", f'stats.socket="{work}/stats.sock"',
-             *NO_SINK_OUTPUT, "--set", "loadgen.rate=1000"],
+             *NO_SINK_OUTPUT, "--set", "loadgen.rate=1000",
+             # Sink threads: the ring depths panel has data only with them
+             # (inline sinks have no rings); every other panel has it either way.
+             "--set", 'pipeline.sinks="threads"'],
             stdout=sluice_log, stderr=subprocess.STDOUT)
         procs.append(run)
         bootstrap = wait_for_output(sluice_log.name, r"from (\S+) \(embedded broker\)", 200)

@@ -10,10 +10,12 @@
 
 using namespace sluice;
 
-TEST(SinkPlacement, CpuMaxLineIsTheQuotaRoundedUp) {
+TEST(SinkPlacement, CpuMaxLineIsTheQuotaInWholeCpus) {
     EXPECT_EQ(cpu_max_cpus("max 100000"), std::nullopt) << "no quota";
     EXPECT_EQ(cpu_max_cpus("max 100000\n"), std::nullopt);
-    EXPECT_EQ(cpu_max_cpus("150000 100000\n"), 2u) << "1.5 CPUs of time: a second CPU is in use part of the time";
+    EXPECT_EQ(cpu_max_cpus("150000 100000\n"), 1u) << "1.5 CPUs of time: not two cores' worth";
+    EXPECT_EQ(cpu_max_cpus("450000 100000"), 4u) << "4.5 CPUs do not give 5 roles a core each";
+    EXPECT_EQ(cpu_max_cpus("20000 100000"), 1u) << "at least one";
     EXPECT_EQ(cpu_max_cpus("100000 100000"), 1u);
     EXPECT_EQ(cpu_max_cpus("50000 100000"), 1u);
     EXPECT_EQ(cpu_max_cpus("400000 100000\n"), 4u);
