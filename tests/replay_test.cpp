@@ -2,7 +2,13 @@
 #include <gtest/gtest.h>
 #include <simdjson.h>
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
 #include <fstream>
+#include <thread>
 
 #include "delivery_audit.hpp"
 #include "embedded_broker.hpp"
@@ -309,3 +315,49 @@ TEST(Replay, AMissingBootstrapFileNamesItself) {
         EXPECT_STREQ(e.what(), "user directory: cannot read bootstrap file /nonexistent/users.jsonl: No such file or directory");
     }
 }
+
+// A pipe that keeps trickling lines (a live capture, never 100 ms without
+// one): what the sinks finish is committed as it comes, in either placement;
+// inline sinks are served between the lines, not only every 256 of them.
+class ReplayTrickle : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(ReplayTrickle, LinesOfATricklingPipeAreCommittedAsTheyCome) {
+    test_env env;
+    const std::string fifo = env.dir + "/live.pipe";
+    ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+    constexpr std::size_t first = 40, most = 200;  // well below 256 lines
+    const std::vector<record> events = seed_records(most, 7);
+    // The writer: opening blocks until the pipeline opens the pipe to read;
+    // a line every 20 ms until told to stop or out of lines.
+    std::atomic<std::size_t> written{0};
+    std::atomic<bool> done{false};
+    std::thread writer([&] {
+        const int fd = ::open(fifo.c_str(), O_WRONLY);
+        if (fd < 0) return;
+        for (const record& r : events) {
+            if (done) break;
+            const std::string line = r.value + "\n";
+            if (::write(fd, line.data(), line.size()) != static_cast<ssize_t>(line.size())) break;
+            ++written;
+            std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        }
+        while (!done) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        ::close(fd);
+    });
+    pipeline p(env.config(fifo, {"pipeline.sinks=\"" + GetParam() + "\""}), make_seed_sink);
+    p.start();
+    partition_view& v = p.metrics().partitions[0];
+    const bool committed = wait_until(
+        [&] { return v.committed_offset.load() > static_cast<std::int64_t>(first) || written == most; },
+        std::chrono::seconds(30));
+    const std::size_t written_then = written;
+    done = true;
+    writer.join();
+    p.stop();
+    EXPECT_TRUE(committed);
+    EXPECT_GT(v.committed_offset.load(), static_cast<std::int64_t>(first));
+    EXPECT_LT(written_then, most) << "the first " << first << " lines were committed only after " << written_then
+                                  << " lines (committed " << v.committed_offset.load() << ")";
+}
+
+INSTANTIATE_TEST_SUITE_P(Placements, ReplayTrickle, ::testing::Values("threads", "inline"));
