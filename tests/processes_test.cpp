@@ -101,13 +101,14 @@ private:
     pid_t pid_ = -1;
 };
 
-// Seed events at a steady rate from a thread of this test.
+// Seed events at a steady rate from a thread of this test; count 0: until
+// stopped.
 class paced_load {
 public:
-    paced_load(const std::string& bootstrap, double rate, std::uint64_t count)
-        : thread_([this, bootstrap, rate, count] {
+    paced_load(const std::string& bootstrap, double rate, std::uint64_t count, std::uint64_t seed = 17)
+        : thread_([this, bootstrap, rate, count, seed] {
               load_producer producer(bootstrap, {});
-              seed_generator gen(17);
+              seed_generator gen(seed);
               seed_event ev;
               result_ = producer.run(rate, count, 0, stop_, [&](std::uint64_t, std::int64_t now) {
                   gen.next(ev, now);
@@ -119,6 +120,7 @@ public:
         stop_.store(true);
         thread_.join();
     }
+    void stop() { stop_.store(true); }
     bool wait(std::chrono::seconds timeout) { return wait_until([&] { return done_.load(); }, timeout); }
     std::uint64_t delivered() const { return result_.delivered; }
 
@@ -299,6 +301,10 @@ TEST_P(ScaleOut, ProcessesShareTakeOverAndLoseNothing) {
     ASSERT_TRUE(wait_until([&] { return a.consuming() && b->consuming(); }, 60s))
         << "two processes never shared the partitions (see " << a.log() << ", " << b->log() << ")";
     check_commits("with two processes");
+    // Events keep coming while the third joins: on a loaded machine the
+    // joins before it can outlast the load above, and a member that joins
+    // after the last event has nothing to consume.
+    paced_load trickle(c.b, 200, 0, 18);
     third = std::make_unique<sluice_process>(c.dir, "c", c.b, group, strategy);
     // Eager: the third takes partitions at once. Cooperative-sticky on the
     // embedded broker under load: the third was seen being handed partitions
@@ -306,6 +312,8 @@ TEST_P(ScaleOut, ProcessesShareTakeOverAndLoseNothing) {
     // (README, The embedded broker), so there it is not required to work.
     const bool eager = strategy == "range";
     const bool third_consumed = wait_until([&] { return third->consuming(); }, eager ? 60s : 20s);
+    trickle.stop();
+    ASSERT_TRUE(trickle.wait(60s));
     if (eager) {
         EXPECT_TRUE(third_consumed) << "see " << third->log();
     }
