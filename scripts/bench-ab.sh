@@ -8,6 +8,8 @@
 # BENCH_OUTPUTS=kafka: the production path instead, the sinks writing to Kafka
 # topics (enriched.events, notifications.outbox, analytics.rollups) on the
 # same broker.
+# OLD_SET / NEW_SET="k=v ...": settings for one side only, e.g.
+# NEW_SET='pipeline.sinks="threads"' against a binary older than that key.
 set -euo pipefail
 [ $# -ge 2 ] || { echo "usage: scripts/bench-ab.sh OLD_BINARY NEW_BINARY [REPETITIONS] [EVENTS]" >&2; exit 2; }
 old=$(realpath "$1")
@@ -31,11 +33,13 @@ results="$work/results"
 : > "$results"
 for r in $(seq 1 "$reps"); do
   for side in old new; do
-    bin=$old
-    [ "$side" = new ] && bin=$new
+    bin=$old sets=${OLD_SET:-}
+    [ "$side" = new ] && bin=$new sets=${NEW_SET:-}
+    side_sets=()
+    for kv in $sets; do side_sets+=(--set "$kv"); done
     /usr/bin/time -f '%U %S %M' -o "$work/time" "$bin" run --set "kafka.bootstrap.servers=$bootstrap" \
       --set 'kafka.topics=["bench.events"]' --set "kafka.group.id=ab-$side-$r" --set 'stats.socket=""' \
-      --set run.progress=false "${outputs[@]}" --until-caught-up > "$work/out" 2>/dev/null
+      --set run.progress=false "${outputs[@]}" "${side_sets[@]}" --until-caught-up > "$work/out" 2>/dev/null
     line="$side $(sed -n 's/^caught up: .*(\([0-9]*\) events\/s)$/\1/p' "$work/out") $(awk '{print $1 + $2, $3}' "$work/time")"
     echo "$line" >> "$results"
     echo "repetition $r: $line"
