@@ -3,7 +3,6 @@
 #include <sys/resource.h>
 #include <sys/utsname.h>
 
-#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <map>
@@ -69,14 +68,13 @@ std::vector<finding> examine(const settings& cfg) {
     const std::size_t event_role_count = event_roles(settings::sink_names().size());
     const bool sinks_inline =
         resolve_sink_placement(cfg.sinks, usable, event_role_count) == sink_placement::inline_;
-    const auto& sink_names = settings::sink_names();
     // Inline sinks have no threads: their roles need no core.
-    const std::size_t roles = settings::roles().size() - (sinks_inline ? sink_names.size() : 0);
+    const std::size_t roles = settings::roles().size() - (sinks_inline ? settings::sink_names().size() : 0);
     std::vector<std::string> spinning;
     std::set<int> pinned_cpus;
     std::vector<std::string> pinned;
     for (const auto& [role, t] : cfg.threads) {
-        if (sinks_inline && std::find(sink_names.begin(), sink_names.end(), role) != sink_names.end()) continue;
+        if (sinks_inline && settings::is_sink(role)) continue;
         if (spins(t)) spinning.push_back(role);
         if (!t.cpus.empty()) pinned.push_back(role);
         for (int c : t.cpus) pinned_cpus.insert(c);
@@ -114,9 +112,8 @@ std::vector<finding> examine(const settings& cfg) {
         for (const auto& r : pinned) v += (v.empty() ? "" : ",") + r;
         finding x{"pinning", "ok", v.empty() ? "none" : v, ""};
         std::map<int, std::vector<std::string>> by_cpu;
-        for (const auto& [role, t] : cfg.threads)
-            if (spins(t))
-                for (int c : t.cpus) by_cpu[c].push_back(role);
+        for (const std::string& role : spinning)
+            for (int c : cfg.threads.at(role).cpus) by_cpu[c].push_back(role);
         for (const auto& [cpu, rs] : by_cpu)
             if (rs.size() > 1) {
                 x.status = "warning";

@@ -230,6 +230,11 @@ const std::vector<std::string>& settings::sink_names() {
     static const std::vector<std::string> s = {"enrichment", "notification", "analytics"};
     return s;
 }
+bool settings::is_sink(std::string_view role) {
+    const auto& s = sink_names();
+    return std::find(s.begin(), s.end(), role) != s.end();
+}
+
 const std::vector<std::string>& settings::default_topics() {
     static const std::vector<std::string> t = {
         "portfolio.articles", "portfolio.projects", "portfolio.analytics",
@@ -489,8 +494,7 @@ settings parse_settings(std::string_view text, const std::string& origin, const 
             r.fail("threads." + k, "unknown thread role '" + role +
                                        "' (roles: source, enrichment, notification, analytics, commit, stats)");
         // Inline sinks have no thread of their own: a setting for one would do nothing.
-        if (s.sinks == sink_placement::inline_ &&
-            std::find(settings::sink_names().begin(), settings::sink_names().end(), role) != settings::sink_names().end())
+        if (s.sinks == sink_placement::inline_ && settings::is_sink(role))
             r.fail("threads." + k, "sink " + role + " has no thread with pipeline.sinks = \"inline\" "
                                    "(it runs on the source thread: set threads.source, or pipeline.sinks = \"threads\")");
     }

@@ -108,6 +108,8 @@ struct settings {
 
     static const std::vector<std::string>& roles();
     static const std::vector<std::string>& sink_names();
+    // Whether a thread role is a sink (which has no thread when the sinks run inline).
+    static bool is_sink(std::string_view role);
     static const std::vector<std::string>& default_topics();
     // Default topics with partitions, output topics, and their .dlq companions.
     std::map<std::string, int> broker_topics() const;

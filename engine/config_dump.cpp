@@ -1,7 +1,6 @@
 // Prints settings back as TOML, redacting secret librdkafka properties.
 #include "config_dump.hpp"
 
-#include <algorithm>
 #include <cstdio>
 #include <locale>
 #include <sstream>
@@ -100,8 +99,7 @@ std::string effective_config(const settings& s) {
     os << "\n[log]\nlevel = " << quoted(s.log_level) << "\nformat = " << quoted(s.log_format) << "\n";
     for (const auto& [role, t] : s.threads) {
         // Inline sinks have no threads, and a setting for one is an error.
-        const auto& sinks = settings::sink_names();
-        if (s.sinks == sink_placement::inline_ && std::find(sinks.begin(), sinks.end(), role) != sinks.end()) continue;
+        if (s.sinks == sink_placement::inline_ && settings::is_sink(role)) continue;
         os << "\n[threads." << role << "]\n"
            << "cpus = " << list(t.cpus) << "\n"
            << "wait = " << quoted(to_string(t.wait)) << "\n"

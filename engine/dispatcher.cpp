@@ -83,7 +83,8 @@ void dispatcher::notify() {
         restart_clock();  // the sinks' polls are not the next event's time
     }
     if (!pending_notify_) return;
-    for (auto& w : flow_.sink_waiters) w->notify();
+    if (!inline_)  // inline, no sink thread waits
+        for (auto& w : flow_.sink_waiters) w->notify();
     // The commit thread parks for a few ms at most and commits in batches:
     // waking it per batch would only buy context switches (as for acks).
     if (flow_.to_commit.size_approx() * 2 > flow_.to_commit.capacity()) flow_.commit_waiter.notify();
