@@ -16,7 +16,7 @@ reps="${2:-3}"
 # The embedded broker keeps about 5 MiB per partition: spread the capture.
 start_broker "bench.events:96"
 preload "$events"
-kcat -C -b "$bootstrap" -t bench.events -e -q -f '%s\n' > "$work/capture.ndjson"
+capture
 kill "$broker_pid"  # the replay runs without it
 echo "captured $(wc -l < "$work/capture.ndjson") events ($(du -m "$work/capture.ndjson" | cut -f1) MB)"
 

@@ -5,7 +5,8 @@
 #   bench_pids  processes to kill at exit (append to it)
 # start_broker TOPICS starts `sluice broker` with only TOPICS
 # (name:partitions,...), adds it to bench_pids and sets broker_pid and
-# bootstrap; preload EVENTS fills bench.events (see below).
+# bootstrap; preload EVENTS fills bench.events (see below); capture writes
+# what bench.events holds, one payload per line, to $work/capture.ndjson.
 scripts/setup.sh >/dev/null
 sluice="${SLUICE_BINARY:-build/app/sluice}"
 work=$(mktemp -d /tmp/sluice-bench-XXXXXX)
@@ -40,4 +41,8 @@ preload() {
     echo "the broker kept $present of $1 events (retention): use more partitions" >&2
     exit 1
   fi
+}
+
+capture() {
+  kcat -C -b "$bootstrap" -t bench.events -e -q -f '%s\n' > "$work/capture.ndjson"
 }

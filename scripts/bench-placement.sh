@@ -16,7 +16,7 @@ reps="${2:-3}"
 
 start_broker "bench.events:96,bench.events.dlq:3,replay.dlq:3,user.created:3,enriched.events:12,notifications.outbox:12,analytics.rollups:3"
 preload "$events"
-kcat -C -b "$bootstrap" -t bench.events -e -q -f '%s\n' > "$work/capture.ndjson"
+capture
 
 none=(--set sinks.enrichment.output=none --set sinks.notification.output=none --set sinks.analytics.output=none)
 kafka=(--set sinks.enrichment.output=kafka:enriched.events --set sinks.notification.output=kafka:notifications.outbox
