@@ -61,9 +61,9 @@ std::map<std::string, std::string> consumer_defaults(const std::map<std::string,
         // Fetch responses of at most 1 MiB (default 50 MiB, 1 MiB per
         // partition): librdkafka parses a response right after receiving it,
         // and a small one is still in cache and reuses heap pages; large ones
-        // cost 25-40% more CPU per event and 40-50% of the throughput
-        // (README, Performance). At 1 MiB per round trip a broker 0.5 ms away
-        // still delivers 2 GB/s; raise them for distant brokers.
+        // cost CPU per event and throughput (perf/README.md, Fetch sizes).
+        // At 1 MiB per round trip a broker 0.5 ms away still delivers 2 GB/s;
+        // raise them for distant brokers.
         {"fetch.max.bytes", std::to_string(fetch_max_bytes)},
         {"max.partition.fetch.bytes", "262144"},
         // The prefetch limits bound what librdkafka fetches ahead: under

@@ -119,12 +119,12 @@ public:
     }
 
 private:
-    // A line moving between two cores costs 0.1-0.5 us (vCPUs); one push
-    // takes a few ns, so the producer must have many lines on their way to
-    // keep from stalling on each. 16 lines (bench_ring, single items): 16
-    // and 32 were fastest while a line took ~0.5 us to move, 4-16 when it
-    // took ~0.1 us (32 then fell below ReaderWriterQueue). A ring of fewer
-    // items prefetches at most a quarter of it ahead, clear of the consumer.
+    // A line moving between two cores costs far more than a push, so the
+    // producer keeps many lines on their way to keep from stalling on each.
+    // 16 lines is fast both when lines move slowly between cores and when
+    // they move quickly (bench_ring, single items; perf/README.md, The
+    // ring). A ring of fewer items prefetches at most a quarter of it ahead,
+    // clear of the consumer.
     static constexpr std::uint64_t prefetch_lines = 16;
 
     const std::uint64_t mask_;

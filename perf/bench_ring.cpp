@@ -49,7 +49,7 @@ private:
 // clock starts when both are ready. Starting a thread and moving it to the
 // other vCPU takes up to two scheduler ticks (8 ms here), as long as a whole
 // million-item transfer: timed with it, every figure above ~130 M items/s
-// read as 8.0 ms.
+// would read as 8.0 ms.
 template <typename Other, typename Own>
 double timed_pair(const on_two_cores& cores, Other other, Own own) {
     std::atomic<int> ready{0};

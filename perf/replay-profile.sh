@@ -31,8 +31,8 @@ for r in $(seq 1 "$reps"); do
     declare -A cpu_ms=()
     while kill -0 "$pid" 2>/dev/null; do
       for t in /proc/$pid/task/*; do
-        # read, not $(cat): forks on two busy vCPUs took 250-600 ms a round,
-        # and threads came and went between two rounds.
+        # read, not $(cat): a fork per file makes a round slow on busy
+        # vCPUs, and threads come and go between two rounds.
         read -r name 2>/dev/null < "$t/comm" || continue
         read -r stat 2>/dev/null < "$t/stat" || continue
         # Fields after the ")" that ends the name: utime and stime are the 12th and 13th.

@@ -276,7 +276,7 @@ churn_result churn(read_mode mode, std::chrono::seconds longest, bool stop_at_fi
 
 // The library is the culprit: messages of partitions the member keeps are
 // skipped. The run ends at the first gap, or fails after 90 s without one
-// (measured: every 30 s run had 20 to 50).
+// (a 30 s run has 20 to 50).
 TEST(BatchConsumeRepro, ConsumeBatchQueueSkipsOffsetsOfKeptPartitionsInCooperativeRebalances) {
     const churn_result r = churn(read_mode::batch, std::chrono::seconds(90), true);
     std::printf("rd_kafka_consume_batch_queue: %s\n", r.describe().c_str());

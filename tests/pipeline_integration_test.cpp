@@ -28,7 +28,8 @@ struct generated {
     std::uint64_t notifications = 0;  // derived independently from the event fields
 };
 
-// n seed events, plus the notifications the rules of DESIGN.md imply for them.
+// n seed events, plus the notifications the notification sink's rules imply
+// for them (README.md, The sinks).
 generated make_events(std::size_t n, std::uint64_t seed) {
     generated g;
     seed_generator gen(seed);

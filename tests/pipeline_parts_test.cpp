@@ -196,7 +196,7 @@ TEST(JsonWriter, EscapesAndNests) {
 }
 
 // Every event the load generator makes decodes, is valid JSON, and the mix
-// covers every type of DESIGN.md in both envelope styles.
+// covers every seed event type in both envelope styles.
 TEST(SeedEvents, EveryGeneratedEventDecodes) {
     type_registry types;
     decoder dec(types, 1 << 16);

@@ -218,8 +218,8 @@ TEST(Replay, StoppedMidFileCommitsExactlyWhatWasDispatched) {
 }
 
 // Events routed to no sink are done at once, interleaved with routed ones;
-// the commit tracker takes each in order (it used to report every one as
-// "dispatch out of order" on stderr, while still committing correctly).
+// the commit tracker takes each in order and reports none as "dispatch out
+// of order" on stderr.
 TEST(Replay, EventsRoutedNowhereAreDoneAtOnce) {
     test_env env;
     const replay_file f = make_file(env.dir, 3000, 4096);
