@@ -1,4 +1,4 @@
-// The process exit codes, one table for every subcommand (README, Exit codes).
+// The process exit codes, one table for every subcommand (README.md, The binary).
 #pragma once
 
 namespace sluice::exit_code {

@@ -8,7 +8,7 @@
 # Usage: perf/consumer-settings.sh [EVENTS=1000000] [REPETITIONS=3] [SETTING ...]
 #   SETTING: key=value[,key=value...] of kafka.properties, or - for sluice's
 #   defaults. Without settings: the fetch sizes, then the prefetch limits, of
-#   README's Performance section.
+#   perf/README.md (Fetch sizes).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 events="${1:-1000000}"

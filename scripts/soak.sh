@@ -2,7 +2,7 @@
 # Randomized soak: sluice run members joining, leaving, killed -9 and stopped
 # with SIGTERM in one consumer group on the embedded broker while commits fail,
 # partition leaders move and brokers answer slowly; then an audit of every
-# offset (README.md, Tests).
+# offset (engine/README.md, The test suites).
 #
 #   scripts/soak.sh SECONDS [SEED]
 #

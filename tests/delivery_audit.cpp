@@ -110,7 +110,8 @@ logged_pipeline::logged_pipeline(std::string bootstrap, std::string group_id, st
         "kafka.bootstrap.servers=\"" + b + "\"", "kafka.group.id=\"" + group + "\"",
         "stats.socket=\"" + dir + "/s.sock\"", "sinks.enrichment.output=\"none\"",
         "sinks.notification.output=\"none\"", "sinks.analytics.output=\"none\"", "commit.interval.ms=50",
-        // Quick rejoin on the embedded broker (see README).
+        // Quick rejoin on the embedded broker (engine/README.md, The embedded
+        // broker, as tests meet it).
         "kafka.properties.\"session.timeout.ms\"=6000"};
     sets.insert(sets.end(), extra.begin(), extra.end());
     p = std::make_unique<pipeline>(test_settings(std::move(sets)), logging_seed_sinks(log, std::move(hook)));

@@ -142,7 +142,8 @@ TEST(IdempotentOutput, CanBeTurnedOff) {
 // wait behind them. Records of one key arrive in the order of their events,
 // each exactly once. (A record already handed to the producer when an
 // earlier one's failure is reported cannot be held back; waiting between
-// rounds keeps that case out of this test, see README.)
+// rounds keeps that case out of this test, see engine/README.md, Per-key
+// order through resends.)
 TEST(IdempotentOutput, PerKeyOrderThroughResends) {
     two_broker_run run("order", {"sinks.retry.max.attempts=100", "sinks.retry.backoff.ms=300",
                                  "sinks.retry.backoff.max.ms=600"});

@@ -309,7 +309,8 @@ TEST_P(ScaleOut, ProcessesShareTakeOverAndLoseNothing) {
     // Eager: the third takes partitions at once. Cooperative-sticky on the
     // embedded broker under load: the third was seen being handed partitions
     // it never received a message for while the others kept consuming them
-    // (README, The embedded broker), so there it is not required to work.
+    // (engine/README.md, The embedded broker, as tests meet it), so there it
+    // is not required to work.
     const bool eager = strategy == "range";
     const bool third_consumed = wait_until([&] { return third->consuming(); }, eager ? 60s : 20s);
     trickle.stop();

@@ -41,7 +41,8 @@ struct redrive_run {
             "sinks.retry.max.attempts=2", "sinks.retry.backoff.ms=10",
             "kafka.producer.properties.\"message.timeout.ms\"=500", "commit.interval.ms=50",
             "kafka.dlq.format=\"" + format + "\"",
-            // Quick rejoin of the group on the embedded broker (see README).
+            // Quick rejoin of the group on the embedded broker (engine/README.md,
+            // The embedded broker, as tests meet it).
             "kafka.properties.\"session.timeout.ms\"=6000"};
         auto p = std::make_unique<pipeline>(load_settings("", sets), make_seed_sink);
         p->start();
