@@ -1,7 +1,6 @@
 // `sluice run`: the appliance, with the optional built-in load and a live progress line.
 #include <cstdio>
 #include <optional>
-#include <string>
 
 #include "builtin_load.hpp"
 #include "clock.hpp"
@@ -12,7 +11,6 @@
 #include "pipeline.hpp"
 #include "run_messages.hpp"
 #include "run_supervisor.hpp"
-#include "seed_events.hpp"
 #include "sink_factory.hpp"
 #include "topic_check.hpp"
 
