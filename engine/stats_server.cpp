@@ -101,6 +101,10 @@ int listen_tcp(const std::string& hostport) {
 
 }  // namespace
 
+// Design: stats thread only, apart from construction and destruction on the
+// control thread. Every operation in flight is one io_uring request whose
+// user_data packs its kind and fd; a connection's fd is closed only once
+// none of its requests is in flight, so no completion names a reused fd.
 struct stats_server::impl {
     struct conn {
         explicit conn(stats_session s) : session(std::move(s)) {}
@@ -115,6 +119,25 @@ struct stats_server::impl {
         char buf[4096];
     };
 
+    impl(const stats_report& r, const stats_limits& l) : report(r), limits(l) {}
+
+    void arm_listeners();
+    // Submits what is armed, waits for one completion at least, handles every completion there is.
+    void serve_completions();
+
+    void on_tick(std::int64_t now);
+    void on_accept(op o, int listen_fd, int res, std::int64_t now);
+    void on_recv(int fd, int res, std::int64_t now);
+    void on_send(int fd, int res, std::int64_t now);
+
+    void arm_accept(int fd, op o);
+    void arm_tick();
+    void arm_recv(int fd, conn& c);
+    void arm_send(int fd, conn& c);
+    void close_conn(int fd);
+
+    const stats_report& report;
+    const stats_limits& limits;
     io_uring ring{};
     int unix_fd = -1, tcp_fd = -1;
     ino_t socket_inode = 0;  // ours; a file at the path with another inode is not removed
@@ -125,7 +148,7 @@ struct stats_server::impl {
 
 stats_server::stats_server(const stats_report& report, const std::string& socket_path, std::uint32_t mode,
                            const std::string& http, const stats_limits& limits)
-    : report_(report), path_(socket_path), limits_(limits), impl_(new impl) {
+    : report_(report), path_(socket_path), limits_(limits), impl_(new impl(report_, limits_)) {
     if (int rc = io_uring_queue_init(256, &impl_->ring, 0); rc < 0)
         throw std::system_error(-rc, std::generic_category(), "io_uring_queue_init for the stats server");
     try {
@@ -153,137 +176,155 @@ stats_server::~stats_server() {
 }
 
 void stats_server::run(const std::atomic<bool>& stop) {
-    io_uring* ring = &impl_->ring;
-    auto arm_accept = [&](int fd, op o) {
-        io_uring_sqe* sqe = io_uring_get_sqe(ring);
-        io_uring_prep_accept(sqe, fd, nullptr, nullptr, SOCK_CLOEXEC);
-        io_uring_sqe_set_data64(sqe, pack(o, fd));
-    };
-    auto arm_tick = [&] {
-        io_uring_sqe* sqe = io_uring_get_sqe(ring);
-        io_uring_prep_timeout(sqe, &impl_->tick, 0, 0);
-        io_uring_sqe_set_data64(sqe, pack(op_tick, 0));
-    };
-    auto arm_recv = [&](int fd, impl::conn& c) {
-        if (c.recv_armed || c.closing) return;
-        io_uring_sqe* sqe = io_uring_get_sqe(ring);
-        io_uring_prep_recv(sqe, fd, c.buf, sizeof c.buf, 0);
-        io_uring_sqe_set_data64(sqe, pack(op_recv, fd));
-        c.recv_armed = true;
-    };
-    auto arm_send = [&](int fd, impl::conn& c) {
-        if (c.send_armed) return;
-        if (c.sent >= c.sending.size()) {
-            if (c.out.empty()) return;
-            c.sending.swap(c.out);
-            c.out.clear();
-            c.sent = 0;
-        }
-        io_uring_sqe* sqe = io_uring_get_sqe(ring);
-        io_uring_prep_send(sqe, fd, c.sending.data() + c.sent, c.sending.size() - c.sent, MSG_NOSIGNAL);
-        io_uring_sqe_set_data64(sqe, pack(op_send, fd));
-        c.send_armed = true;
-    };
-    auto close_conn = [&](int fd) {
-        auto it = impl_->conns.find(fd);
-        if (it == impl_->conns.end()) return;
-        // With an operation still in flight, shut down so it completes, close later.
-        if (it->second.recv_armed || it->second.send_armed) {
-            it->second.closing = true;
-            ::shutdown(fd, SHUT_RDWR);
-            return;
-        }
-        ::close(fd);
-        impl_->conns.erase(it);
-    };
-    if (impl_->unix_fd >= 0) arm_accept(impl_->unix_fd, op_accept_unix);
-    if (impl_->tcp_fd >= 0) arm_accept(impl_->tcp_fd, op_accept_tcp);
-    arm_tick();
+    impl_->arm_listeners();
     while (!stop.load(std::memory_order_relaxed)) {
         loops_.store(loops_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
-        io_uring_submit_and_wait(ring, 1);
-        io_uring_cqe* cqe;
-        unsigned head, seen = 0;
-        io_uring_for_each_cqe(ring, head, cqe) {
-            ++seen;
-            const std::uint64_t ud = cqe->user_data;
-            const int res = cqe->res;
-            const int fd = fd_of(ud);
-            const std::int64_t now = mono_ns();
-            switch (op_of(ud)) {
-                case op_tick: {
-                    arm_tick();
-                    // Clients that never finish a line are dropped after the idle limit.
-                    std::vector<int> idle;
-                    for (auto& [cfd, c] : impl_->conns)
-                        if (now - c.last_activity_ns > std::int64_t(limits_.idle_timeout_ms) * 1'000'000) idle.push_back(cfd);
-                    for (int cfd : idle) close_conn(cfd);
-                    break;
-                }
-                case op_accept_unix:
-                case op_accept_tcp: {
-                    arm_accept(fd, op_of(ud));
-                    if (res < 0) break;
-                    if (impl_->conns.size() >= limits_.max_clients) {
-                        static const char busy[] = "error: too many clients\n\n";
-                        (void)!::send(res, busy, sizeof busy - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
-                        ::close(res);
-                        ++impl_->rejected;
-                        break;
-                    }
-                    impl::conn& c =
-                        impl_->conns.try_emplace(res, stats_session(report_, limits_, op_of(ud) == op_accept_tcp))
-                            .first->second;
-                    c.last_activity_ns = now;
-                    arm_recv(res, c);
-                    break;
-                }
-                case op_recv: {
-                    auto it = impl_->conns.find(fd);
-                    if (it == impl_->conns.end()) break;
-                    impl::conn& c = it->second;
-                    c.recv_armed = false;
-                    if (res <= 0 || c.closing) {
-                        close_conn(fd);
-                        break;
-                    }
-                    c.last_activity_ns = now;
-                    switch (c.session.feed({c.buf, static_cast<std::size_t>(res)}, c.out)) {
-                        case stats_session::next::drop: close_conn(fd); break;
-                        case stats_session::next::close_after_send:
-                            c.closing = true;
-                            arm_send(fd, c);
-                            break;
-                        case stats_session::next::read_more:
-                            arm_send(fd, c);
-                            arm_recv(fd, c);
-                            break;
-                    }
-                    break;
-                }
-                case op_send: {
-                    auto it = impl_->conns.find(fd);
-                    if (it == impl_->conns.end()) break;
-                    impl::conn& c = it->second;
-                    c.send_armed = false;
-                    if (res <= 0) {
-                        c.closing = true;
-                        close_conn(fd);
-                        break;
-                    }
-                    c.last_activity_ns = now;
-                    c.sent += static_cast<std::size_t>(res);
-                    if (c.sent < c.sending.size() || !c.out.empty()) {
-                        arm_send(fd, c);
-                    } else if (c.closing) {
-                        close_conn(fd);
-                    }
-                    break;
-                }
-            }
-        }
-        io_uring_cq_advance(ring, seen);
+        impl_->serve_completions();
     }
+}
+
+void stats_server::impl::arm_listeners() {
+    if (unix_fd >= 0) arm_accept(unix_fd, op_accept_unix);
+    if (tcp_fd >= 0) arm_accept(tcp_fd, op_accept_tcp);
+    arm_tick();
+}
+
+void stats_server::impl::serve_completions() {
+    io_uring_submit_and_wait(&ring, 1);
+    io_uring_cqe* cqe;
+    unsigned head, seen = 0;
+    io_uring_for_each_cqe(&ring, head, cqe) {
+        ++seen;
+        const std::uint64_t ud = cqe->user_data;
+        const int res = cqe->res;
+        const int fd = fd_of(ud);
+        const std::int64_t now = mono_ns();
+        switch (op_of(ud)) {
+            case op_tick: on_tick(now); break;
+            case op_accept_unix:
+            case op_accept_tcp: on_accept(op_of(ud), fd, res, now); break;
+            case op_recv: on_recv(fd, res, now); break;
+            case op_send: on_send(fd, res, now); break;
+        }
+    }
+    io_uring_cq_advance(&ring, seen);
+}
+
+// Clients that never finish a line are dropped after the idle limit.
+void stats_server::impl::on_tick(std::int64_t now) {
+    arm_tick();
+    std::vector<int> idle;
+    for (auto& [cfd, c] : conns)
+        if (now - c.last_activity_ns > std::int64_t(limits.idle_timeout_ms) * 1'000'000) idle.push_back(cfd);
+    for (int cfd : idle) close_conn(cfd);
+}
+
+// A new client, or a refusal when max_clients are connected.
+void stats_server::impl::on_accept(op o, int listen_fd, int res, std::int64_t now) {
+    arm_accept(listen_fd, o);
+    if (res < 0) return;
+    if (conns.size() >= limits.max_clients) {
+        static const char busy[] = "error: too many clients\n\n";
+        (void)!::send(res, busy, sizeof busy - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+        ::close(res);
+        ++rejected;
+        return;
+    }
+    conn& c = conns.try_emplace(res, stats_session(report, limits, o == op_accept_tcp)).first->second;
+    c.last_activity_ns = now;
+    arm_recv(res, c);
+}
+
+// Request bytes: the session answers and says whether to read on, close after the answer, or drop.
+void stats_server::impl::on_recv(int fd, int res, std::int64_t now) {
+    auto it = conns.find(fd);
+    if (it == conns.end()) return;
+    conn& c = it->second;
+    c.recv_armed = false;
+    if (res <= 0 || c.closing) {
+        close_conn(fd);
+        return;
+    }
+    c.last_activity_ns = now;
+    switch (c.session.feed({c.buf, static_cast<std::size_t>(res)}, c.out)) {
+        case stats_session::next::drop: close_conn(fd); break;
+        case stats_session::next::close_after_send:
+            c.closing = true;
+            arm_send(fd, c);
+            break;
+        case stats_session::next::read_more:
+            arm_send(fd, c);
+            arm_recv(fd, c);
+            break;
+    }
+}
+
+// Part of an answer sent: send the rest and what was queued meanwhile, then close if asked to.
+void stats_server::impl::on_send(int fd, int res, std::int64_t now) {
+    auto it = conns.find(fd);
+    if (it == conns.end()) return;
+    conn& c = it->second;
+    c.send_armed = false;
+    if (res <= 0) {
+        c.closing = true;
+        close_conn(fd);
+        return;
+    }
+    c.last_activity_ns = now;
+    c.sent += static_cast<std::size_t>(res);
+    if (c.sent < c.sending.size() || !c.out.empty()) {
+        arm_send(fd, c);
+    } else if (c.closing) {
+        close_conn(fd);
+    }
+}
+
+void stats_server::impl::arm_accept(int fd, op o) {
+    io_uring_sqe* sqe = io_uring_get_sqe(&ring);
+    io_uring_prep_accept(sqe, fd, nullptr, nullptr, SOCK_CLOEXEC);
+    io_uring_sqe_set_data64(sqe, pack(o, fd));
+}
+
+void stats_server::impl::arm_tick() {
+    io_uring_sqe* sqe = io_uring_get_sqe(&ring);
+    io_uring_prep_timeout(sqe, &tick, 0, 0);
+    io_uring_sqe_set_data64(sqe, pack(op_tick, 0));
+}
+
+void stats_server::impl::arm_recv(int fd, conn& c) {
+    if (c.recv_armed || c.closing) return;
+    io_uring_sqe* sqe = io_uring_get_sqe(&ring);
+    io_uring_prep_recv(sqe, fd, c.buf, sizeof c.buf, 0);
+    io_uring_sqe_set_data64(sqe, pack(op_recv, fd));
+    c.recv_armed = true;
+}
+
+// One send in flight per connection: the answer being sent, then what queued up behind it.
+void stats_server::impl::arm_send(int fd, conn& c) {
+    if (c.send_armed) return;
+    if (c.sent >= c.sending.size()) {
+        if (c.out.empty()) return;
+        c.sending.swap(c.out);
+        c.out.clear();
+        c.sent = 0;
+    }
+    io_uring_sqe* sqe = io_uring_get_sqe(&ring);
+    io_uring_prep_send(sqe, fd, c.sending.data() + c.sent, c.sending.size() - c.sent, MSG_NOSIGNAL);
+    io_uring_sqe_set_data64(sqe, pack(op_send, fd));
+    c.send_armed = true;
+}
+
+void stats_server::impl::close_conn(int fd) {
+    auto it = conns.find(fd);
+    if (it == conns.end()) return;
+    // With an operation still in flight, shut down so it completes, close later.
+    if (it->second.recv_armed || it->second.send_armed) {
+        it->second.closing = true;
+        ::shutdown(fd, SHUT_RDWR);
+        return;
+    }
+    ::close(fd);
+    conns.erase(it);
 }
 
 }  // namespace sluice

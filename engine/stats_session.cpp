@@ -23,31 +23,36 @@ stats_session::next stats_session::feed_http(std::string& out) {
         const auto end = req.find_first_of(" \r\n", 4);
         path = req.substr(4, end == std::string_view::npos ? std::string_view::npos : end - 4);
     }
-    std::string body, status = "200 OK", type = "text/plain; version=0.0.4; charset=utf-8";
+    const http_reply r = reply_to_get(path);
+    out = "HTTP/1.1 " + r.status + "\r\nContent-Type: " + r.type + "\r\nContent-Length: " +
+          std::to_string(r.body.size()) + "\r\nConnection: close\r\n\r\n" + r.body;
+    return next::close_after_send;
+}
+
+stats_session::http_reply stats_session::reply_to_get(std::string_view path) const {
+    http_reply r{"200 OK", "text/plain; version=0.0.4; charset=utf-8", {}};
     if (path == "/metrics") {
-        body = report_.prometheus();
+        r.body = report_.prometheus();
     } else if (path == "/stats") {
-        body = report_.stats_json();
-        type = "application/json";
+        r.body = report_.stats_json();
+        r.type = "application/json";
     } else if (path == "/buckets") {
-        body = report_.buckets_json();
-        type = "application/json";
+        r.body = report_.buckets_json();
+        r.type = "application/json";
     } else if (path == "/" || path == "/index.html") {
-        body = live_page_html;
-        type = "text/html; charset=utf-8";
+        r.body = live_page_html;
+        r.type = "text/html; charset=utf-8";
     } else if (path == "/health" || path == "/ready") {
         const stats_report::probe p = path == "/health" ? report_.health() : report_.ready();
-        if (!p.ok) status = "503 Service Unavailable";
-        body = p.text + "\n";
+        if (!p.ok) r.status = "503 Service Unavailable";
+        r.body = p.text + "\n";
     } else if (path.rfind("/hist/", 0) == 0) {
-        body = report_.hist(path.substr(6));
+        r.body = report_.hist(path.substr(6));
     } else {
-        status = "404 Not Found";
-        body = "not found: use /, /metrics or /stats\n";
+        r.status = "404 Not Found";
+        r.body = "not found: use /, /metrics or /stats\n";
     }
-    out = "HTTP/1.1 " + status + "\r\nContent-Type: " + type + "\r\nContent-Length: " + std::to_string(body.size()) +
-          "\r\nConnection: close\r\n\r\n" + body;
-    return next::close_after_send;
+    return r;
 }
 
 stats_session::next stats_session::feed_lines(std::string& out) {

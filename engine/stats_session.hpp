@@ -36,7 +36,12 @@ public:
     next feed(std::string_view bytes, std::string& out);
 
 private:
+    struct http_reply {
+        std::string status, type, body;
+    };
     next feed_http(std::string& out);
+    // The answer to GET path (any path: unknown ones get a 404).
+    http_reply reply_to_get(std::string_view path) const;
     next feed_lines(std::string& out);
 
     const stats_report& report_;
