@@ -1,5 +1,6 @@
 // Config loading: defaults, overrides, and one clear error line per mistake.
 #include "config.hpp"
+#include "seed_config.hpp"
 
 #include "config_dump.hpp"
 

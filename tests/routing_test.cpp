@@ -1,5 +1,6 @@
 // Routing table: defaults, overrides, unknown types and bad sink names.
 #include "routing.hpp"
+#include "seed_config.hpp"
 
 #include <gtest/gtest.h>
 
@@ -9,7 +10,7 @@ static const std::vector<std::string> sinks = {"enrichment", "notification", "an
 
 TEST(Routing, DefaultRulesFollowTheSeedSystems) {
     type_registry types;
-    routing_table t(sinks, routing_table::default_rules(), types);
+    routing_table t(sinks, seed_routes(), types);
     EXPECT_EQ(t.route(types.find("task.updated")), 0b111);
     EXPECT_EQ(t.route(types.find("user.created")), 0b110);
     EXPECT_EQ(t.route(types.find("article.created")), 0b101);
@@ -21,7 +22,7 @@ TEST(Routing, DefaultRulesFollowTheSeedSystems) {
 
 TEST(Routing, OverridesAndUnknownSinks) {
     type_registry types;
-    auto rules = routing_table::default_rules();
+    auto rules = seed_routes();
     rules["page.view"] = {};
     rules["default"] = {"notification"};
     routing_table t(sinks, rules, types);
@@ -38,8 +39,8 @@ TEST(Routing, OverridesAndUnknownSinks) {
 
 TEST(Routing, AProposalTakesEffectWhenTheSourceAppliesIt) {
     type_registry types;
-    routing_table t(sinks, routing_table::default_rules(), types);
-    auto rules = routing_table::default_rules();
+    routing_table t(sinks, seed_routes(), types);
+    auto rules = seed_routes();
     rules["task.updated"] = {"analytics"};
     rules["invoice.paid"] = {"notification"};  // not interned yet: the applying thread interns it
     rules["default"] = {};
