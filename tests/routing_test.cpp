@@ -71,3 +71,14 @@ TEST(TypeRegistry, InternIsStableAndBounded) {
     EXPECT_EQ(types.intern("one.too.many"), type_registry::none);
     EXPECT_EQ(types.intern(std::string(100, 'a')), type_registry::none);
 }
+
+// The error names the sinks the table was built with, not a fixed list.
+TEST(Routing, AnUnknownSinkErrorNamesTheConfiguredSinks) {
+    type_registry types;
+    try {
+        routing_table bad({"enrichment", "archive"}, {{"page.view", {"analytics"}}}, types);
+        FAIL();
+    } catch (const std::invalid_argument& e) {
+        EXPECT_STREQ(e.what(), "routing.page.view: unknown sink 'analytics' (sinks are enrichment, archive)");
+    }
+}
