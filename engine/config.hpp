@@ -33,6 +33,7 @@ struct output_spec {
 };
 
 class config_registry;
+struct settings;
 
 // What the domain (pipelines/) tells the engine's configuration: its sinks,
 // the topics it reads, where each sink writes, how types are routed, and
@@ -49,7 +50,7 @@ struct config_domain {
     void (*register_keys)(config_registry&) = nullptr;
     // Topics the domain's sinks read besides kafka.topics, each with the key
     // that names it (for `check --connect`); may be null.
-    std::vector<std::pair<std::string, std::string>> (*topics_read)(const struct settings&) = nullptr;
+    std::vector<std::pair<std::string, std::string>> (*topics_read)(const settings&) = nullptr;
 };
 
 // Where the sinks' processing runs (pipeline.sinks): a thread per sink fed
