@@ -17,6 +17,7 @@
 #include "broker_control.hpp"
 #include "commands.hpp"
 #include "config.hpp"
+#include "seed_config.hpp"
 #include "embedded_broker.hpp"
 
 namespace sluice {

@@ -7,6 +7,7 @@
 
 #include "commands.hpp"
 #include "config.hpp"
+#include "seed_config.hpp"
 #include "config_dump.hpp"
 #include "kafka_handles.hpp"
 #include "log.hpp"

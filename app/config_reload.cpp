@@ -4,7 +4,9 @@
 #include <sstream>
 
 #include "config_dump.hpp"
+#include "config_registry.hpp"
 #include "log.hpp"
+#include "seed_config.hpp"
 
 namespace sluice {
 
@@ -49,7 +51,7 @@ void config_reloader::reload(pipeline& p) {
         const std::string old_value = b == before.end() ? "(unset)" : b->second;
         const std::string new_value = a == after.end() ? "(unset)" : a->second;
         if (old_value == new_value) continue;
-        if (pipeline::reloadable(key)) {
+        if (p.reloadable(key)) {
             ++applied;
             logf(log_level::info, "reload", "%s: %s -> %s", key.c_str(), old_value.c_str(), new_value.c_str());
         } else {
@@ -59,14 +61,7 @@ void config_reloader::reload(pipeline& p) {
         }
     }
     log_set_level(*parse_log_level(next.log_level));
-    running_.routing = next.routing;
-    running_.commit_max_events = next.commit_max_events;
-    running_.commit_interval_ms = next.commit_interval_ms;
-    running_.retry_max_attempts = next.retry_max_attempts;
-    running_.retry_backoff_ms = next.retry_backoff_ms;
-    running_.retry_backoff_max_ms = next.retry_backoff_max_ms;
-    running_.window_ms = next.window_ms;
-    running_.log_level = next.log_level;
+    running_.keys->take_reloadable(running_, next);
     logf(log_level::info, "reload", "reloaded %s: %d change%s applied, %d kept until a restart",
          options_.config.empty() ? "(no file: the defaults and --set)" : options_.config.c_str(), applied,
          applied == 1 ? "" : "s", kept);

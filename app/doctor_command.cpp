@@ -16,6 +16,7 @@
 
 #include "commands.hpp"
 #include "config.hpp"
+#include "seed_config.hpp"
 #include "sink_placement.hpp"
 #include "json_writer.hpp"
 
@@ -65,16 +66,16 @@ std::vector<finding> examine(const settings& cfg) {
     const std::string sys = "/sys/devices/system/cpu/";
     const std::set<int> online = cpu_list(read_trimmed(sys + "online"));
     const std::size_t usable = usable_cpus();
-    const std::size_t event_role_count = event_roles(settings::sink_names().size());
+    const std::size_t event_role_count = event_roles(cfg.sink_names().size());
     const bool sinks_inline =
         resolve_sink_placement(cfg.sinks, usable, event_role_count) == sink_placement::inline_;
     // Inline sinks have no threads: their roles need no core.
-    const std::size_t roles = settings::roles().size() - (sinks_inline ? settings::sink_names().size() : 0);
+    const std::size_t roles = cfg.roles().size() - (sinks_inline ? cfg.sink_names().size() : 0);
     std::vector<std::string> spinning;
     std::set<int> pinned_cpus;
     std::vector<std::string> pinned;
     for (const auto& [role, t] : cfg.threads) {
-        if (sinks_inline && settings::is_sink(role)) continue;
+        if (sinks_inline && cfg.is_sink(role)) continue;
         if (spins(t)) spinning.push_back(role);
         if (!t.cpus.empty()) pinned.push_back(role);
         for (int c : t.cpus) pinned_cpus.insert(c);

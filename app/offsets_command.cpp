@@ -12,6 +12,7 @@
 
 #include "commands.hpp"
 #include "config.hpp"
+#include "seed_config.hpp"
 #include "kafka_handles.hpp"
 #include "timestamp.hpp"
 

@@ -1,8 +1,10 @@
 // Configuration: TOML file plus --set overrides, flattened to dotted keys and validated.
 #pragma once
 
+#include <any>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -28,6 +30,27 @@ struct thread_settings {
 struct output_spec {
     enum class kind { none, kafka, file } type = kind::none;
     std::string target;  // topic or path
+};
+
+class config_registry;
+struct settings;
+
+// What the domain (pipelines/) tells the engine's configuration: its sinks,
+// the topics it reads, where each sink writes, how types are routed, and
+// its own settings with the keys that set them. The engine names sinks
+// only from here.
+struct config_domain {
+    std::vector<std::string> sink_names;  // index = the sink's bit in a route; each is a thread role too
+    // Default kafka.topics, with their partitions on the embedded broker.
+    std::vector<std::pair<std::string, int>> topics;
+    std::map<std::string, output_spec> outputs;              // default sinks.<name>.output
+    std::map<std::string, std::vector<std::string>> routes;  // event type -> sinks; "default" for the rest
+    std::any sink_settings;  // the domain's own settings struct, holding its defaults
+    // Registers the keys that set sink_settings (config_registry.hpp).
+    void (*register_keys)(config_registry&) = nullptr;
+    // Topics the domain's sinks read besides kafka.topics, each with the key
+    // that names it (for `check --connect`); may be null.
+    std::vector<std::pair<std::string, std::string>> (*topics_read)(const settings&) = nullptr;
 };
 
 // Where the sinks' processing runs (pipeline.sinks): a thread per sink fed
@@ -81,19 +104,16 @@ struct settings {
     bool stats_http_loopback() const;
     std::uint32_t stats_socket_mode = 0600;
     std::uint32_t stats_max_clients = 64;
-    // threads, by role: source, enrichment, notification, analytics, commit, stats
+    // threads, by role (roles())
     std::map<std::string, thread_settings> threads;
     // sinks
-    std::map<std::string, output_spec> outputs;  // enrichment, notification, analytics
-    std::string directory_topic = "user.created";
-    std::string directory_bootstrap_file;  // JSON lines of user.created events, optional
-    std::uint32_t directory_sync_timeout_ms = 30000;
-    std::size_t dedup_capacity = 1 << 16;
+    std::map<std::string, output_spec> outputs;  // by sink name
     std::uint32_t retry_max_attempts = 5;
     std::uint32_t retry_backoff_ms = 50;
     std::uint32_t retry_backoff_max_ms = 5000;
-    std::uint64_t window_ms = 10000;
-    std::size_t top_k = 10;
+    // The domain's own settings (its sinks'), as config_domain::sink_settings
+    // after its keys were read; the domain reads them back with std::any_cast.
+    std::any sink_settings;
     // routing: event type -> sink names ("default" for the rest)
     std::map<std::string, std::vector<std::string>> routing;
     // built-in load (demo)
@@ -106,21 +126,35 @@ struct settings {
     double duration_s = 0;  // 0 = until SIGINT/SIGTERM
     bool progress = true;
 
-    static const std::vector<std::string>& roles();
-    static const std::vector<std::string>& sink_names();
+    // What the settings were read with (empty in a default-constructed settings).
+    std::shared_ptr<const config_domain> domain;
+    std::shared_ptr<const config_registry> keys;
+
+    // The domain's sinks, index = sink bit.
+    const std::vector<std::string>& sink_names() const;
+    // Thread roles: source, each sink, commit, stats.
+    std::vector<std::string> roles() const;
     // Whether a thread role is a sink (which has no thread when the sinks run inline).
-    static bool is_sink(std::string_view role);
-    static const std::vector<std::string>& default_topics();
+    bool is_sink(std::string_view role) const;
+    // The domain's routes with the routing keys over them.
+    std::map<std::string, std::vector<std::string>> routes() const;
     // Default topics with partitions, output topics, and their .dlq companions.
     std::map<std::string, int> broker_topics() const;
 };
 
 // Loads path (may be empty: defaults only), applies overrides "key=value"
 // (value is a TOML value; a bare word is taken as a string), validates
-// everything and rejects unknown keys. Throws config_error.
-settings load_settings(const std::string& path, const std::vector<std::string>& overrides);
+// everything and rejects unknown keys. Throws config_error. (pipelines/
+// seed_config.hpp has the same without the domain argument, for the seed
+// systems.)
+settings load_settings(std::shared_ptr<const config_domain> domain, const std::string& path,
+                       const std::vector<std::string>& overrides);
 // The same for TOML text already in memory; origin names it in errors.
-settings parse_settings(std::string_view text, const std::string& origin, const std::vector<std::string>& overrides);
+settings parse_settings(std::shared_ptr<const config_domain> domain, std::string_view text, const std::string& origin,
+                        const std::vector<std::string>& overrides);
+// Every key the engine's modules and the domain read, in the order they
+// are read. Throws std::logic_error if two register one key.
+std::shared_ptr<const config_registry> build_config_registry(const config_domain& domain);
 
 // Parses "kafka" or "replay:PATH" into s.replay_file. Throws config_error naming key.
 void parse_source(const std::string& key, const std::string& text, settings& s);

@@ -1,6 +1,8 @@
 // Prints settings back as TOML, redacting secret librdkafka properties.
 #include "config_dump.hpp"
 
+#include "config_registry.hpp"
+
 #include <cstdio>
 #include <locale>
 #include <sstream>
@@ -9,22 +11,7 @@ namespace sluice {
 
 namespace {
 
-std::string quoted(std::string_view s) {
-    std::string q = "\"";
-    for (char c : s) {
-        if (c == '"' || c == '\\') q.push_back('\\');
-        if (static_cast<unsigned char>(c) < 0x20) {
-            static const char hex[] = "0123456789abcdef";
-            q += "\\u00";
-            q.push_back(hex[(c >> 4) & 0xf]);
-            q.push_back(hex[c & 0xf]);
-            continue;
-        }
-        q.push_back(c);
-    }
-    q.push_back('"');
-    return q;
-}
+std::string quoted(std::string_view s) { return toml_quoted(s); }
 
 template <typename T>
 std::string list(const std::vector<T>& v) {
@@ -37,15 +24,6 @@ std::string list(const std::vector<T>& v) {
     }
     os << "]";
     return os.str();
-}
-
-std::string output_text(const output_spec& o) {
-    switch (o.type) {
-        case output_spec::kind::kafka: return "kafka:" + o.target;
-        case output_spec::kind::file: return "file:" + o.target;
-        case output_spec::kind::none: break;
-    }
-    return "none";
 }
 
 void properties(std::ostringstream& os, const char* table, const std::map<std::string, std::string>& props) {
@@ -99,22 +77,20 @@ std::string effective_config(const settings& s) {
     os << "\n[log]\nlevel = " << quoted(s.log_level) << "\nformat = " << quoted(s.log_format) << "\n";
     for (const auto& [role, t] : s.threads) {
         // Inline sinks have no threads, and a setting for one is an error.
-        if (s.sinks == sink_placement::inline_ && settings::is_sink(role)) continue;
+        if (s.sinks == sink_placement::inline_ && s.is_sink(role)) continue;
         os << "\n[threads." << role << "]\n"
            << "cpus = " << list(t.cpus) << "\n"
            << "wait = " << quoted(to_string(t.wait)) << "\n"
            << "spin = " << t.spin << "\n";
     }
+    // A sink's table: every key registered under it, in registration order
+    // (its output first, then the domain's own keys for it).
     for (const auto& [sink, out] : s.outputs) {
-        os << "\n[sinks." << sink << "]\noutput = " << quoted(output_text(out)) << "\n";
-        if (sink == "enrichment")
-            os << "directory.topic = " << quoted(s.directory_topic) << "\n"
-               << "directory.bootstrap.file = " << quoted(s.directory_bootstrap_file) << "\n"
-               << "directory.sync.timeout.ms = " << s.directory_sync_timeout_ms << "\n";
-        else if (sink == "notification")
-            os << "dedup.capacity = " << s.dedup_capacity << "\n";
-        else if (sink == "analytics")
-            os << "window.ms = " << s.window_ms << "\ntop.k = " << s.top_k << "\n";
+        const std::string table = "sinks." + sink + ".";
+        os << "\n[sinks." << sink << "]\n";
+        if (s.keys)
+            for (const auto& k : s.keys->keys())
+                if (k.print && k.name.rfind(table, 0) == 0) os << k.name.substr(table.size()) << " = " << k.print(s) << "\n";
     }
     os << "\n[sinks.retry]\nmax.attempts = " << s.retry_max_attempts << "\nbackoff.ms = " << s.retry_backoff_ms
        << "\nbackoff.max.ms = " << s.retry_backoff_max_ms << "\n";

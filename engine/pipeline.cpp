@@ -1,7 +1,11 @@
 // Construction order and graceful shutdown of the whole pipeline.
 #include "pipeline.hpp"
 
+#include <algorithm>
+#include <charconv>
+
 #include "clock.hpp"
+#include "config_modules.hpp"
 #include "kafka_source.hpp"
 #include "log.hpp"
 #include "replay_source.hpp"
@@ -9,6 +13,53 @@
 #include "threads.hpp"
 
 namespace sluice {
+
+void register_pipeline_keys(config_registry& keys) {
+    keys.integer("pipeline.ring.size", &settings::ring_size, 1, 1 << 22);
+    keys.integer("pipeline.max.payload.bytes", &settings::max_payload_bytes, 64, 64 << 20);
+    keys.add({"pipeline.unconfirmed.max.events", [](config_reader& r, settings& s) {
+                  const std::string key = "pipeline.unconfirmed.max.events";
+                  if (!r.find(key)) {
+                      s.unconfirmed_max_events = std::max<std::size_t>(16384, s.ring_size);
+                      return;
+                  }
+                  r.integer(key, s.unconfirmed_max_events, 1, 1 << 24);
+                  if (s.unconfirmed_max_events < s.ring_size)
+                      r.fail(key, "must be at least pipeline.ring.size (" + std::to_string(s.ring_size) +
+                                      "): every slot's event is in flight");
+              }});
+    keys.integer("pipeline.unconfirmed.max.bytes", &settings::unconfirmed_max_bytes, 1 << 20, std::size_t(1) << 40);
+    keys.check([](config_reader& r, settings& s) {
+        // The bound keeps every producer's local queue from filling: it must
+        // stay below the smallest queue (queue.buffering.max.kbytes).
+        std::size_t queue_kb = 1048576;  // sluice's producer default
+        const auto q = s.producer_properties.find("queue.buffering.max.kbytes");
+        if (q != s.producer_properties.end()) {
+            std::size_t v = 0;
+            const auto [end, ec] = std::from_chars(q->second.data(), q->second.data() + q->second.size(), v);
+            if (ec == std::errc() && end == q->second.data() + q->second.size()) queue_kb = v;
+        }
+        // Not given: half the producers' queue when that is smaller.
+        if (!r.find("pipeline.unconfirmed.max.bytes"))
+            s.unconfirmed_max_bytes = std::min(s.unconfirmed_max_bytes, std::max<std::size_t>(queue_kb * 1024 / 2, 1 << 20));
+        if (s.unconfirmed_max_bytes >= queue_kb * 1024)
+            r.fail("pipeline.unconfirmed.max.bytes", "must be below the producers' queue.buffering.max.kbytes (" +
+                                                         std::to_string(queue_kb) + " KiB = " +
+                                                         std::to_string(queue_kb * 1024) + " bytes)");
+    });
+    keys.integer("pipeline.pause.after.ms", &settings::pause_after_ms, 0, 600000);
+    keys.integer("pipeline.revoke.drain.timeout.ms", &settings::revoke_drain_timeout_ms, 0, 3600000);
+    keys.integer("shutdown.timeout.ms", &settings::shutdown_timeout_ms, 100, 3600000);
+    keys.integer("pipeline.wake.after.events", &settings::wake_after_events, 1, 1 << 22);
+    keys.add({"pipeline.sinks", [](config_reader& r, settings& s) {
+                  std::string sinks = "auto";
+                  r.str("pipeline.sinks", sinks);
+                  if (sinks == "threads") s.sinks = sink_placement::threads;
+                  else if (sinks == "inline") s.sinks = sink_placement::inline_;
+                  else if (sinks == "auto") s.sinks = sink_placement::automatic;
+                  else r.fail("pipeline.sinks", "expected \"threads\", \"inline\" or \"auto\" (got '" + sinks + "')");
+              }});
+}
 
 pipeline::pipeline(const settings& cfg, const sink_factory& make_sink) : cfg_(cfg) {
     if (cfg_.bootstrap_servers == "embedded") {
@@ -18,12 +69,10 @@ pipeline::pipeline(const settings& cfg, const sink_factory& make_sink) : cfg_(cf
         bootstrap_ = cfg_.bootstrap_servers;
     }
     metrics_ = std::make_unique<pipeline_metrics>();
-    metrics_->sink_names = settings::sink_names();
+    metrics_->sink_names = cfg_.sink_names();
     types_ = std::make_unique<type_registry>();
-    auto rules = routing_table::default_rules();
-    for (const auto& [type, sinks] : cfg_.routing) rules[type] = sinks;
     try {
-        routes_ = std::make_unique<routing_table>(metrics_->sink_names, rules, *types_);
+        routes_ = std::make_unique<routing_table>(metrics_->sink_names, cfg_.routes(), *types_);
     } catch (const std::invalid_argument& e) {
         throw config_error(std::string("config: ") + e.what());
     }
@@ -121,23 +170,17 @@ bool pipeline::update_readiness() noexcept {
 }
 
 void pipeline::reload(const settings& next) {
-    auto rules = routing_table::default_rules();
-    for (const auto& [type, sinks] : next.routing) rules[type] = sinks;
     try {
-        routes_->propose(rules);
+        routes_->propose(next.routes());
     } catch (const std::invalid_argument& e) {
         throw config_error(std::string("config: ") + e.what());
     }
     // cfg_ keeps the start-up values: other threads hold references to it.
     flow_->live.store(next);
+    for (auto& s : sinks_) s->reload(next);
 }
 
-bool pipeline::reloadable(const std::string& key) {
-    for (const char* prefix : {"routing.", "commit.max.events", "commit.interval.ms", "sinks.retry.",
-                               "sinks.analytics.window.ms", "log.level"})
-        if (key.rfind(prefix, 0) == 0) return true;
-    return false;
-}
+bool pipeline::reloadable(const std::string& key) const { return cfg_.keys && cfg_.keys->reloadable(key); }
 
 void pipeline::start() {
     role_names_ = {"source", "commit", "stats"};

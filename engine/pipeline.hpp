@@ -24,7 +24,7 @@
 
 namespace sluice {
 
-// Builds a sink by name ("enrichment", "notification", "analytics").
+// Builds a sink by name (one of settings::sink_names(), the domain's).
 using sink_factory = std::function<std::unique_ptr<sink>(const std::string& name, const settings& cfg,
                                                          const std::string& bootstrap, flow& f,
                                                          sink_context& ctx)>;
@@ -71,12 +71,13 @@ public:
     bool update_readiness() noexcept;
     // Control thread: takes from next what a running pipeline can change:
     // routing (the source applies it between events), commit batching,
-    // retry (from the next retry), the analytics window length (from the
-    // next window). Validates first; throws config_error and changes nothing
-    // if the routing is invalid.
+    // retry (from the next retry), and what each sink takes (sink::reload).
+    // Validates first; throws config_error and changes nothing if the
+    // routing is invalid.
     void reload(const settings& next);
-    // Whether a settings key (as effective_config() names it) is one reload() takes.
-    static bool reloadable(const std::string& key);
+    // Whether a settings key (as effective_config() names it) is one reload()
+    // takes: those its module registered as reloadable.
+    bool reloadable(const std::string& key) const;
 
 private:
     settings cfg_;

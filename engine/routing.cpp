@@ -3,28 +3,24 @@
 
 #include <stdexcept>
 
+#include "config_modules.hpp"
 #include "log.hpp"
 
 namespace sluice {
 
-std::map<std::string, std::vector<std::string>> routing_table::default_rules() {
-    const std::vector<std::string> all = {"enrichment", "notification", "analytics"};
-    const std::vector<std::string> enrich_count = {"enrichment", "analytics"};
-    const std::vector<std::string> notify_count = {"notification", "analytics"};
-    const std::vector<std::string> count = {"analytics"};
-    std::map<std::string, std::vector<std::string>> r;
-    r["user.created"] = notify_count;
-    r["task.updated"] = all;
-    r["task.completed"] = all;
-    for (auto t : {"article.created", "article.updated", "article.deleted", "article.published",
-                   "article.unpublished", "project.created", "project.updated",
-                   "project.deleted", "project.featured"})
-        r[t] = enrich_count;
-    for (auto t : {"page.view", "article.view", "project.view", "user.action"}) r[t] = count;
-    r["email.send"] = notify_count;
-    r["notification.create"] = notify_count;
-    r["default"] = count;
-    return r;
+void register_routing_keys(config_registry& keys) {
+    keys.add({"routing.",
+              [](config_reader& r, settings& s) {
+                  s.routing = {};
+                  for (const auto& k : r.keys_under("routing.")) {
+                      std::vector<std::string> v;
+                      r.strings("routing." + k, v);
+                      s.routing[k] = v;
+                  }
+              },
+              {},
+              // Reloadable: the source applies new rules between events.
+              [](settings& to, const settings& from) { to.routing = from.routing; }});
 }
 
 routing_table::routing_table(const std::vector<std::string>& sink_names,
@@ -44,9 +40,11 @@ routing_table::rule_masks routing_table::masks_of(const std::map<std::string, st
         for (const auto& s : sinks) {
             std::size_t i = 0;
             while (i < sink_names_.size() && sink_names_[i] != s) ++i;
-            if (i == sink_names_.size())
-                throw std::invalid_argument("routing." + type + ": unknown sink '" + s +
-                                            "' (sinks are enrichment, notification, analytics)");
+            if (i == sink_names_.size()) {
+                std::string names;
+                for (const auto& n : sink_names_) names += (names.empty() ? "" : ", ") + n;
+                throw std::invalid_argument("routing." + type + ": unknown sink '" + s + "' (sinks are " + names + ")");
+            }
             mask = static_cast<sink_mask>(mask | (1u << i));
         }
         if (type == "default") r.default_mask = mask;

@@ -46,9 +46,6 @@ public:
     routing_table(const routing_table&) = delete;
     routing_table& operator=(const routing_table&) = delete;
 
-    // The rules of the seed systems (DESIGN.md, "The sinks").
-    static std::map<std::string, std::vector<std::string>> default_rules();
-
 private:
     struct rule_masks {
         std::map<std::string, sink_mask> by_type;

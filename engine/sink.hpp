@@ -13,6 +13,8 @@
 
 namespace sluice {
 
+struct settings;
+
 // What the engine hands a sink: the way to finish an event, its counters,
 // and the dead-letter producer. All of it is used on the thread that runs
 // the sink (its own, or the source thread when pipeline.sinks is inline).
@@ -84,6 +86,9 @@ public:
     virtual void stop() {}
     // Nothing pending: every processed slot has been finished.
     virtual bool idle() const noexcept { return true; }
+    // Control thread, on a reload: takes from next what this sink changes
+    // while running (its thread reads it at its next decision).
+    virtual void reload(const settings& next) {}
     // Live values for the stats socket as a JSON object (thread-safe snapshot).
     virtual std::string live_json() const { return "{}"; }
 };

@@ -16,7 +16,8 @@ std::vector<required_topic> required_topics(const settings& cfg) {
         r.push_back({"replay" + cfg.dlq_suffix, "kafka.dlq.suffix (dead letters of the replay)", true});
     } else {
         for (const auto& t : cfg.topics) r.push_back({t + cfg.dlq_suffix, "kafka.dlq.suffix (dead letters of " + t + ")", true});
-        if (!cfg.directory_topic.empty()) r.push_back({cfg.directory_topic, "sinks.enrichment.directory.topic", false});
+        if (cfg.domain && cfg.domain->topics_read)
+            for (const auto& [topic, key] : cfg.domain->topics_read(cfg)) r.push_back({topic, key, false});
     }
     return r;
 }

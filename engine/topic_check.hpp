@@ -1,4 +1,4 @@
-// Start-up check: the topics sluice writes to (outputs, dead letters) and the directory topic exist.
+// Start-up check: the topics sluice writes to (outputs, dead letters) and the ones its sinks read exist.
 #pragma once
 
 #include <string>
@@ -15,7 +15,7 @@ struct required_topic {
 };
 
 // Kafka outputs, the dead-letter topic of every consumed topic (of the
-// replay), and the directory topic.
+// replay), and the topics the domain's sinks read (config_domain::topics_read).
 std::vector<required_topic> required_topics(const settings& cfg);
 
 // Asks the brokers for their topic list (which creates nothing, unlike a

@@ -11,6 +11,7 @@
 #include "json_writer.hpp"
 #include "key_hash.hpp"
 #include "routing.hpp"
+#include "seed_config.hpp"
 #include "window_aggregate.hpp"
 
 namespace {
@@ -57,7 +58,7 @@ BENCHMARK(BM_watermark_out_of_order);
 
 void BM_routing(benchmark::State& state) {
     sluice::type_registry types;
-    sluice::routing_table t({"enrichment", "notification", "analytics"}, sluice::routing_table::default_rules(), types);
+    sluice::routing_table t({"enrichment", "notification", "analytics"}, sluice::seed_routes(), types);
     sluice::type_id id = 0;
     unsigned sum = 0;
     for (auto _ : state) {

@@ -193,7 +193,7 @@ bool decode(od::parser& parser, std::string& padded, const char* payload, std::s
     return true;
 }
 
-// The default routing (routing_table::default_rules): analytics takes every type.
+// The default routing (seed_routes(), pipelines/seed_config.cpp): analytics takes every type.
 bool notifies(std::string_view type) {
     return type.starts_with("task.") || type == "user.created" || type == "email.send" || type == "notification.create";
 }

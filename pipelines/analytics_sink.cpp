@@ -6,14 +6,20 @@
 #include "clock.hpp"
 #include "json_writer.hpp"
 #include "key_hash.hpp"
+#include "seed_config.hpp"
 
 namespace sluice {
 
 analytics_sink::analytics_sink(const settings& cfg, const std::string& bootstrap, flow& f, sink_context& ctx)
     : ctx_(ctx),
-      reloadable_(f.live),
+      window_ms_(seed_sink_settings_of(cfg).window_ms),
       tracker_(f, ctx, cfg.outputs.at("analytics"), bootstrap, cfg.producer_properties, "analytics"),
-      window_ns_(static_cast<std::int64_t>(cfg.window_ms) * 1'000'000), top_k_(cfg.top_k) {}
+      window_ns_(static_cast<std::int64_t>(seed_sink_settings_of(cfg).window_ms) * 1'000'000),
+      top_k_(seed_sink_settings_of(cfg).top_k) {}
+
+void analytics_sink::reload(const settings& next) {
+    window_ms_.store(seed_sink_settings_of(next).window_ms, std::memory_order_relaxed);
+}
 
 void analytics_sink::close_window(const char* reason) {
     if (!open_) return;
@@ -46,7 +52,7 @@ void analytics_sink::process(event_slot& slot, std::uint32_t slot_index) {
     if (!open_ || ts >= window_.end_ns) {
         close_window("window end");
         // A reloaded window length applies from the next window on.
-        window_ns_ = static_cast<std::int64_t>(reloadable_.window_ms.load(std::memory_order_relaxed)) * 1'000'000;
+        window_ns_ = static_cast<std::int64_t>(window_ms_.load(std::memory_order_relaxed)) * 1'000'000;
         const std::int64_t start = ts - ((ts % window_ns_) + window_ns_) % window_ns_;
         window_.reset(start, window_ns_);
         open_ = true;

@@ -1,6 +1,8 @@
 // Analytics: per-type counts, top-K viewed entities and unique users over tumbling windows.
 #pragma once
 
+#include <atomic>
+#include <cstdint>
 #include <mutex>
 #include <string>
 
@@ -34,6 +36,8 @@ public:
     std::string live_json() const override;
     // Emits the open window (marked "closed_by":"shutdown").
     void stop() override { close_window("shutdown"); }
+    // Takes sinks.analytics.window.ms for the next window.
+    void reload(const settings& next) override;
 
 
 private:
@@ -41,7 +45,8 @@ private:
     void publish_live();
 
     sink_context& ctx_;
-    const live_settings& reloadable_;  // window.ms, taken when a window opens
+    // window.ms: written by the control thread on a reload, taken when a window opens.
+    std::atomic<std::uint64_t> window_ms_;
     delivery_tracker tracker_;
     window_aggregate window_;
     std::int64_t window_ns_;  // of the open window

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "line_reader.hpp"
+#include "seed_config.hpp"
 
 namespace sluice {
 
@@ -79,15 +80,16 @@ directory_follower::directory_follower(const std::string& bootstrap, const std::
 
 std::unique_ptr<directory_follower> directory_follower::of(const settings& cfg, const std::string& bootstrap,
                                                           user_directory& dir) {
+    const seed_sink_settings& own = seed_sink_settings_of(cfg);
     std::vector<std::string> files;
-    if (!cfg.directory_bootstrap_file.empty()) files.push_back(cfg.directory_bootstrap_file);
+    if (!own.directory_bootstrap_file.empty()) files.push_back(own.directory_bootstrap_file);
     if (cfg.replay_file.empty())
-        return std::make_unique<directory_follower>(bootstrap, cfg.directory_topic, files,
-                                                    cfg.directory_sync_timeout_ms, cfg.kafka_properties, dir);
+        return std::make_unique<directory_follower>(bootstrap, own.directory_topic, files,
+                                                    own.directory_sync_timeout_ms, cfg.kafka_properties, dir);
     // A pipe can be read only once: by the replay.
     struct stat st {};
     if (::stat(cfg.replay_file.c_str(), &st) == 0 && S_ISREG(st.st_mode)) files.push_back(cfg.replay_file);
-    return std::make_unique<directory_follower>(bootstrap, "", files, cfg.directory_sync_timeout_ms,
+    return std::make_unique<directory_follower>(bootstrap, "", files, own.directory_sync_timeout_ms,
                                                 cfg.kafka_properties, dir);
 }
 

@@ -3,6 +3,7 @@
 
 #include "event_key.hpp"
 #include "key_hash.hpp"
+#include "seed_config.hpp"
 #include "timestamp.hpp"
 
 namespace sluice {
@@ -11,7 +12,7 @@ notification_sink::notification_sink(const settings& cfg, const std::string& boo
                                      sink_context& ctx)
     : ctx_(ctx),
       follower_(directory_follower::of(cfg, bootstrap, directory_)),
-      dedup_(cfg.dedup_capacity),
+      dedup_(seed_sink_settings_of(cfg).dedup_capacity),
       tracker_(f, ctx, cfg.outputs.at("notification"), bootstrap, cfg.producer_properties, "notification") {
     record_.reserve(1024);
     prefetch_key_buf_.reserve(256);

@@ -2,10 +2,11 @@
 #pragma once
 
 #include "pipeline.hpp"
+#include "seed_config.hpp"
 
 namespace sluice {
 
-// enrichment, notification or analytics; throws std::invalid_argument otherwise.
+// One of seed_sink_names(); throws std::invalid_argument otherwise.
 std::unique_ptr<sink> make_seed_sink(const std::string& name, const settings& cfg, const std::string& bootstrap,
                                      flow& f, sink_context& ctx);
 

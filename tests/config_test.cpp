@@ -1,7 +1,9 @@
 // Config loading: defaults, overrides, and one clear error line per mistake.
 #include "config.hpp"
+#include "seed_config.hpp"
 
 #include "config_dump.hpp"
+#include "config_registry.hpp"
 
 #include <gtest/gtest.h>
 
@@ -219,4 +221,92 @@ TEST(Config, EffectiveConfigShowsTheSinkPlacementAndReadsBack) {
             ADD_FAILURE() << placement << ": the output of check does not read back: " << e.what();
         }
     }
+}
+
+// Each module registers the keys it reads; two registering one key (or a
+// key inside another's table) is a programming error, caught when the
+// registry is built at the first load.
+namespace {
+struct extra_settings {
+    std::uint32_t depth = 4;
+};
+void register_clashing_key(config_registry& keys) { keys.integer("commit.max.events", &extra_settings::depth, 1, 9); }
+void register_key_in_a_table(config_registry& keys) { keys.integer("routing.depth", &extra_settings::depth, 1, 9); }
+void register_twice(config_registry& keys) {
+    keys.integer("sinks.archive.depth", &extra_settings::depth, 1, 9);
+    keys.integer("sinks.archive.depth", &extra_settings::depth, 1, 9);
+}
+void register_archive_keys(config_registry& keys) {
+    keys.integer("sinks.archive.depth", &extra_settings::depth, 1, 9, true);
+}
+std::shared_ptr<config_domain> four_sinks(void (*register_keys)(config_registry&)) {
+    auto d = std::make_shared<config_domain>(*seed_domain());
+    d->sink_names.push_back("archive");
+    d->outputs["archive"] = {output_spec::kind::file, "/tmp/archive.jsonl"};
+    d->sink_settings = extra_settings{};
+    d->register_keys = register_keys;
+    d->topics_read = nullptr;
+    return d;
+}
+}  // namespace
+
+TEST(Config, ARegisteredKeyIsRegisteredOnce) {
+    EXPECT_NO_THROW(build_config_registry(*seed_domain()));
+    for (auto reg : {register_clashing_key, register_key_in_a_table, register_twice}) {
+        try {
+            load_settings(four_sinks(reg), "", {});
+            ADD_FAILURE() << "a key registered twice is accepted";
+        } catch (const std::logic_error& e) {
+            EXPECT_NE(std::string(e.what()).find("registered twice"), std::string::npos) << e.what();
+        }
+    }
+}
+
+TEST(Config, UnknownKeysUnderARegisteredPrefixAreRejected) {
+    EXPECT_EQ(error_of("", {"sinks.notification.dedup.capacty=5"}),
+              "config: unknown key 'sinks.notification.dedup.capacty' (--set)");
+    EXPECT_EQ(error_of("[threads.source]\nspinn = 5\n").rfind("config: unknown key 'threads.source.spinn' (/tmp/sluice_config_", 0),
+              0u);
+    EXPECT_EQ(error_of("", {"sinks.archive.output=none"}), "config: unknown key 'sinks.archive.output' (--set)")
+        << "a sink the domain does not name has no keys";
+}
+
+// A domain with a fourth sink: its keys, output, thread role and dump come
+// from the domain alone; the engine's errors name it from the list.
+TEST(Config, AFourthSinkComesFromTheDomain) {
+    const auto domain = four_sinks(register_archive_keys);
+    const settings s = load_settings(domain, "", {"sinks.archive.depth=7", "threads.archive.wait=\"spin\""});
+    EXPECT_EQ(std::any_cast<const extra_settings&>(s.sink_settings).depth, 7u);
+    EXPECT_EQ(s.outputs.at("archive").target, "/tmp/archive.jsonl");
+    EXPECT_EQ(s.threads.at("archive").wait, wait_kind::spin);
+    EXPECT_TRUE(s.keys->reloadable("sinks.archive.depth"));
+    EXPECT_FALSE(s.keys->reloadable("sinks.archive.output"));
+    const std::string dump = effective_config(s);
+    EXPECT_NE(dump.find("\n[sinks.archive]\noutput = \"file:/tmp/archive.jsonl\"\ndepth = 7\n"), std::string::npos) << dump;
+    try {
+        load_settings(domain, "", {"threads.bogus.cpus=[0]"});
+        ADD_FAILURE();
+    } catch (const config_error& e) {
+        EXPECT_STREQ(e.what(), "config: threads.bogus.cpus: unknown thread role 'bogus' (roles: source, enrichment, "
+                               "notification, analytics, archive, commit, stats) (--set)");
+    }
+    EXPECT_EQ(error_of("", {"threads.bogus.cpus=[0]"}),
+              "config: threads.bogus.cpus: unknown thread role 'bogus' (roles: source, enrichment, notification, "
+              "analytics, commit, stats) (--set)");
+}
+
+// What a reload takes is what the modules registered as reloadable.
+TEST(Config, ReloadableKeysAreThoseRegisteredSo) {
+    const settings s = load_settings("", {});
+    for (const char* key : {"routing.page.view", "commit.max.events", "commit.interval.ms", "sinks.retry.max.attempts",
+                            "sinks.retry.backoff.ms", "sinks.retry.backoff.max.ms", "sinks.analytics.window.ms", "log.level"})
+        EXPECT_TRUE(s.keys->reloadable(key)) << key;
+    for (const char* key : {"sinks.analytics.top.k", "pipeline.ring.size", "kafka.topics", "log.format", "sinks.analytics.output"})
+        EXPECT_FALSE(s.keys->reloadable(key)) << key;
+    settings running = s;
+    const settings next = load_settings("", {"sinks.analytics.window.ms=5", "sinks.analytics.top.k=3", "commit.max.events=9"});
+    s.keys->take_reloadable(running, next);
+    EXPECT_EQ(seed_sink_settings_of(running).window_ms, 5u);
+    EXPECT_EQ(seed_sink_settings_of(running).top_k, 10u) << "not reloadable: kept";
+    EXPECT_EQ(running.commit_max_events, 9u);
 }

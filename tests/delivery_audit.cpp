@@ -15,7 +15,7 @@ namespace sluice::testing {
 std::vector<produced_event> read_produced(const std::string& bootstrap) {
     std::vector<produced_event> out;
     simdjson::dom::parser parser;
-    for (const std::string& topic : settings::default_topics()) {
+    for (const std::string& topic : seed_topics()) {
         for (const record& r : read_all(bootstrap, topic)) {
             produced_event e{{r.topic, r.partition, r.offset}, "", ""};
             simdjson::dom::element doc;
@@ -34,7 +34,7 @@ std::vector<produced_event> read_produced(const std::string& bootstrap) {
 }
 
 std::vector<coord> routed_to(const std::vector<produced_event>& events, const std::string& sink) {
-    const auto rules = routing_table::default_rules();
+    const auto rules = seed_routes();
     std::vector<coord> out;
     for (const produced_event& e : events) {
         auto it = rules.find(e.type);
@@ -177,7 +177,7 @@ std::string committed_prefix_seen(const std::string& bootstrap, const std::strin
                                   const std::function<sightings()>& seen_now) {
     // Committed first, sightings after: anything seen by then was seen before
     // the commit could matter.
-    const auto committed = committed_offsets(bootstrap, group, settings::default_topics());
+    const auto committed = committed_offsets(bootstrap, group, seed_topics());
     const sightings seen = seen_now();
     for (const coord& c : routed_to(events, sink)) {
         const auto it = committed.find({c.topic, c.partition});

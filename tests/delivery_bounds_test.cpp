@@ -227,7 +227,7 @@ struct commit_sampler {
                 }
                 std::map<std::pair<std::string, int>, std::int64_t> committed;
                 try {
-                    committed = committed_offsets(b, group, settings::default_topics());
+                    committed = committed_offsets(b, group, seed_topics());
                 } catch (const std::exception&) {
                     continue;  // the coordinator did not answer in time: the next sample
                 }
@@ -410,7 +410,7 @@ TEST(DeliveryBounds, SlowBrokerEverythingOnceCommitsBehindConfirmedWithinBounds)
     // the sink rings add theirs after the check. One event's share is at
     // most its input, its enrichment record and two notifications.
     std::size_t input = 0;
-    for (const std::string& t : settings::default_topics()) input = std::max(input, largest(read_all(b, t)));
+    for (const std::string& t : seed_topics()) input = std::max(input, largest(read_all(b, t)));
     const std::size_t per_event = input + largest(enriched) + 2 * largest(outbox);
     const std::size_t bytes_slack = (ring_size + bytes_check_every + releasing_threads) * per_event;
     std::printf("bytes slack: %zu events of at most %zu bytes\n", ring_size + bytes_check_every + releasing_threads,

@@ -69,7 +69,7 @@ struct fault_run : embedded_cluster, logged_pipeline {
     bool assigned() { return logged_pipeline::assigned(30s); }
     void produce_events(std::size_t n) { produce(b, seed_records(n, seed++)); }
     bool committed_to_end() { return sluice::testing::committed_to_end(b, group, 90s); }
-    void mark_floor() { floor = committed_offsets(b, group, settings::default_topics()); }
+    void mark_floor() { floor = committed_offsets(b, group, seed_topics()); }
 
     // The checks every scenario ends with.
     void expect_everything_delivered(std::size_t produced) {
@@ -219,7 +219,7 @@ TEST(Faults, OutputAndDeadLetterProduceFailures) {
             for (const record& r : read_all(run.b, "enriched.events")) values.push_back(r.value);
             return values;
         }());
-        for (const std::string& topic : settings::default_topics())
+        for (const std::string& topic : seed_topics())
             for (const record& r : read_all(run.b, topic + ".dlq"))
                 if (r.headers.count("sluice.source.offset"))
                     ++seen[{r.headers.at("sluice.source.topic"), std::stoi(r.headers.at("sluice.source.partition")),

@@ -42,7 +42,7 @@ settings test_settings(std::vector<std::string> overrides) {
 }
 
 bool sinks_inline(const settings& s) {
-    return resolve_sink_placement(s.sinks, usable_cpus(), event_roles(settings::sink_names().size())) ==
+    return resolve_sink_placement(s.sinks, usable_cpus(), event_roles(s.sink_names().size())) ==
            sink_placement::inline_;
 }
 
@@ -188,7 +188,7 @@ std::map<std::pair<std::string, int>, std::int64_t> committed_offsets(const std:
 }
 
 bool committed_to_end(const std::string& bootstrap, const std::string& group, std::chrono::milliseconds timeout) {
-    const std::vector<std::string>& topics = settings::default_topics();
+    const std::vector<std::string>& topics = seed_topics();
     return wait_until(
         [&] {
             const auto ends = end_offsets(bootstrap, topics);

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "config.hpp"
+#include "seed_config.hpp"
 #include "kafka_handles.hpp"
 
 namespace sluice::testing {

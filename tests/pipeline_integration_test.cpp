@@ -54,7 +54,7 @@ generated make_events(std::size_t n, std::uint64_t seed) {
 }
 
 std::uint64_t routed_to(const generated& g, const std::string& sink) {
-    const auto rules = routing_table::default_rules();
+    const auto rules = seed_routes();
     std::uint64_t n = 0;
     for (const auto& [type, count] : g.per_type) {
         const auto it = rules.count(type) ? rules.find(type) : rules.find("default");

@@ -179,7 +179,7 @@ struct cluster {
     }
 };
 
-const std::vector<std::string> topics = settings::default_topics();
+const std::vector<std::string> topics = seed_topics();
 
 }  // namespace
 

@@ -1,5 +1,6 @@
 // Routing table: defaults, overrides, unknown types and bad sink names.
 #include "routing.hpp"
+#include "seed_config.hpp"
 
 #include <gtest/gtest.h>
 
@@ -9,7 +10,7 @@ static const std::vector<std::string> sinks = {"enrichment", "notification", "an
 
 TEST(Routing, DefaultRulesFollowTheSeedSystems) {
     type_registry types;
-    routing_table t(sinks, routing_table::default_rules(), types);
+    routing_table t(sinks, seed_routes(), types);
     EXPECT_EQ(t.route(types.find("task.updated")), 0b111);
     EXPECT_EQ(t.route(types.find("user.created")), 0b110);
     EXPECT_EQ(t.route(types.find("article.created")), 0b101);
@@ -21,7 +22,7 @@ TEST(Routing, DefaultRulesFollowTheSeedSystems) {
 
 TEST(Routing, OverridesAndUnknownSinks) {
     type_registry types;
-    auto rules = routing_table::default_rules();
+    auto rules = seed_routes();
     rules["page.view"] = {};
     rules["default"] = {"notification"};
     routing_table t(sinks, rules, types);
@@ -38,8 +39,8 @@ TEST(Routing, OverridesAndUnknownSinks) {
 
 TEST(Routing, AProposalTakesEffectWhenTheSourceAppliesIt) {
     type_registry types;
-    routing_table t(sinks, routing_table::default_rules(), types);
-    auto rules = routing_table::default_rules();
+    routing_table t(sinks, seed_routes(), types);
+    auto rules = seed_routes();
     rules["task.updated"] = {"analytics"};
     rules["invoice.paid"] = {"notification"};  // not interned yet: the applying thread interns it
     rules["default"] = {};
@@ -69,4 +70,15 @@ TEST(TypeRegistry, InternIsStableAndBounded) {
     EXPECT_EQ(types.count(), type_registry::max_types);
     EXPECT_EQ(types.intern("one.too.many"), type_registry::none);
     EXPECT_EQ(types.intern(std::string(100, 'a')), type_registry::none);
+}
+
+// The error names the sinks the table was built with, not a fixed list.
+TEST(Routing, AnUnknownSinkErrorNamesTheConfiguredSinks) {
+    type_registry types;
+    try {
+        routing_table bad({"enrichment", "archive"}, {{"page.view", {"analytics"}}}, types);
+        FAIL();
+    } catch (const std::invalid_argument& e) {
+        EXPECT_STREQ(e.what(), "routing.page.view: unknown sink 'analytics' (sinks are enrichment, archive)");
+    }
 }

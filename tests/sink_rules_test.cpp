@@ -201,3 +201,41 @@ TEST(SinkRules, FailingOutputRetriesThenDeadLetters) {
     const auto committed = committed_offsets(b, "failing", {"task.updated"});
     EXPECT_EQ(committed.at({"task.updated", 0}), 2);
 }
+
+// sinks.analytics.window.ms is reloadable: the analytics sink takes the new
+// length (sink::reload) when it opens its next window; the open one keeps its own.
+TEST(SinkRules, AReloadedWindowLengthAppliesFromTheNextWindow) {
+    const std::string dir = temp_dir();
+    embedded_broker broker(1, load_settings("", {}).broker_topics());
+    const std::string b = broker.bootstraps();
+    const std::string t = "portfolio.analytics";
+    std::vector<std::string> sets = {
+        "kafka.bootstrap.servers=\"" + b + "\"", "kafka.group.id=\"window-reload\"",
+        "stats.socket=\"" + dir + "/s.sock\"", "sinks.enrichment.output=\"none\"", "sinks.notification.output=\"none\"",
+        "sinks.analytics.output=\"file:" + dir + "/rollups.jsonl\"", "sinks.analytics.window.ms=10000"};
+    const settings cfg = load_settings("", sets);
+    {
+        pipeline p(cfg, make_seed_sink);
+        p.start();
+        produce(b, {{t, 0, 0, "a", portfolio("v1", "page.view", "2025-08-25T22:00:01Z", R"({"path":"/","user_id":"1"})")}});
+        ASSERT_TRUE(wait_until([&] { return p.metrics().sinks[2].processed.get() == 1; }, std::chrono::seconds(60)));
+        sets.back() = "sinks.analytics.window.ms=60000";
+        p.reload(load_settings("", sets));
+        // Closes [22:00:00, 22:00:10) and opens a 60 s window, which 22:00:50 is in.
+        produce(b, {{t, 0, 0, "a", portfolio("v2", "page.view", "2025-08-25T22:00:15Z", R"({"path":"/","user_id":"1"})")},
+                    {t, 0, 0, "a", portfolio("v3", "page.view", "2025-08-25T22:00:50Z", R"({"path":"/","user_id":"1"})")}});
+        ASSERT_TRUE(wait_until([&] { return p.metrics().sinks[2].processed.get() == 3; }, std::chrono::seconds(60)));
+        p.stop();
+    }
+    simdjson::dom::parser parser;
+    const auto rollups = read_lines(dir + "/rollups.jsonl");
+    ASSERT_EQ(rollups.size(), 2u);
+    simdjson::dom::element first = parser.parse(rollups[0]);
+    EXPECT_EQ(std::string_view(first["window_end"]), "2025-08-25T22:00:10.000Z");
+    EXPECT_EQ(std::uint64_t(first["events"]), 1u);
+    simdjson::dom::element second = parser.parse(rollups[1]);
+    EXPECT_EQ(std::string_view(second["window_start"]), "2025-08-25T22:00:00.000Z");
+    EXPECT_EQ(std::string_view(second["window_end"]), "2025-08-25T22:01:00.000Z");
+    EXPECT_EQ(std::string_view(second["closed_by"]), "shutdown");
+    EXPECT_EQ(std::uint64_t(second["events"]), 2u);
+}
