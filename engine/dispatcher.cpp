@@ -40,6 +40,11 @@ void dispatcher::close(std::uint32_t idx) {
 
 void dispatcher::release(std::uint32_t idx) { table_.release(idx); }
 
+std::int64_t dispatcher::drain_deadline_ns() const noexcept {
+    return std::min(flow_.shutdown_deadline_ns.load(std::memory_order_acquire),
+                    mono_ns() + std::int64_t(cfg_.revoke_drain_timeout_ms) * 1'000'000);
+}
+
 bool dispatcher::drain(const std::vector<std::uint32_t>& idxs, std::int64_t deadline_ns) {
     notify();
     flow_.commit_waiter.notify();
