@@ -93,7 +93,7 @@ public:
 
     // Releasing thread, once: it calls stamp() after each event it processes
     // and flush() after each batch, so release() need not read the clocks
-    // (clock reads were a quarter of the analytics thread's samples).
+    // (once per event is a visible share of a sink's time: perf/README.md).
     void stamp_later() noexcept { stamp_later_ = true; }
 
     // Releasing thread: the events completed since the last call were done

@@ -98,65 +98,72 @@ void committer::take_record(const flow_record& r, std::int64_t now) {
             if (!p || r.epoch != epochs_[r.partition]) break;
             if (!p->marks().dispatched(r.seq, r.offset))
                 logf(log_level::warning, "commit", "commit tracker: dispatch out of order on partition %u", r.partition);
-            if (r.type == flow_record::kind::done_now) {
-                p->marks().done(r.seq);
-                p->note_done(now);
-                ++acks_since_commit_;
-            }
+            if (r.type == flow_record::kind::done_now) finish(r.partition, r.seq, now);
             touch(r.partition);
             break;
     }
 }
 
 bool committer::pump() {
-    // Acks first, then dispatch records: an ack read now belongs to a dispatch
-    // that was pushed before it, so it is in the records drained next.
-    std::size_t nacks = 0;
-    for (ack_channel* ch : channels_) nacks += ch->drain(acks_.data() + nacks, 1024);
-
-    bool work = nacks > 0;
     const std::int64_t now = mono_ns();
-    flow_record rec[256];
-    for (;;) {
-        const std::size_t n = flow_.to_commit.pop_batch(rec, 256);
-        if (n == 0) break;
-        work = true;
-        for (std::size_t i = 0; i < n; ++i) take_record(rec[i], now);
-    }
-    for (std::size_t i = 0; i < nacks; ++i) {
+    bool took_records = false;
+    // The commit order (acks, then records) is commit_records'.
+    const std::size_t nacks = flow_.to_commit.collect(
+        channels_, acks_.data(), 1024, [&](const flow_record& r) { take_record(r, now); }, took_records);
+    take_acks(nacks, now);
+    publish_touched();
+    serve_dead_letters();
+    const bool answered = serve_commit_results();
+    if (commit_due(now)) commit_now(now);
+    if (now - last_refresh_ns_ >= 100'000'000) refresh_views(now);
+    return nacks > 0 || took_records || answered;
+}
+
+void committer::finish(std::uint32_t idx, std::uint64_t seq, std::int64_t now) {
+    partition_commits& p = *parts_[idx];
+    p.marks().done(seq);
+    p.note_done(now);
+    ++acks_since_commit_;
+    touch(idx);
+}
+
+void committer::take_acks(std::size_t n, std::int64_t now) {
+    for (std::size_t i = 0; i < n; ++i) {
         const ack& a = acks_[i];
-        auto& p = parts_[a.partition];
-        if (!p || a.epoch != epochs_[a.partition]) continue;  // from an earlier epoch
-        p->marks().done(a.seq);
-        p->note_done(now);
-        ++acks_since_commit_;
-        touch(a.partition);
+        if (!parts_[a.partition] || a.epoch != epochs_[a.partition]) continue;  // from an earlier epoch
+        finish(a.partition, a.seq, now);
     }
+}
+
+void committer::publish_touched() {
     for (std::uint32_t idx : touched_) {
         if (parts_[idx]) publish(idx);
         is_touched_[idx] = false;
     }
     touched_.clear();
+}
 
+void committer::serve_dead_letters() {
     // Dead-letter deliveries release through own_, drained at the next pump
     // (after the records that their dispatches pushed).
     dlq_.poll(own_);
     own_.flush();  // wakes the source if a dead letter freed its next in-flight event
-    work |= serve_commit_results();
-    // A failed commit is asked again at the next interval even when no new
-    // event finished since (the tail of a stream would otherwise stay uncommitted).
-    const bool due = acks_since_commit_ > 0 || retry_failed_;
+}
+
+bool committer::commit_due(std::int64_t now) {
     // One commit request in flight at a time: librdkafka resends a request
     // that failed with a retriable error (NOT_COORDINATOR, COORDINATOR_LOAD_
     // IN_PROGRESS ...), and a resent older request could land after a newer
     // one and move the group's offset back.
-    if (requests_.empty() &&
-        ((due && flow_.commit_requested.exchange(false, std::memory_order_acq_rel)) ||
-         acks_since_commit_ >= flow_.live.commit_max_events.load(std::memory_order_relaxed) ||
-         (due && now - last_commit_ns_ >= std::int64_t(flow_.live.commit_interval_ms.load(std::memory_order_relaxed)) * 1'000'000)))
-        commit_now(now);
-    if (now - last_refresh_ns_ >= 100'000'000) refresh_views(now);
-    return work;
+    if (!requests_.empty()) return false;
+    // A failed commit is asked again at the next interval even when no new
+    // event finished since (the tail of a stream would otherwise stay uncommitted).
+    const bool due = acks_since_commit_ > 0 || retry_failed_;
+    // An asked-for commit is taken (the flag cleared) only when one is due.
+    return (due && flow_.commit_requested.exchange(false, std::memory_order_acq_rel)) ||
+           acks_since_commit_ >= flow_.live.commit_max_events.load(std::memory_order_relaxed) ||
+           (due && now - last_commit_ns_ >=
+                       std::int64_t(flow_.live.commit_interval_ms.load(std::memory_order_relaxed)) * 1'000'000);
 }
 
 void committer::commit_now(std::int64_t now) {
@@ -178,8 +185,12 @@ void committer::commit_now(std::int64_t now) {
     for (std::uint32_t i = 0; i < n; ++i) {
         auto& p = parts_[i];
         if (!p || !p->needs_commit()) continue;
-        rd_kafka_topic_partition_list_add(list.get(), names_[i]->topic.c_str(), names_[i]->partition)->offset =
-            p->marks().commit_offset();
+        rd_kafka_topic_partition_t* tp =
+            rd_kafka_topic_partition_list_add(list.get(), names_[i]->topic.c_str(), names_[i]->partition);
+        tp->offset = p->marks().commit_offset();
+        // The answer carries it back (librdkafka copies an element's opaque
+        // with it): which entry of req.parts this element is.
+        tp->opaque = reinterpret_cast<void*>(static_cast<std::uintptr_t>(req.parts.size()));
         p->requested(now);
         req.parts.emplace_back(i, epochs_[i]);
     }
@@ -237,20 +248,23 @@ bool committer::serve_commit_results() {
             const rd_kafka_topic_partition_list_t* offs = rd_kafka_event_topic_partition_list(ev);
             for (int i = 0; offs && i < offs->cnt; ++i) {
                 const auto& tp = offs->elems[i];
-                for (const auto& [idx, epoch] : req->parts) {
-                    // Only the epoch that asked: a later one has its own watermark.
-                    if (!parts_[idx] || epochs_[idx] != epoch || names_[idx]->partition != tp.partition ||
-                        names_[idx]->topic != tp.topic)
-                        continue;
-                    if (err || tp.err) {
-                        parts_[idx]->failed(tp.offset);
-                        retry_failed_ = true;
-                    } else {
-                        parts_[idx]->confirmed(tp.offset);
-                        partition_view& v = metrics_.partitions[idx];
-                        if (tp.offset > v.committed_offset.load(std::memory_order_relaxed))
-                            v.committed_offset.store(tp.offset, std::memory_order_relaxed);
-                    }
+                // The element's opaque is its entry in req->parts (commit_now);
+                // the name check guards that the answer is of that element.
+                const auto k = reinterpret_cast<std::uintptr_t>(tp.opaque);
+                if (k >= req->parts.size()) continue;
+                const auto [idx, epoch] = req->parts[k];
+                // Only the epoch that asked: a later one has its own watermark.
+                if (!parts_[idx] || epochs_[idx] != epoch || names_[idx]->partition != tp.partition ||
+                    names_[idx]->topic != tp.topic)
+                    continue;
+                if (err || tp.err) {
+                    parts_[idx]->failed(tp.offset);
+                    retry_failed_ = true;
+                } else {
+                    parts_[idx]->confirmed(tp.offset);
+                    partition_view& v = metrics_.partitions[idx];
+                    if (tp.offset > v.committed_offset.load(std::memory_order_relaxed))
+                        v.committed_offset.store(tp.offset, std::memory_order_relaxed);
                 }
             }
             spare_requests_.push_back(std::move(*req));

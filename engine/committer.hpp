@@ -39,8 +39,18 @@ public:
     void run();
 
 private:
-    bool pump();  // one round; true if it did work
+    // One round: records and acks, dead letters, commit results, a commit if
+    // due, the views now and then; true if it did work.
+    bool pump();
     void take_record(const flow_record& r, std::int64_t now);
+    void take_acks(std::size_t n, std::int64_t now);  // the first n of acks_
+    // Event seq of partition idx (current epoch) is done.
+    void finish(std::uint32_t idx, std::uint64_t seq, std::int64_t now);
+    void publish_touched();
+    // Polls the dead-letter producer: its deliveries release into own_.
+    void serve_dead_letters();
+    // Whether a commit is to be asked now (clears flow.commit_requested if it is taken).
+    bool commit_due(std::int64_t now);
     void commit_now(std::int64_t now);
     void commit_locally(std::int64_t now);
     bool serve_commit_results();

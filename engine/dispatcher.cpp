@@ -40,6 +40,11 @@ void dispatcher::close(std::uint32_t idx) {
 
 void dispatcher::release(std::uint32_t idx) { table_.release(idx); }
 
+std::int64_t dispatcher::drain_deadline_ns() const noexcept {
+    return std::min(flow_.shutdown_deadline_ns.load(std::memory_order_acquire),
+                    mono_ns() + std::int64_t(cfg_.revoke_drain_timeout_ms) * 1'000'000);
+}
+
 bool dispatcher::drain(const std::vector<std::uint32_t>& idxs, std::int64_t deadline_ns) {
     notify();
     flow_.commit_waiter.notify();
@@ -69,11 +74,7 @@ bool dispatcher::drain(const std::vector<std::uint32_t>& idxs, std::int64_t dead
 }
 
 void dispatcher::push_record(const flow_record& r) {
-    while (!flow_.to_commit.try_push(r)) {
-        flow_.commit_waiter.wake();
-        std::this_thread::yield();
-        restart_clock();
-    }
+    if (!flow_.to_commit.push(r, flow_.commit_waiter)) restart_clock();  // it waited: not the next event's time
     ++pending_notify_;
 }
 
@@ -175,6 +176,7 @@ void dispatcher::dispatch(std::uint32_t pidx, const source_event& e) {
     if (!r) {
         // The original bytes go to the dead-letter topic; the offset advances
         // once the broker confirmed that write. No sink reads the slot.
+        // The record before the send (the commit order, commit_records).
         push_record({flow_record::kind::dispatch, pidx, rec.seq, rec.offset, rec.epoch});
         rec.pending.store(1, std::memory_order_relaxed);
         take();
@@ -194,8 +196,7 @@ void dispatcher::dispatch(std::uint32_t pidx, const source_event& e) {
         push_record({flow_record::kind::done_now, pidx, rec.seq, rec.offset, rec.epoch});
         return;
     }
-    // Before any sink can see it: the commit thread reads this record
-    // before the ack that will follow.
+    // The record before any sink can see the event (the commit order, commit_records).
     push_record({flow_record::kind::dispatch, pidx, rec.seq, rec.offset, rec.epoch});
     rec.pending.store(shares, std::memory_order_relaxed);
     slot.pending.store(shares, std::memory_order_relaxed);

@@ -55,6 +55,15 @@ public:
     // The partition's epoch ends: it is no longer assigned, and the table may
     // give its index to another partition once nothing of it is in flight.
     void release(std::uint32_t partition_index);
+    // Every source, at the start of each round of reading: counts the loop
+    // (the watchdog's sign of life) and applies a reloaded routing, between events.
+    void begin_round() {
+        metrics_.source.loops.add();
+        routes_.apply_pending();
+    }
+    // The deadline of a drain that starts now: pipeline.revoke.drain.timeout.ms
+    // from now, or the shutdown deadline if that comes first.
+    std::int64_t drain_deadline_ns() const noexcept;
     // Waits until every event dispatched in the current epoch of each of idxs
     // is done, or until deadline_ns (monotonic). Marks the drained ones; false
     // if any is not drained (reported on stderr with what is left).
@@ -78,7 +87,7 @@ public:
     // The source may have waited since its last dispatch (a poll, a read):
     // the next dispatch reads the clock for its start. Until then each
     // event's start is the previous one's end, saving one clock read per
-    // event (27 ns on kvm-clock, of ~600 ns of source CPU per event).
+    // event (perf/README.md has its cost).
     void restart_clock() noexcept { clock_ns_ = 0; }
 
     // Tells the sinks and the commit thread about what was dispatched since

@@ -4,6 +4,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <thread>
 #include <vector>
 
 #include "ack_channel.hpp"
@@ -28,6 +29,67 @@ struct flow_record {
     std::uint32_t epoch = 0;  // dispatch/done_now: the assignment epoch
 };
 
+// The source's records to the commit thread, in order, and the one owner of
+// the commit order: the commit thread takes the record of an event's dispatch
+// before any ack of that event. Why: a watermark marks done only what it saw
+// dispatched (partition_watermark::done refuses an unknown seq), so an ack
+// taken before its record would be lost and its partition would never drain.
+// Both halves go through this type:
+// - push(): the source pushes an event's dispatch record before it hands the
+//   event to anything that may ack it (a sink ring's push, an inline sink's
+//   call, the dead-letter producer's send all come after this push);
+// - collect(): the commit thread drains the acks first, then the records. An
+//   ack it read was sent after its event was handed over, so after its
+//   record was pushed; the release/acquire chain (this ring, the hand-over,
+//   the ack ring, then this ring's acquire in pop_batch) makes that record
+//   visible to the drain that follows.
+// Design: one producer (the source thread: push, size_approx), one consumer
+// (the commit thread: collect, empty_approx); try_push is for tests that
+// play the source.
+class commit_records {
+public:
+    explicit commit_records(std::size_t capacity) : ring_(capacity) {}
+
+    // Source thread. Waits while the ring is full (waking the commit thread);
+    // false if it had to wait.
+    bool push(const flow_record& r, waiter& commit_waiter) noexcept {
+        bool waited = false;
+        while (!ring_.try_push(r)) {
+            commit_waiter.wake();
+            std::this_thread::yield();
+            waited = true;
+        }
+        return !waited;
+    }
+    [[nodiscard]] bool try_push(const flow_record& r) noexcept { return ring_.try_push(r); }
+
+    // Commit thread: up to per_channel acks from each channel into acks, then
+    // every record queued, each to take(record). Returns the number of acks;
+    // took_records tells whether any record was taken.
+    template <class Take>
+    std::size_t collect(const std::vector<ack_channel*>& channels, ack* acks, std::size_t per_channel, Take&& take,
+                        bool& took_records) {
+        std::size_t nacks = 0;
+        for (ack_channel* ch : channels) nacks += ch->drain(acks + nacks, per_channel);
+        took_records = false;
+        flow_record batch[256];
+        for (;;) {
+            const std::size_t n = ring_.pop_batch(batch, 256);
+            if (n == 0) break;
+            took_records = true;
+            for (std::size_t i = 0; i < n; ++i) take(batch[i]);
+        }
+        return nacks;
+    }
+
+    bool empty_approx() const noexcept { return ring_.empty_approx(); }
+    std::size_t size_approx() const noexcept { return ring_.size_approx(); }
+    std::size_t capacity() const noexcept { return ring_.capacity(); }
+
+private:
+    spsc_ring<flow_record> ring_;
+};
+
 // Design: built by the pipeline on the control thread before any role starts;
 // afterwards every member is used as its comment says.
 struct flow {
@@ -49,7 +111,7 @@ struct flow {
     std::uint64_t in_flight_bytes() const noexcept;
     std::vector<std::unique_ptr<spsc_ring<std::uint32_t>>> sink_rings;  // source -> sink i
     std::vector<std::unique_ptr<waiter>> sink_waiters;  // sink i sleeps here
-    spsc_ring<flow_record> to_commit;                   // source -> commit thread
+    commit_records to_commit;                           // source -> commit thread
     waiter commit_waiter;
     waiter source_waiter;
     std::atomic<bool> stop_source{false};

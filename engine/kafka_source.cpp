@@ -102,25 +102,9 @@ void kafka_source::destroy_dispatched() {
 }
 
 std::uint32_t kafka_source::partition_index(rd_kafka_topic_t* rkt, std::int32_t partition) {
-    for (auto& t : topics_) {
-        if (t.rkt == rkt && partition >= 0 && static_cast<std::size_t>(partition) < t.by_partition.size() &&
-            t.by_partition[static_cast<std::size_t>(partition)] != UINT32_MAX)
-            return t.by_partition[static_cast<std::size_t>(partition)];
-    }
-    // Miss (first message of a partition since the last rebalance): resolve by name and cache.
-    const std::uint32_t idx = dispatch_.partitions().find(rd_kafka_topic_name(rkt), partition);
-    if (idx == UINT32_MAX || partition < 0) return UINT32_MAX;
-    topic_cache* tc = nullptr;
-    for (auto& t : topics_)
-        if (t.rkt == rkt) tc = &t;
-    if (!tc) {
-        topics_.push_back({rkt, {}});
-        tc = &topics_.back();
-    }
-    if (tc->by_partition.size() <= static_cast<std::size_t>(partition))
-        tc->by_partition.resize(static_cast<std::size_t>(partition) + 1, UINT32_MAX);
-    tc->by_partition[static_cast<std::size_t>(partition)] = idx;
-    return idx;
+    return dispatch_.partitions().find(rkt, partition, [](const void* handle) {
+        return std::string_view(rd_kafka_topic_name(static_cast<const rd_kafka_topic_t*>(handle)));
+    });
 }
 
 void kafka_source::on_rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
@@ -133,7 +117,7 @@ void kafka_source::on_rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
 
 void kafka_source::rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts) {
     metrics_.source.rebalances.add();
-    topics_.clear();  // indexes may change below
+    dispatch_.partitions().forget_handles();  // handles may change below
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
         ever_assigned_ = true;
         try {
@@ -258,9 +242,7 @@ void kafka_source::revoke(rd_kafka_topic_partition_list_t* parts, bool lost) {
         const std::uint32_t idx = dispatch_.partitions().find(parts->elems[i].topic, parts->elems[i].partition);
         if (idx != UINT32_MAX) idxs.push_back(idx);  // not ours already (a final revoke of our own)
     }
-    const std::int64_t deadline = std::min(mono_ns() + std::int64_t(cfg_.revoke_drain_timeout_ms) * 1'000'000,
-                                           flow_.shutdown_deadline_ns.load(std::memory_order_acquire));
-    revoke(idxs, lost, deadline, false);
+    revoke(idxs, lost, dispatch_.drain_deadline_ns(), false);
 }
 
 void kafka_source::revoke(const std::vector<std::uint32_t>& idxs, bool lost, std::int64_t deadline_ns, bool final) {
@@ -466,7 +448,7 @@ void kafka_source::restart_at(std::uint32_t idx, std::int64_t to) {
                      static_cast<long long>(to), rd_kafka_error_string(e));
         rd_kafka_error_destroy(e);
     }
-    topics_.clear();  // assignments change the handles' partitions
+    dispatch_.partitions().forget_handles();  // assignments may change the handles
 }
 
 void kafka_source::set_paused(bool pause) {
@@ -649,8 +631,7 @@ void kafka_source::run() {
     const std::uint32_t spins = role.wait == wait_kind::spin_then_park ? role.spin : 0;
     std::uint32_t empty_polls = 0;
     while (!flow_.stop_source.load(std::memory_order_relaxed) && !flow_.source_failed.load(std::memory_order_relaxed)) {
-        metrics_.source.loops.add();
-        dispatch_.routes().apply_pending();  // a reloaded routing, between events
+        dispatch_.begin_round();
         if (held_head_ < held_.size()) wait_for_room();
         if (paused_) {
             // Resume once half the slots and half the bounds are free again.
@@ -706,10 +687,7 @@ void kafka_source::run() {
     // The final revoke is ours, before the close: drain, stop the commit
     // thread's commits, commit synchronously, all by the shutdown deadline;
     // what it could not cover is reported (unconfirmed()).
-    revoke(dispatch_.partitions().assigned_indexes(), false,
-           std::min(flow_.shutdown_deadline_ns.load(std::memory_order_acquire),
-                    mono_ns() + std::int64_t(cfg_.revoke_drain_timeout_ms) * 1'000'000),
-           true);
+    revoke(dispatch_.partitions().assigned_indexes(), false, dispatch_.drain_deadline_ns(), true);
     close_consumer();
 }
 

@@ -95,13 +95,6 @@ private:
     // moves those cache lines over once instead of once per message.
     std::vector<rd_kafka_message_t*> dispatched_;
     bool paused_ = false;
-    // (topic handle, partition) -> index, for the partitions assigned now;
-    // cleared at every rebalance and reset, filled on a message's miss.
-    struct topic_cache {
-        rd_kafka_topic_t* rkt;
-        std::vector<std::uint32_t> by_partition;
-    };
-    std::vector<topic_cache> topics_;
     std::vector<std::string> unconfirmed_;  // after run(): what the final commit did not cover
 };
 

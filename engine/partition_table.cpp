@@ -21,15 +21,38 @@ const char* to_string(partition_state s) noexcept {
 partition_table::partition_table(pipeline_metrics& m, const std::vector<in_flight_event>& pool, std::size_t capacity)
     : metrics_(m), pool_(pool), capacity_(std::min(capacity, max_partitions)), parts_(capacity_) {}
 
+partition_table::known_topic* partition_table::topic_named(std::string_view topic) noexcept {
+    for (known_topic& t : topics_)
+        if (t.name == topic) return &t;
+    return nullptr;
+}
+
+const partition_table::known_partition* partition_table::known(std::string_view topic,
+                                                               std::int32_t partition) const noexcept {
+    for (const known_topic& t : topics_)
+        if (t.name == topic)
+            return partition >= 0 && static_cast<std::size_t>(partition) < t.by_partition.size()
+                       ? t.by_partition[static_cast<std::size_t>(partition)]
+                       : nullptr;
+    return nullptr;
+}
+
 partition_table::known_partition& partition_table::intern(std::string_view topic, std::int32_t partition) {
-    auto it = by_name_.find(std::pair<std::string_view, std::int32_t>(topic, partition));
-    if (it != by_name_.end()) return *it->second;
-    auto key = std::make_pair(std::string(topic), partition);
-    known_partition& k = known_.emplace_back();
-    k.name.topic = key.first;
-    k.name.partition = partition;
-    by_name_.emplace(std::move(key), &k);
-    return k;
+    if (partition < 0) throw std::invalid_argument("partition_table: negative partition number");
+    known_topic* t = topic_named(topic);
+    if (!t) {
+        t = &topics_.emplace_back();
+        t->name = std::string(topic);
+    }
+    const auto p = static_cast<std::size_t>(partition);
+    if (t->by_partition.size() <= p) t->by_partition.resize(p + 1, nullptr);
+    known_partition*& k = t->by_partition[p];
+    if (!k) {
+        k = &known_.emplace_back();
+        k->name.topic = t->name;
+        k->name.partition = partition;
+    }
+    return *k;
 }
 
 bool partition_table::in_flight(std::uint32_t idx) const noexcept {
@@ -108,15 +131,14 @@ void partition_table::open_epoch(std::uint32_t idx, std::int64_t start) noexcept
 }
 
 std::uint32_t partition_table::find(std::string_view topic, std::int32_t partition) const {
-    const std::uint32_t idx = last_index(topic, partition);
-    return idx != UINT32_MAX && parts_[idx].state != partition_state::unassigned ? idx : UINT32_MAX;
+    return assigned_index(known(topic, partition));
 }
 
 std::uint32_t partition_table::last_index(std::string_view topic, std::int32_t partition) const {
-    auto it = by_name_.find(std::pair<std::string_view, std::int32_t>(topic, partition));
-    if (it == by_name_.end()) return UINT32_MAX;
-    const std::uint32_t idx = it->second->index;
-    return idx != UINT32_MAX && parts_[idx].who == it->second ? idx : UINT32_MAX;
+    const known_partition* k = known(topic, partition);
+    if (!k) return UINT32_MAX;
+    const std::uint32_t idx = k->index;
+    return idx != UINT32_MAX && parts_[idx].who == k ? idx : UINT32_MAX;
 }
 
 partition_table::verdict partition_table::admit(std::uint32_t idx, std::int64_t offset) noexcept {

@@ -3,7 +3,6 @@
 
 #include <cstdint>
 #include <deque>
-#include <map>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -61,7 +60,29 @@ public:
     // A new epoch of an assigned partition at absolute offset start.
     void reset(std::uint32_t idx, std::int64_t start);
     // The index of an assigned (not yet released) partition, or UINT32_MAX.
+    // This table is the one map of topic/partition to index: the source
+    // asks it, by name or by handle; the commit thread learns indexes from
+    // the records and carries them through its requests.
     std::uint32_t find(std::string_view topic, std::int32_t partition) const;
+    // The same, by the source's handle of the topic (rd_kafka_topic_t*), for
+    // every message: the first lookup of a handle matches it to its topic by
+    // name (topic_name(handle)), later ones compare pointers only.
+    template <class TopicName>
+    std::uint32_t find(const void* handle, std::int32_t partition, TopicName&& topic_name) {
+        if (!handle) return UINT32_MAX;
+        for (const known_topic& t : topics_)
+            if (t.handle == handle) return index_in(t, partition);
+        known_topic* t = topic_named(topic_name(handle));
+        if (!t) return UINT32_MAX;
+        t->handle = handle;
+        return index_in(*t, partition);
+    }
+    // Forgets every handle: the source calls it where librdkafka may give a
+    // topic another handle (assignments), so a handle's address reused for
+    // another topic is never taken for the old one.
+    void forget_handles() noexcept {
+        for (known_topic& t : topics_) t.handle = nullptr;
+    }
     // The index topic/partition had last (assigned or not), or UINT32_MAX.
     std::uint32_t last_index(std::string_view topic, std::int32_t partition) const;
 
@@ -100,6 +121,12 @@ private:
         std::int64_t highest_taken = -1;       // over every epoch: re-consumption after a rebalance
         std::uint32_t index = UINT32_MAX;      // the index it has, or had last
     };
+    // A topic: its partitions by number, and the source's handle of it.
+    struct known_topic {
+        std::string name;
+        const void* handle = nullptr;                 // nullptr: not matched since forget_handles()
+        std::vector<known_partition*> by_partition;   // nullptr: never assigned
+    };
     struct life {
         known_partition* who = nullptr;
         partition_state state = partition_state::unassigned;
@@ -110,6 +137,18 @@ private:
         std::uint64_t next_seq = 0;
     };
     known_partition& intern(std::string_view topic, std::int32_t partition);
+    known_topic* topic_named(std::string_view topic) noexcept;
+    const known_partition* known(std::string_view topic, std::int32_t partition) const noexcept;  // nullptr: never assigned
+    // The index k has now if it is assigned, else UINT32_MAX.
+    std::uint32_t assigned_index(const known_partition* k) const noexcept {
+        if (!k || k->index == UINT32_MAX) return UINT32_MAX;
+        const life& l = parts_[k->index];
+        return l.who == k && l.state != partition_state::unassigned ? k->index : UINT32_MAX;
+    }
+    std::uint32_t index_in(const known_topic& t, std::int32_t partition) const noexcept {
+        if (partition < 0 || static_cast<std::size_t>(partition) >= t.by_partition.size()) return UINT32_MAX;
+        return assigned_index(t.by_partition[static_cast<std::size_t>(partition)]);
+    }
     void open_epoch(std::uint32_t idx, std::int64_t start) noexcept;  // the next epoch from start
     std::uint32_t free_index();
     bool in_flight(std::uint32_t idx) const noexcept;
@@ -119,16 +158,7 @@ private:
     std::size_t capacity_;
     std::vector<life> parts_;
     std::deque<known_partition> known_;  // never shrinks: views point into it
-    // Transparent: a lookup by (string_view, partition) builds no string.
-    struct name_less {
-        using is_transparent = void;
-        template <class A, class B>
-        bool operator()(const A& a, const B& b) const noexcept {
-            const std::string_view at(a.first), bt(b.first);
-            return at < bt || (at == bt && a.second < b.second);
-        }
-    };
-    std::map<std::pair<std::string, std::int32_t>, known_partition*, name_less> by_name_;
+    std::vector<known_topic> topics_;    // few: a linear scan finds one
 };
 
 }  // namespace sluice

@@ -33,9 +33,7 @@ void replay_source::run() {
                                  std::min<std::chrono::microseconds>(std::chrono::milliseconds(50), dispatch_.max_block()));
     }
     // Drain what is in flight so the final commit covers it.
-    const std::int64_t deadline = std::min(flow_.shutdown_deadline_ns.load(std::memory_order_acquire),
-                                           mono_ns() + std::int64_t(cfg_.revoke_drain_timeout_ms) * 1'000'000);
-    if (!dispatch_.drain({partition_}, deadline))
+    if (!dispatch_.drain({partition_}, dispatch_.drain_deadline_ns()))
         unconfirmed_.push_back(std::string(topic) + "[0]: events unfinished at the drain deadline");
 }
 
@@ -47,8 +45,7 @@ void replay_source::read_all() {
     std::size_t full_len = 0;
     std::uint64_t waits = reader_.waits();
     while (!flow_.stop_source.load(std::memory_order_relaxed)) {
-        metrics_.source.loops.add();
-        dispatch_.routes().apply_pending();  // a reloaded routing, between events
+        dispatch_.begin_round();
         const line_reader::status st = reader_.next(line, full_len);
         if (reader_.waits() != waits) {
             waits = reader_.waits();
@@ -81,8 +78,8 @@ void replay_source::read_all() {
         dispatch_.dispatch(partition_, e);
         v.high_watermark.store(line_no, std::memory_order_relaxed);
         // Wake the sinks at most once per batch, as the Kafka source does per
-        // poll (of up to 256): per 64 lines, each parking sink was woken four
-        // times as often and the futex calls halved the replay rate.
+        // poll (of up to 256): each wake-up of a parked sink costs futex calls
+        // on both sides (perf/README.md).
         if (++unannounced == 256) {
             dispatch_.notify_if_many();
             unannounced = 0;

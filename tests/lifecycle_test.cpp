@@ -235,6 +235,12 @@ TEST(Lifecycle, LateCompletionsOfAnOldEpochAreNeverCommitted) {
     f.commit_waiter.wake();
     auto committed = [&] { return committed_offsets(b, group, {topic}).at({topic, 0}); };
     ASSERT_TRUE(wait_until([&] { return committed() == 5; }, 20s));
+    // The commit thread applied the broker's answer to this partition's epoch
+    // (it finds the request entry an answer is for): confirmed, nothing exposed.
+    EXPECT_TRUE(wait_until(
+        [&] { return m.partitions[idx].committed_offset.load() == 5 && m.partitions[idx].exposure.load() == 0; }, 10s))
+        << "committed_offset " << m.partitions[idx].committed_offset.load() << ", exposure "
+        << m.partitions[idx].exposure.load();
 
     // The revoke; another member takes over and commits 20; the partition is
     // assigned here again (the view says so before the record arrives).

@@ -146,3 +146,41 @@ TEST(AckChannel, TheCommitThreadsOwnChannelNeverWaitsForItself) {
         seen[a.seq] = true;
     }
 }
+
+// The table is the one map of topic/partition to index: a lookup by the
+// source's topic handle answers as the lookup by name does (an index only
+// while assigned), matches a handle by name once, and after forget_handles()
+// matches it again (a handle's address may be reused for another topic).
+TEST(PartitionTable, FindsByHandleAsByName) {
+    table_fixture f;
+    const std::uint32_t a0 = f.table.assign("a", 0, 0, 10);
+    const std::uint32_t b2 = f.table.assign("b", 2, 0, 10);
+    int a_handle = 0, b_handle = 0;  // stand-ins for rd_kafka_topic_t*
+    int name_lookups = 0;
+    const void* handle_of_a = &a_handle;
+    auto names = [&](const void* h) {
+        ++name_lookups;
+        return std::string_view(h == handle_of_a ? "a" : "b");
+    };
+    EXPECT_EQ(f.table.find(&a_handle, 0, names), a0);
+    EXPECT_EQ(f.table.find(&b_handle, 2, names), b2);
+    EXPECT_EQ(name_lookups, 2);
+    EXPECT_EQ(f.table.find(&a_handle, 0, names), a0);
+    EXPECT_EQ(f.table.find(&b_handle, 2, names), b2);
+    EXPECT_EQ(name_lookups, 2) << "a matched handle is not looked up by name again";
+    EXPECT_EQ(f.table.find(&a_handle, 1, names), UINT32_MAX) << "a[1] was never assigned";
+    EXPECT_EQ(f.table.find(&b_handle, -1, names), UINT32_MAX);
+    EXPECT_EQ(f.table.find(nullptr, 0, names), UINT32_MAX);
+
+    f.table.begin_revoke(a0);
+    EXPECT_EQ(f.table.find(&a_handle, 0, names), a0) << "revoking is still assigned, as by name";
+    f.table.release(a0);
+    EXPECT_EQ(f.table.find(&a_handle, 0, names), UINT32_MAX) << "released: as by name";
+    EXPECT_EQ(f.table.find("a", 0), UINT32_MAX);
+
+    // The handle of a is forgotten and its address now stands for topic b.
+    f.table.forget_handles();
+    handle_of_a = nullptr;
+    EXPECT_EQ(f.table.find(&a_handle, 2, names), b2);
+    EXPECT_EQ(name_lookups, 3);
+}
