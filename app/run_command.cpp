@@ -112,7 +112,7 @@ int run_command(const run_options& o) {
              "are open to whoever reaches it (no authentication)", cfg.stats_http.c_str());
     // The embedded broker creates every topic the configuration names.
     if (cfg.bootstrap_servers != "embedded") check_topics(cfg, cfg.bootstrap_servers, 10000);
-    pipeline p(cfg, make_seed_sink);
+    pipeline p(cfg, make_seed_sink, seed_schema());
     std::string topics;
     for (const auto& t : cfg.topics) topics += (topics.empty() ? "" : ",") + t;
     if (replay)

@@ -6,6 +6,7 @@
 
 #include "config.hpp"
 #include "delivery_tracker.hpp"
+#include "seed_fields.hpp"
 #include "sink.hpp"
 #include "window_aggregate.hpp"
 
@@ -37,10 +38,15 @@ public:
 
 
 private:
+    // Which top-K an event type's entity counts in.
+    enum class viewed : std::uint8_t { nothing, article, project };
+    static viewed viewed_of(std::string_view type) noexcept;
+
     void close_window(const char* reason);
     void publish_live();
 
     sink_context& ctx_;
+    type_classes<viewed> views_;
     const live_settings& reloadable_;  // window.ms, taken when a window opens
     delivery_tracker tracker_;
     window_aggregate window_;

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "pipeline.hpp"
+#include "seed_schema.hpp"
 
 namespace sluice {
 

@@ -3,16 +3,20 @@
 
 #include <gtest/gtest.h>
 
+#include "event_schema.hpp"
+#include "seed_fields.hpp"
+#include "seed_schema.hpp"
 #include "timestamp.hpp"
 
 using namespace sluice;
 
 namespace {
 struct fixture {
-    type_registry types;
-    decoder dec{types, 4096};
+    type_registry types{seed_schema().known_types()};
+    decoder dec{seed_schema(), types, 4096};
     standalone_event ev;
     event_slot& slot = ev.slot;
+    const seed_fields& fields() const { return seed_fields_of(slot); }
     decode_result run(std::string_view json) {
         ev.assign(json.data(), json.size());
         return dec.decode(slot);
@@ -27,9 +31,9 @@ TEST(Decoder, PortfolioEnvelope) {
         "source":"backend","version":"1.0","data":{"article_id":"a-9","title":"Hello \"x\"",
         "slug":"hello","author_id":"42","created_at":"2024-01-01T00:00:00Z"}})");
     ASSERT_TRUE(r) << r.describe();
-    const event& e = f.slot.ev;
+    const seed_fields& e = f.fields();
     EXPECT_EQ(e.style, envelope::portfolio);
-    EXPECT_EQ(f.types.name(e.type), "article.created");
+    EXPECT_EQ(f.types.name(f.slot.ev.type), "article.created");
     EXPECT_EQ(f.slot.str(e.event_id), "e-1");
     EXPECT_EQ(f.slot.str(e.entity_id), "a-9");
     EXPECT_EQ(f.slot.str(e.author_id), "42");
@@ -43,9 +47,9 @@ TEST(Decoder, TaskEnvelopeWithNumericIdsAndNullAssignee) {
     auto r = f.run(R"({"eventType":"task.updated","taskId":1,"teamId":3,"actorId":1,"creatorId":1,
         "assigneeId":null,"timestamp":"2025-08-25T22:41:54.574Z","payload":{"title":"T","completed":false}})");
     ASSERT_TRUE(r) << r.describe();
-    const event& e = f.slot.ev;
+    const seed_fields& e = f.fields();
     EXPECT_EQ(e.style, envelope::task);
-    EXPECT_EQ(f.types.name(e.type), "task.updated");
+    EXPECT_EQ(f.types.name(f.slot.ev.type), "task.updated");
     EXPECT_EQ(f.slot.str(e.entity_id), "1");
     EXPECT_EQ(f.slot.str(e.creator_id), "1");
     EXPECT_TRUE(e.assignee_id.empty());
@@ -57,9 +61,9 @@ TEST(Decoder, UserCreated) {
     auto r = f.run(R"({"eventType":"user.created","userId":7,"timestamp":"2025-08-25T22:30:57.123Z",
         "payload":{"email":"user@example.com","username":"newuser"}})");
     ASSERT_TRUE(r) << r.describe();
-    EXPECT_EQ(f.slot.str(f.slot.ev.user_id), "7");
-    EXPECT_EQ(f.slot.str(f.slot.ev.email), "user@example.com");
-    EXPECT_EQ(f.slot.str(f.slot.ev.username), "newuser");
+    EXPECT_EQ(f.slot.str(f.fields().user_id), "7");
+    EXPECT_EQ(f.slot.str(f.fields().email), "user@example.com");
+    EXPECT_EQ(f.slot.str(f.fields().username), "newuser");
 }
 
 // Keys are read in place unless they hold an escape; an escaped key means
@@ -70,10 +74,10 @@ TEST(Decoder, EscapedKeysMeanWhatTheySpell) {
     auto r = f.run(R"({"event\u005fid":"e-2","event_type":"page.viewed","timestamp":"2024-01-01T00:00:00Z",)"
                    R"("so\"urce":"not-the-source","data":{"p\u0061th":"/x","user_\u0069d":"u1"}})");
     ASSERT_TRUE(r) << r.describe();
-    EXPECT_EQ(f.slot.str(f.slot.ev.event_id), "e-2");
-    EXPECT_EQ(f.slot.str(f.slot.ev.entity_id), "/x");
-    EXPECT_EQ(f.slot.str(f.slot.ev.user_id), "u1");
-    EXPECT_TRUE(f.slot.ev.source.empty());
+    EXPECT_EQ(f.slot.str(f.fields().event_id), "e-2");
+    EXPECT_EQ(f.slot.str(f.fields().entity_id), "/x");
+    EXPECT_EQ(f.slot.str(f.fields().user_id), "u1");
+    EXPECT_TRUE(f.fields().source.empty());
     // A duplicate spelled two ways is still a duplicate.
     EXPECT_EQ(f.reason(R"({"event_id":"a","event\u005fid":"b","event_type":"x","timestamp":"2024-01-01T00:00:00Z","data":{}})"),
               "duplicate key: event_id");
@@ -86,15 +90,15 @@ TEST(Decoder, StringsInPlaceAndUnescaped) {
     auto r = f.run("{ \"event_id\" : \"e-3\"  ,\n\"event_type\":\"x.y\"\r\n, \"timestamp\":\"2024-01-01T00:00:00Z\",\t"
                    "\"source\":\"a\\u0062c\\t\", \"version\":\" 1.0 \", \"data\":{\"title\":\"\" , \"path\":\"/\\\"q\\\"\"} }");
     ASSERT_TRUE(r) << r.describe();
-    EXPECT_EQ(f.slot.str(f.slot.ev.event_id), "e-3");
-    EXPECT_EQ(f.slot.str(f.slot.ev.source), "abc\t");
-    EXPECT_EQ(f.slot.str(f.slot.ev.version), " 1.0 ");
-    EXPECT_EQ(f.slot.str(f.slot.ev.title), "");
-    EXPECT_EQ(f.slot.str(f.slot.ev.entity_id), "/\"q\"");
+    EXPECT_EQ(f.slot.str(f.fields().event_id), "e-3");
+    EXPECT_EQ(f.slot.str(f.fields().source), "abc\t");
+    EXPECT_EQ(f.slot.str(f.fields().version), " 1.0 ");
+    EXPECT_EQ(f.slot.str(f.fields().title), "");
+    EXPECT_EQ(f.slot.str(f.fields().entity_id), "/\"q\"");
     EXPECT_EQ(f.types.name(f.slot.ev.type), "x.y");
     // A timestamp with an escape is unescaped, then parsed.
     ASSERT_TRUE(f.run(R"({"event_id":"a","event_type":"x","timestamp":"2024-01-01T00:00:00\u005a","data":{}})"));
-    EXPECT_EQ(f.slot.ev.timestamp_ns, 1704067200LL * 1000000000LL);
+    EXPECT_EQ(f.fields().timestamp_ns, 1704067200LL * 1000000000LL);
     // A number where a string belongs is still a wrong type.
     EXPECT_EQ(f.reason(R"({"event_id":"a","event_type":"x","timestamp":"2024-01-01T00:00:00Z","source":5,"data":{}})"),
               "wrong type: source (The JSON element does not have the requested type.)");
@@ -108,7 +112,7 @@ TEST(Decoder, NumericIdsAreTheirDecimalText) {
         const std::string ev = std::string(R"({"eventType":"user.created","userId":)") + std::string(json_number) +
                                R"( ,"timestamp":"2025-08-25T22:30:57Z","payload":{"email":"e@x"}})";
         const decode_result r = f.run(ev);
-        return r ? std::string(f.slot.str(f.slot.ev.user_id)) : r.describe();
+        return r ? std::string(f.slot.str(f.fields().user_id)) : r.describe();
     };
     EXPECT_EQ(id("7"), "7");
     EXPECT_EQ(id("0"), "0");

@@ -43,7 +43,7 @@ struct redrive_run {
             "kafka.dlq.format=\"" + format + "\"",
             // Quick rejoin of the group on the embedded broker (see README).
             "kafka.properties.\"session.timeout.ms\"=6000"};
-        auto p = std::make_unique<pipeline>(load_settings("", sets), make_seed_sink);
+        auto p = std::make_unique<pipeline>(load_settings("", sets), make_seed_sink, seed_schema());
         p->start();
         EXPECT_TRUE(committed_to_end(b, "app", 60s));
         p->stop();
