@@ -3,6 +3,10 @@
 
 #include <gtest/gtest.h>
 
+#include <array>
+#include <span>
+#include <string>
+
 #include "event_schema.hpp"
 #include "seed_fields.hpp"
 #include "seed_schema.hpp"
@@ -172,6 +176,82 @@ TEST(Decoder, DeepNestingIsRejectedNotCrashed) {
     auto r = f.run(deep);
     EXPECT_FALSE(r);
     EXPECT_EQ(r.describe(), "nesting too deep: more than 64 levels");
+}
+
+// The envelope's correlation id is the engine's (the trace), read by the
+// schema: a string or number is carried, anything else ignored, never a
+// reason to reject; a decode that has none leaves none from the event before.
+TEST(Decoder, CorrelationIdIsCarriedNotRequired) {
+    fixture f;
+    const std::string head = R"({"eventType":"user.created","userId":7,"timestamp":"2025-08-25T22:30:57Z","payload":{"email":"e@x"})";
+    ASSERT_TRUE(f.run(head + R"(,"correlationId":"c-1"})"));
+    EXPECT_EQ(f.slot.str(f.slot.ev.correlation_id), "c-1");
+    ASSERT_TRUE(f.run(head + R"(,"correlation_id":42})"));
+    EXPECT_EQ(f.slot.str(f.slot.ev.correlation_id), "42");
+    ASSERT_TRUE(f.run(head + R"(,"correlation_id":{"a":[1]}})"));
+    EXPECT_TRUE(f.slot.ev.correlation_id.empty());
+    ASSERT_TRUE(f.run(head + "}"));
+    EXPECT_TRUE(f.slot.ev.correlation_id.empty());
+}
+
+namespace {
+// Another domain's events, {"metric":"cpu","host":...,"at":...,"trace":...}:
+// the engine's decoder serves it unchanged.
+struct metric_fields {
+    std::int64_t at_ns = 0;
+    str_ref host;
+};
+
+class metric_schema final : public event_schema {
+public:
+    std::span<const std::string_view> known_types() const noexcept override { return names_; }
+    bool decode(od::object& top, decode_context& c, event_slot& slot, str_ref& type_name) const noexcept override {
+        metric_fields& m = slot.fields<metric_fields>();
+        m = {};
+        return for_each_field(top, c, "",
+                              [&](std::string_view k, od::value& v) {
+                                  if (k == "metric") return c.mark(1, "metric") && c.string_field(v, "metric", type_name);
+                                  if (k == "host") return c.mark(2, "host") && c.string_field(v, "host", m.host);
+                                  if (k == "at") return c.timestamp_field(v, "at", m.at_ns);
+                                  if (k == "trace") return c.id_field(v, "trace", slot.ev.correlation_id);
+                                  return check_nesting(v, c, c.max_depth - 1);
+                              }) &&
+               (!type_name.empty() || c.fail(decode_status::missing_field, "metric"));
+    }
+
+private:
+    static constexpr std::array<std::string_view, 2> names_ = {"cpu", "disk"};
+};
+}  // namespace
+
+TEST(DecoderHook, AnotherSchemaPlugsIntoTheSameDecoder) {
+    const metric_schema schema;
+    type_registry types(schema.known_types());
+    decoder dec(schema, types, 4096);
+    EXPECT_EQ(types.find("disk"), 1);
+    standalone_event ev;
+    auto run = [&](std::string_view json) {
+        ev.assign(json.data(), json.size());
+        return dec.decode(ev.slot);
+    };
+    ASSERT_TRUE(run(R"({"metric":"disk","host":"h1","at":"2024-01-01T00:00:00Z","trace":7,"extra":[{}]})"));
+    EXPECT_EQ(ev.slot.ev.type, 1);
+    EXPECT_EQ(ev.slot.str(ev.slot.fields<metric_fields>().host), "h1");
+    EXPECT_EQ(ev.slot.fields<metric_fields>().at_ns, 1704067200LL * 1000000000LL);
+    EXPECT_EQ(ev.slot.str(ev.slot.ev.correlation_id), "7");
+    ASSERT_TRUE(run(R"({"metric":"net"})"));
+    EXPECT_EQ(types.name(ev.slot.ev.type), "net");
+    EXPECT_EQ(ev.slot.ev.type, 2) << "a new type is interned after the known ones";
+    // The schema's rejections, and the engine's own, read as the seed schema's do.
+    EXPECT_EQ(run(R"({"host":"h1"})").describe(), "missing field: metric");
+    EXPECT_EQ(run(R"({"metric":"cpu","metric":"cpu"})").describe(), "duplicate key: metric");
+    EXPECT_EQ(run(R"({"metric":"cpu","at":"noon"})").describe(), "bad timestamp: at is not ISO 8601");
+    EXPECT_EQ(run("[1]").describe(), "not a JSON object: the payload is an array");
+    EXPECT_EQ(run("").describe(), "empty payload");
+    std::string deep = R"({"metric":"cpu","x":)";
+    for (int i = 0; i < 100; ++i) deep += "[";
+    for (int i = 0; i < 100; ++i) deep += "]";
+    EXPECT_EQ(run(deep + "}").describe(), "nesting too deep: more than 64 levels");
 }
 
 TEST(Timestamp, ZonesFractionsAndRejects) {
