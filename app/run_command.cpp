@@ -68,7 +68,7 @@ int run_command(const run_options& o) {
     const settings& cfg = plan.cfg;
     // The embedded broker creates every topic the configuration names.
     if (cfg.bootstrap_servers != "embedded") check_topics(cfg, cfg.bootstrap_servers, 10000);
-    pipeline p(cfg, make_seed_sink);
+    pipeline p(cfg, make_seed_sink, seed_schema());
     say_start(plan.json_logs, cfg, p);
     p.start();
 

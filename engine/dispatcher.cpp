@@ -12,8 +12,8 @@
 namespace sluice {
 
 dispatcher::dispatcher(const settings& cfg, flow& f, pipeline_metrics& m, type_registry& types,
-                       const routing_table& routes, dead_letter_producer& dlq)
-    : cfg_(cfg), flow_(f), metrics_(m), routes_(routes), dlq_(dlq), decoder_(types, cfg.max_payload_bytes),
+                       const event_schema& schema, const routing_table& routes, dead_letter_producer& dlq)
+    : cfg_(cfg), flow_(f), metrics_(m), routes_(routes), dlq_(dlq), decoder_(schema, types, cfg.max_payload_bytes),
       table_(m, f.in_flight), inline_(f.sinks_inline) {}
 
 std::chrono::microseconds dispatcher::max_block() const noexcept {

@@ -38,7 +38,7 @@ struct source_event {
 // entries are taken in pool order (see event_slot.hpp).
 class dispatcher {
 public:
-    dispatcher(const settings& cfg, flow& f, pipeline_metrics& m, type_registry& types,
+    dispatcher(const settings& cfg, flow& f, pipeline_metrics& m, type_registry& types, const event_schema& schema,
                const routing_table& routes, dead_letter_producer& dlq);
 
     // The partitions' lives (their one owner).

@@ -2,10 +2,13 @@
 #pragma once
 
 #include <atomic>
+#include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <memory>
+#include <new>
 #include <string_view>
+#include <type_traits>
 
 #include "event.hpp"
 #include "trace_context.hpp"
@@ -145,7 +148,24 @@ struct alignas(64) event_slot {
     std::int64_t offset = 0;           // Kafka offset
     std::int64_t dispatched_ns = 0;    // monotonic, for queue-wait latency
     in_flight_event* original = nullptr;  // its bytes; set at dispatch
-    event ev;
+    event ev;                          // what the engine reads of the decoded event
+
+    // The pipeline's schema decodes into fixed storage in the slot, so the
+    // engine needs no type of it and a slot costs no allocation or indirection.
+    // A slot is three cache lines; a schema whose fields outgrow them raises
+    // fields_capacity (the static_assert below names it).
+    static constexpr std::size_t fields_capacity = 136;
+    static constexpr std::size_t fields_alignment = 8;
+    template <typename Fields>
+    Fields& fields() noexcept {
+        check_fields<Fields>();
+        return *std::launder(reinterpret_cast<Fields*>(fields_));
+    }
+    template <typename Fields>
+    const Fields& fields() const noexcept {
+        check_fields<Fields>();
+        return *std::launder(reinterpret_cast<const Fields*>(fields_));
+    }
 
     char* payload() noexcept { return original->payload(); }
     const char* payload() const noexcept { return original->payload(); }
@@ -155,7 +175,22 @@ struct alignas(64) event_slot {
     std::string_view str(str_ref r) const noexcept { return original->str(r); }
     std::string_view key() const noexcept { return original->key(); }
     trace_view trace(trace_header* out) const noexcept { return original->trace(out); }
+
+private:
+    template <typename Fields>
+    static constexpr void check_fields() noexcept {
+        // Bytes are the whole lifetime: the storage is reused by assignment,
+        // never constructed or destroyed.
+        static_assert(std::is_trivially_copyable_v<Fields> && std::is_trivially_destructible_v<Fields>,
+                      "a schema's fields must be trivially copyable");
+        static_assert(sizeof(Fields) <= fields_capacity, "a schema's fields must fit event_slot::fields_capacity");
+        static_assert(alignof(Fields) <= fields_alignment, "a schema's fields must fit event_slot::fields_alignment");
+    }
+    // An array of bytes implicitly creates the trivially copyable object
+    // that fields<T>() refers to.
+    alignas(fields_alignment) std::byte fields_[fields_capacity]{};
 };
+static_assert(sizeof(event_slot) == 3 * 64, "fields_capacity fills the slot's third cache line");
 
 // A slot with bytes of its own, for decoding outside the pipeline (the user
 // directory, tests, benchmarks). Not copyable: the slot points at the bytes.

@@ -43,9 +43,9 @@ std::vector<std::int64_t> offsets_at(rd_kafka_t* rk, const rd_kafka_topic_partit
 }  // namespace
 
 kafka_source::kafka_source(const settings& cfg, const std::string& bootstrap, flow& f,
-                           pipeline_metrics& m, type_registry& types, const routing_table& routes,
-                           dead_letter_producer& dlq)
-    : cfg_(cfg), flow_(f), metrics_(m), dispatch_(cfg, f, m, types, routes, dlq) {
+                           pipeline_metrics& m, type_registry& types, const event_schema& schema,
+                           const routing_table& routes, dead_letter_producer& dlq)
+    : cfg_(cfg), flow_(f), metrics_(m), dispatch_(cfg, f, m, types, schema, routes, dlq) {
     kafka_config conf;
     conf.set_all(consumer_defaults(cfg.kafka_properties));
     conf.set("bootstrap.servers", bootstrap);

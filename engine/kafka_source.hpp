@@ -34,7 +34,8 @@ namespace sluice {
 class kafka_source final : public event_source {
 public:
     kafka_source(const settings& cfg, const std::string& bootstrap, flow& f, pipeline_metrics& m,
-                 type_registry& types, const routing_table& routes, dead_letter_producer& dlq);
+                 type_registry& types, const event_schema& schema, const routing_table& routes,
+                 dead_letter_producer& dlq);
     ~kafka_source() override;
 
     // Source thread: consume until flow.stop_source, then drain, commit

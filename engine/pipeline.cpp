@@ -6,6 +6,7 @@
 
 #include "clock.hpp"
 #include "config_modules.hpp"
+#include "event_schema.hpp"
 #include "kafka_source.hpp"
 #include "log.hpp"
 #include "replay_source.hpp"
@@ -61,7 +62,7 @@ void register_pipeline_keys(config_registry& keys) {
               }});
 }
 
-pipeline::pipeline(const settings& cfg, const sink_factory& make_sink) : cfg_(cfg) {
+pipeline::pipeline(const settings& cfg, const sink_factory& make_sink, const event_schema& schema) : cfg_(cfg) {
     if (cfg_.bootstrap_servers == "embedded") {
         broker_ = std::make_unique<embedded_broker>(cfg_.embedded_brokers, cfg_.broker_topics());
         bootstrap_ = broker_->bootstraps();
@@ -70,7 +71,7 @@ pipeline::pipeline(const settings& cfg, const sink_factory& make_sink) : cfg_(cf
     }
     metrics_ = std::make_unique<pipeline_metrics>();
     metrics_->sink_names = cfg_.sink_names();
-    types_ = std::make_unique<type_registry>();
+    types_ = std::make_unique<type_registry>(schema.known_types());
     try {
         routes_ = std::make_unique<routing_table>(metrics_->sink_names, cfg_.routes(), *types_);
     } catch (const std::invalid_argument& e) {
@@ -125,7 +126,7 @@ pipeline::pipeline(const settings& cfg, const sink_factory& make_sink) : cfg_(cf
     }
     rd_kafka_t* consumer = nullptr;  // a replay has none: its commits are local
     if (cfg_.replay_file.empty()) {
-        auto kafka = std::make_unique<kafka_source>(cfg_, bootstrap_, *flow_, *metrics_, *types_, *routes_, *dlq_);
+        auto kafka = std::make_unique<kafka_source>(cfg_, bootstrap_, *flow_, *metrics_, *types_, schema, *routes_, *dlq_);
         consumer = kafka->consumer();
         source_ = std::move(kafka);
         metrics_->group_id = cfg_.group_id;
@@ -134,7 +135,7 @@ pipeline::pipeline(const settings& cfg, const sink_factory& make_sink) : cfg_(cf
         if (rd_kafka_conf_get(rd_kafka_conf(consumer), "client.id", id, &id_size) == RD_KAFKA_CONF_OK)
             metrics_->client_id = id;
     } else {
-        source_ = std::make_unique<replay_source>(cfg_, *flow_, *metrics_, *types_, *routes_, *dlq_);
+        source_ = std::make_unique<replay_source>(cfg_, *flow_, *metrics_, *types_, schema, *routes_, *dlq_);
     }
     std::vector<ack_channel*> chans;
     for (auto& c : channels_) chans.push_back(c.get());

@@ -29,12 +29,15 @@ using sink_factory = std::function<std::unique_ptr<sink>(const std::string& name
                                                          const std::string& bootstrap, flow& f,
                                                          sink_context& ctx)>;
 
+class event_schema;
+
 // Design: constructed, started and stopped on the control (main) thread.
 // Construction does everything that can fail with a clear error (broker,
 // sockets, directory bootstrap, subscription) before any thread starts.
 class pipeline {
 public:
-    pipeline(const settings& cfg, const sink_factory& make_sink);
+    // schema: how the events are decoded (outlives the pipeline).
+    pipeline(const settings& cfg, const sink_factory& make_sink, const event_schema& schema);
     ~pipeline();
 
     void start();

@@ -11,9 +11,9 @@
 namespace sluice {
 
 replay_source::replay_source(const settings& cfg, flow& f, pipeline_metrics& m, type_registry& types,
-                             const routing_table& routes, dead_letter_producer& dlq)
+                             const event_schema& schema, const routing_table& routes, dead_letter_producer& dlq)
     : cfg_(cfg), flow_(f), metrics_(m), reader_(cfg.replay_file, cfg.max_payload_bytes),
-      dispatch_(cfg, f, m, types, routes, dlq) {}
+      dispatch_(cfg, f, m, types, schema, routes, dlq) {}
 
 void replay_source::run() {
     // One partition for the whole file; its life ends with the process (the

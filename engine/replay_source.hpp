@@ -27,7 +27,7 @@ public:
     static constexpr const char* topic = "replay";
 
     // Opens the file (throws std::system_error naming it).
-    replay_source(const settings& cfg, flow& f, pipeline_metrics& m, type_registry& types,
+    replay_source(const settings& cfg, flow& f, pipeline_metrics& m, type_registry& types, const event_schema& schema,
                   const routing_table& routes, dead_letter_producer& dlq);
 
     // Source thread: dispatch every line, then wait for flow.stop_source and

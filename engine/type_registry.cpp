@@ -12,19 +12,9 @@ namespace {
 std::uint64_t name_hash(std::string_view s) noexcept { return XXH3_64bits(s.data(), s.size()); }
 }  // namespace
 
-const std::array<std::string_view, 19>& type_registry::seed_types() noexcept {
-    static const std::array<std::string_view, 19> types = {
-        "user.created",      "task.updated",      "task.completed",   "article.created",
-        "article.updated",   "article.deleted",   "article.published", "article.unpublished",
-        "project.created",   "project.updated",   "project.deleted",  "project.featured",
-        "page.view",         "article.view",      "project.view",     "user.action",
-        "email.send",        "notification.create", "unknown"};
-    return types;
-}
-
-type_registry::type_registry() {
+type_registry::type_registry(std::span<const std::string_view> known) {
     table_.fill(none);
-    for (auto t : seed_types()) intern(t);
+    for (auto t : known) intern(t);
 }
 
 std::size_t type_registry::slot_of(std::string_view name) const noexcept {

@@ -5,6 +5,8 @@
 #include "bare_parse.hpp"
 #include "corpus.hpp"
 #include "decoder.hpp"
+#include "event_schema.hpp"
+#include "seed_schema.hpp"
 
 namespace {
 
@@ -22,8 +24,8 @@ std::int64_t corpus_bytes() {
 // The whole decode step as the source does it: copy into the padded slot,
 // decode both envelopes into the compact event, intern the type.
 void BM_decode_sluice(benchmark::State& state) {
-    sluice::type_registry types;
-    sluice::decoder dec(types, 1 << 20);
+    sluice::type_registry types(sluice::seed_schema().known_types());
+    sluice::decoder dec(sluice::seed_schema(), types, 1 << 20);
     std::vector<sluice::standalone_event> slots(64);
     std::size_t i = 0, failures = 0;
     for (auto _ : state) {

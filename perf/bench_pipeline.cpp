@@ -65,7 +65,7 @@ void BM_pipeline_replay(benchmark::State& state) {
         benchmark::DoNotOptimize(sluice::bench::bare_parse(parser, c.padded));
         bare_s += double(sluice::mono_ns() - t0) / 1e9;
 
-        sluice::pipeline p(cfg, sluice::make_seed_sink);  // set-up: not timed
+        sluice::pipeline p(cfg, sluice::make_seed_sink, sluice::seed_schema());  // set-up: not timed
         p.start();
         const sluice::partition_view& v = p.metrics().partitions[0];
         // Done: every line acknowledged by every sink it went to and counted

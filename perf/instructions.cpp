@@ -9,8 +9,10 @@
 #include "corpus.hpp"
 #include "decoder.hpp"
 #include "dedup_window.hpp"
+#include "event_schema.hpp"
 #include "histogram.hpp"
 #include "json_writer.hpp"
+#include "seed_schema.hpp"
 #include "spsc_ring.hpp"
 
 using namespace sluice;
@@ -22,8 +24,8 @@ constexpr std::uint64_t items = 200000;
 
 std::uint64_t decode_kernel() {
     const auto events = bench::corpus(2000);
-    type_registry types;
-    decoder dec(types, 1 << 20);
+    type_registry types(seed_schema().known_types());
+    decoder dec(seed_schema(), types, 1 << 20);
     standalone_event decoded;
     event_slot& slot = decoded.slot;
     std::uint64_t ok = 0;

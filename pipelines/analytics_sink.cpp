@@ -13,6 +13,7 @@ namespace sluice {
 analytics_sink::analytics_sink(const settings& cfg, const std::string& bootstrap, flow& f, sink_context& ctx)
     : ctx_(ctx),
       window_ms_(seed_sink_settings_of(cfg).window_ms),
+      views_(ctx.types, &viewed_of),
       tracker_(f, ctx, cfg.outputs.at("analytics"), bootstrap, cfg.producer_properties, "analytics"),
       window_ns_(static_cast<std::int64_t>(seed_sink_settings_of(cfg).window_ms) * 1'000'000),
       top_k_(seed_sink_settings_of(cfg).top_k) {}
@@ -34,20 +35,26 @@ void analytics_sink::close_window(const char* reason) {
     last_rollup_ = rollup;
 }
 
+analytics_sink::viewed analytics_sink::viewed_of(std::string_view type) noexcept {
+    if (type == "article.view") return viewed::article;
+    if (type == "project.view") return viewed::project;
+    return viewed::nothing;
+}
+
 namespace {
 // Whose event it is, for the distinct-user count.
-str_ref user_of(const event& e) noexcept {
+str_ref user_of(const seed_fields& e) noexcept {
     return !e.user_id.empty() ? e.user_id : !e.actor_id.empty() ? e.actor_id : e.author_id;
 }
 }  // namespace
 
 void analytics_sink::prefetch(const event_slot& slot) {
-    const str_ref user = user_of(slot.ev);
+    const str_ref user = user_of(seed_fields_of(slot));
     if (!user.empty()) window_.users.prefetch(key_hash(slot.str(user)));
 }
 
 void analytics_sink::process(event_slot& slot, std::uint32_t slot_index) {
-    const event& e = slot.ev;
+    const seed_fields& e = seed_fields_of(slot);
     const std::int64_t ts = e.timestamp_ns;
     if (!open_ || ts >= window_.end_ns) {
         close_window("window end");
@@ -59,10 +66,10 @@ void analytics_sink::process(event_slot& slot, std::uint32_t slot_index) {
     }
     if (ts < window_.start_ns) ++window_.late;
     ++window_.events;
-    ++window_.counts[e.type];
-    const std::string_view type = ctx_.types.name(e.type);
-    if (type == "article.view") window_.top_articles.add(slot.str(e.entity_id));
-    else if (type == "project.view") window_.top_projects.add(slot.str(e.entity_id));
+    ++window_.counts[slot.ev.type];
+    const viewed v = views_(slot.ev.type);
+    if (v == viewed::article) window_.top_articles.add(slot.str(e.entity_id));
+    else if (v == viewed::project) window_.top_projects.add(slot.str(e.entity_id));
     const str_ref user = user_of(e);
     // Distinct by the id's text, as the directory joins ("002" is not user 2).
     if (!user.empty()) window_.users.add(key_hash(slot.str(user)));

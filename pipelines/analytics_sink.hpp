@@ -8,6 +8,7 @@
 
 #include "config.hpp"
 #include "delivery_tracker.hpp"
+#include "seed_fields.hpp"
 #include "sink.hpp"
 #include "window_aggregate.hpp"
 
@@ -41,12 +42,17 @@ public:
 
 
 private:
+    // Which top-K an event type's entity counts in.
+    enum class viewed : std::uint8_t { nothing, article, project };
+    static viewed viewed_of(std::string_view type) noexcept;
+
     void close_window(const char* reason);
     void publish_live();
 
     sink_context& ctx_;
     // window.ms: written by the control thread on a reload, taken when a window opens.
     std::atomic<std::uint64_t> window_ms_;
+    type_classes<viewed> views_;
     delivery_tracker tracker_;
     window_aggregate window_;
     std::int64_t window_ns_;  // of the open window

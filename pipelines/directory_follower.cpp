@@ -10,15 +10,21 @@
 #include <thread>
 #include <vector>
 
+#include "event_schema.hpp"
 #include "line_reader.hpp"
 #include "seed_config.hpp"
+#include "seed_fields.hpp"
+#include "seed_schema.hpp"
 
 namespace sluice {
 
 directory_follower::directory_follower(const std::string& bootstrap, const std::string& topic,
                                        const std::vector<std::string>& files, std::uint32_t sync_timeout_ms,
                                        const std::map<std::string, std::string>& props, user_directory& dir)
-    : dir_(dir), decoder_(types_, max_line) {
+    : dir_(dir),
+      types_(seed_schema().known_types()),
+      decoder_(seed_schema(), types_, max_line),
+      user_created_(types_.find("user.created")) {
     for (const auto& f : files) load_file(f);
     if (topic.empty()) return;  // no directory topic: the bootstrap file only
 
@@ -102,11 +108,12 @@ void directory_follower::apply(const void* data, std::size_t len) {
     event_.assign(data, len);
     const event_slot& slot = event_.slot;
     const decode_result r = decoder_.decode(event_.slot);
-    if (!r || types_.name(slot.ev.type) != "user.created" || slot.ev.user_id.empty()) {
+    const seed_fields& e = seed_fields_of(slot);
+    if (!r || slot.ev.type != user_created_ || e.user_id.empty()) {
         ++rejected_;
         return;
     }
-    dir_.upsert(slot.str(slot.ev.user_id), slot.str(slot.ev.email), slot.str(slot.ev.username));
+    dir_.upsert(slot.str(e.user_id), slot.str(e.email), slot.str(e.username));
     ++loaded_;
 }
 

@@ -48,6 +48,7 @@ private:
     user_directory& dir_;
     type_registry types_;
     decoder decoder_;
+    type_id user_created_;
     standalone_event event_;
     kafka_handle rk_;
     std::uint64_t loaded_ = 0, rejected_ = 0;

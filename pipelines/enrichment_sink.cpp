@@ -2,6 +2,7 @@
 #include "enrichment_sink.hpp"
 
 #include "event_key.hpp"
+#include "seed_fields.hpp"
 #include "timestamp.hpp"
 
 namespace sluice {
@@ -34,7 +35,7 @@ void enrichment_sink::count_partial() {
 }
 
 void enrichment_sink::join_only(const event_slot& slot) {
-    const event& e = slot.ev;
+    const seed_fields& e = seed_fields_of(slot);
     bool partial = false;
     person(nullptr, "creator", slot.str(e.creator_id), partial);
     person(nullptr, "assignee", slot.str(e.assignee_id), partial);
@@ -45,14 +46,14 @@ void enrichment_sink::join_only(const event_slot& slot) {
 }
 
 void enrichment_sink::render(const event_slot& slot, std::string& out) {
-    const event& e = slot.ev;
+    const seed_fields& e = seed_fields_of(slot);
     out.clear();
     json_writer w(out);
     char ts[40];
     const std::size_t ts_len = format_iso8601_ms(e.timestamp_ns, ts);
     w.begin_object()
         .field("event_id", event_key(slot, ctx_.types, key_buf_))
-        .field("event_type", ctx_.types.name(e.type))
+        .field("event_type", ctx_.types.name(slot.ev.type))
         .field("timestamp", std::string_view(ts, ts_len));
     if (!e.entity_id.empty()) w.field("entity_id", slot.str(e.entity_id));
     if (!e.title.empty()) w.field("title", slot.str(e.title));
@@ -74,13 +75,13 @@ void enrichment_sink::render(const event_slot& slot, std::string& out) {
 }
 
 void enrichment_sink::prefetch(const event_slot& slot) {
-    const event& e = slot.ev;
+    const seed_fields& e = seed_fields_of(slot);
     for (const str_ref id : {e.creator_id, e.assignee_id, e.actor_id, e.author_id}) directory_.prefetch(slot.str(id));
     if (e.style == envelope::portfolio) directory_.prefetch(slot.str(e.user_id));
 }
 
 void enrichment_sink::prefetch_found(const event_slot& slot) {
-    const event& e = slot.ev;
+    const seed_fields& e = seed_fields_of(slot);
     for (const str_ref id : {e.creator_id, e.assignee_id, e.actor_id, e.author_id}) directory_.prefetch_record(slot.str(id));
     if (e.style == envelope::portfolio) directory_.prefetch_record(slot.str(e.user_id));
 }
@@ -93,7 +94,7 @@ void enrichment_sink::process(event_slot& slot, std::uint32_t slot_index) {
     }
     tracker_.begin(slot);
     render(slot, record_);
-    tracker_.emit(slot.str(slot.ev.entity_id), record_);
+    tracker_.emit(slot.str(seed_fields_of(slot).entity_id), record_);
     tracker_.end(slot);
 }
 

@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "event_slot.hpp"
+#include "seed_fields.hpp"
 #include "type_registry.hpp"
 
 namespace sluice {
@@ -14,10 +15,10 @@ namespace sluice {
 // Task-style events carry no event_id; the same event replayed must map to
 // the same key, so derive it from type, entity, actor and timestamp.
 inline std::string_view event_key(const event_slot& slot, const type_registry& types, std::string& buf) {
-    const event& e = slot.ev;
+    const seed_fields& e = seed_fields_of(slot);
     if (!e.event_id.empty()) return slot.str(e.event_id);
     buf.clear();
-    buf.append(types.name(e.type));
+    buf.append(types.name(slot.ev.type));
     buf.push_back(':');
     buf.append(slot.str(e.entity_id.empty() ? e.user_id : e.entity_id));
     buf.push_back(':');

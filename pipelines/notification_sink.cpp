@@ -11,6 +11,7 @@ namespace sluice {
 notification_sink::notification_sink(const settings& cfg, const std::string& bootstrap, flow& f,
                                      sink_context& ctx)
     : ctx_(ctx),
+      rules_(ctx.types, &rule_of),
       follower_(directory_follower::of(cfg, bootstrap, directory_)),
       dedup_(seed_sink_settings_of(cfg).dedup_capacity),
       tracker_(f, ctx, cfg.outputs.at("notification"), bootstrap, cfg.producer_properties, "notification") {
@@ -18,17 +19,24 @@ notification_sink::notification_sink(const settings& cfg, const std::string& boo
     prefetch_key_buf_.reserve(256);
 }
 
+notification_sink::rule notification_sink::rule_of(std::string_view type) noexcept {
+    if (type.starts_with("task.")) return rule::task;
+    if (type == "user.created") return rule::welcome;
+    if (type == "email.send" || type == "notification.create") return rule::pass_through;
+    return rule::none;
+}
+
 void notification_sink::prefetch(const event_slot& slot) {
     dedup_.prefetch(key_hash(event_key(slot, ctx_.types, prefetch_key_buf_)));
     // The ids process() may look up; an unused one costs one line.
-    const event& e = slot.ev;
+    const seed_fields& e = seed_fields_of(slot);
     directory_.prefetch(slot.str(e.creator_id));
     directory_.prefetch(slot.str(e.assignee_id));
     directory_.prefetch(slot.str(e.recipient));
 }
 
 void notification_sink::prefetch_found(const event_slot& slot) {
-    const event& e = slot.ev;
+    const seed_fields& e = seed_fields_of(slot);
     directory_.prefetch_record(slot.str(e.creator_id));
     directory_.prefetch_record(slot.str(e.assignee_id));
     directory_.prefetch_record(slot.str(e.recipient));
@@ -41,7 +49,7 @@ void notification_sink::notify(const event_slot& slot, std::string_view kind, st
         ctx_.metrics.outputs.add();
         return;  // output `none`: the decision is made, the record would be thrown away
     }
-    const event& e = slot.ev;
+    const seed_fields& e = seed_fields_of(slot);
     id_buf_.assign(key).append(":").append(recipient_id);
     record_.clear();
     json_writer w(record_);
@@ -50,7 +58,7 @@ void notification_sink::notify(const event_slot& slot, std::string_view kind, st
     w.begin_object()
         .field("notification_id", std::string_view(id_buf_))
         .field("kind", kind)
-        .field("event_type", ctx_.types.name(e.type))
+        .field("event_type", ctx_.types.name(slot.ev.type))
         .field("event_id", key)
         .field("recipient_id", recipient_id);
     if (email.empty()) w.key("email").null();
@@ -64,7 +72,7 @@ void notification_sink::notify(const event_slot& slot, std::string_view kind, st
 }
 
 void notification_sink::process(event_slot& slot, std::uint32_t slot_index) {
-    const event& e = slot.ev;
+    const seed_fields& e = seed_fields_of(slot);
     tracker_.begin(slot);
     const std::string_view key = event_key(slot, ctx_.types, key_buf_);
     if (dedup_.seen_or_insert(key_hash(key))) {
@@ -72,22 +80,23 @@ void notification_sink::process(event_slot& slot, std::uint32_t slot_index) {
         tracker_.end(slot);  // nothing emitted: done
         return;
     }
-    const std::string_view type = ctx_.types.name(e.type);
+    const rule r = rules_(slot.ev.type);
+    const std::string_view type = ctx_.types.name(slot.ev.type);
     auto known = [&](std::string_view id, std::string_view kind) {
         const user_record* u = directory_.find(id);
         if (!u) ctx_.metrics.partial.add();
         notify(slot, kind, id, u ? std::string_view(u->email) : std::string_view(),
                u ? std::string_view(u->username) : std::string_view(), key);
     };
-    if (type.starts_with("task.")) {
+    if (r == rule::task) {
         const std::string_view creator = slot.str(e.creator_id);
         const std::string_view assignee = slot.str(e.assignee_id);
         const std::string_view actor = slot.str(e.actor_id);
         if (!creator.empty() && creator != actor) known(creator, type);
         if (!assignee.empty() && assignee != creator && assignee != actor) known(assignee, type);
-    } else if (type == "user.created") {
+    } else if (r == rule::welcome) {
         notify(slot, "welcome", slot.str(e.user_id), slot.str(e.email), slot.str(e.username), key);
-    } else if (type == "email.send" || type == "notification.create") {
+    } else if (r == rule::pass_through) {
         std::string_view to = slot.str(e.recipient);
         if (to.empty()) to = slot.str(e.user_id);
         if (to.empty()) to = slot.str(e.email);

@@ -11,6 +11,7 @@
 #include "directory_follower.hpp"
 #include "json_writer.hpp"
 #include "metrics.hpp"
+#include "seed_fields.hpp"
 #include "sink.hpp"
 #include "user_directory.hpp"
 
@@ -34,10 +35,15 @@ public:
     std::string live_json() const override;
 
 private:
+    // What the rules do with an event type.
+    enum class rule : std::uint8_t { none, task, welcome, pass_through };
+    static rule rule_of(std::string_view type) noexcept;
+
     void notify(const event_slot& slot, std::string_view kind, std::string_view recipient_id,
                 std::string_view email, std::string_view username, std::string_view key);
 
     sink_context& ctx_;
+    type_classes<rule> rules_;
     user_directory directory_;
     std::unique_ptr<directory_follower> follower_;
     dedup_window dedup_;

@@ -16,7 +16,7 @@ struct seed_event {
 };
 
 // Design: one owner thread. Deterministic for a given seed (timestamps aside):
-// both envelope styles, every event type of DESIGN.md in a plausible mix,
+// both envelope styles, every seed event type in a plausible mix,
 // ids that refer to users created earlier in the stream, keys = entity ids.
 class seed_generator {
 public:

@@ -3,6 +3,7 @@
 
 #include "pipeline.hpp"
 #include "seed_config.hpp"
+#include "seed_schema.hpp"
 
 namespace sluice {
 

@@ -51,7 +51,7 @@ std::vector<record> run_failing(const std::string& group, const std::string& for
     if (!format.empty()) sets.push_back("kafka.dlq.format=\"" + format + "\"");
     t0 = wall_ns();
     {
-        pipeline p(load_settings("", sets), make_seed_sink);
+        pipeline p(load_settings("", sets), make_seed_sink, seed_schema());
         p.start();
         EXPECT_TRUE(committed_to_end(b, group, 60s));
         p.stop();

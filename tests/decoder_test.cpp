@@ -3,16 +3,24 @@
 
 #include <gtest/gtest.h>
 
+#include <array>
+#include <span>
+#include <string>
+
+#include "event_schema.hpp"
+#include "seed_fields.hpp"
+#include "seed_schema.hpp"
 #include "timestamp.hpp"
 
 using namespace sluice;
 
 namespace {
 struct fixture {
-    type_registry types;
-    decoder dec{types, 4096};
+    type_registry types{seed_schema().known_types()};
+    decoder dec{seed_schema(), types, 4096};
     standalone_event ev;
     event_slot& slot = ev.slot;
+    const seed_fields& fields() const { return seed_fields_of(slot); }
     decode_result run(std::string_view json) {
         ev.assign(json.data(), json.size());
         return dec.decode(slot);
@@ -27,9 +35,9 @@ TEST(Decoder, PortfolioEnvelope) {
         "source":"backend","version":"1.0","data":{"article_id":"a-9","title":"Hello \"x\"",
         "slug":"hello","author_id":"42","created_at":"2024-01-01T00:00:00Z"}})");
     ASSERT_TRUE(r) << r.describe();
-    const event& e = f.slot.ev;
+    const seed_fields& e = f.fields();
     EXPECT_EQ(e.style, envelope::portfolio);
-    EXPECT_EQ(f.types.name(e.type), "article.created");
+    EXPECT_EQ(f.types.name(f.slot.ev.type), "article.created");
     EXPECT_EQ(f.slot.str(e.event_id), "e-1");
     EXPECT_EQ(f.slot.str(e.entity_id), "a-9");
     EXPECT_EQ(f.slot.str(e.author_id), "42");
@@ -43,9 +51,9 @@ TEST(Decoder, TaskEnvelopeWithNumericIdsAndNullAssignee) {
     auto r = f.run(R"({"eventType":"task.updated","taskId":1,"teamId":3,"actorId":1,"creatorId":1,
         "assigneeId":null,"timestamp":"2025-08-25T22:41:54.574Z","payload":{"title":"T","completed":false}})");
     ASSERT_TRUE(r) << r.describe();
-    const event& e = f.slot.ev;
+    const seed_fields& e = f.fields();
     EXPECT_EQ(e.style, envelope::task);
-    EXPECT_EQ(f.types.name(e.type), "task.updated");
+    EXPECT_EQ(f.types.name(f.slot.ev.type), "task.updated");
     EXPECT_EQ(f.slot.str(e.entity_id), "1");
     EXPECT_EQ(f.slot.str(e.creator_id), "1");
     EXPECT_TRUE(e.assignee_id.empty());
@@ -57,9 +65,9 @@ TEST(Decoder, UserCreated) {
     auto r = f.run(R"({"eventType":"user.created","userId":7,"timestamp":"2025-08-25T22:30:57.123Z",
         "payload":{"email":"user@example.com","username":"newuser"}})");
     ASSERT_TRUE(r) << r.describe();
-    EXPECT_EQ(f.slot.str(f.slot.ev.user_id), "7");
-    EXPECT_EQ(f.slot.str(f.slot.ev.email), "user@example.com");
-    EXPECT_EQ(f.slot.str(f.slot.ev.username), "newuser");
+    EXPECT_EQ(f.slot.str(f.fields().user_id), "7");
+    EXPECT_EQ(f.slot.str(f.fields().email), "user@example.com");
+    EXPECT_EQ(f.slot.str(f.fields().username), "newuser");
 }
 
 // Keys are read in place unless they hold an escape; an escaped key means
@@ -70,10 +78,10 @@ TEST(Decoder, EscapedKeysMeanWhatTheySpell) {
     auto r = f.run(R"({"event\u005fid":"e-2","event_type":"page.viewed","timestamp":"2024-01-01T00:00:00Z",)"
                    R"("so\"urce":"not-the-source","data":{"p\u0061th":"/x","user_\u0069d":"u1"}})");
     ASSERT_TRUE(r) << r.describe();
-    EXPECT_EQ(f.slot.str(f.slot.ev.event_id), "e-2");
-    EXPECT_EQ(f.slot.str(f.slot.ev.entity_id), "/x");
-    EXPECT_EQ(f.slot.str(f.slot.ev.user_id), "u1");
-    EXPECT_TRUE(f.slot.ev.source.empty());
+    EXPECT_EQ(f.slot.str(f.fields().event_id), "e-2");
+    EXPECT_EQ(f.slot.str(f.fields().entity_id), "/x");
+    EXPECT_EQ(f.slot.str(f.fields().user_id), "u1");
+    EXPECT_TRUE(f.fields().source.empty());
     // A duplicate spelled two ways is still a duplicate.
     EXPECT_EQ(f.reason(R"({"event_id":"a","event\u005fid":"b","event_type":"x","timestamp":"2024-01-01T00:00:00Z","data":{}})"),
               "duplicate key: event_id");
@@ -86,15 +94,15 @@ TEST(Decoder, StringsInPlaceAndUnescaped) {
     auto r = f.run("{ \"event_id\" : \"e-3\"  ,\n\"event_type\":\"x.y\"\r\n, \"timestamp\":\"2024-01-01T00:00:00Z\",\t"
                    "\"source\":\"a\\u0062c\\t\", \"version\":\" 1.0 \", \"data\":{\"title\":\"\" , \"path\":\"/\\\"q\\\"\"} }");
     ASSERT_TRUE(r) << r.describe();
-    EXPECT_EQ(f.slot.str(f.slot.ev.event_id), "e-3");
-    EXPECT_EQ(f.slot.str(f.slot.ev.source), "abc\t");
-    EXPECT_EQ(f.slot.str(f.slot.ev.version), " 1.0 ");
-    EXPECT_EQ(f.slot.str(f.slot.ev.title), "");
-    EXPECT_EQ(f.slot.str(f.slot.ev.entity_id), "/\"q\"");
+    EXPECT_EQ(f.slot.str(f.fields().event_id), "e-3");
+    EXPECT_EQ(f.slot.str(f.fields().source), "abc\t");
+    EXPECT_EQ(f.slot.str(f.fields().version), " 1.0 ");
+    EXPECT_EQ(f.slot.str(f.fields().title), "");
+    EXPECT_EQ(f.slot.str(f.fields().entity_id), "/\"q\"");
     EXPECT_EQ(f.types.name(f.slot.ev.type), "x.y");
     // A timestamp with an escape is unescaped, then parsed.
     ASSERT_TRUE(f.run(R"({"event_id":"a","event_type":"x","timestamp":"2024-01-01T00:00:00\u005a","data":{}})"));
-    EXPECT_EQ(f.slot.ev.timestamp_ns, 1704067200LL * 1000000000LL);
+    EXPECT_EQ(f.fields().timestamp_ns, 1704067200LL * 1000000000LL);
     // A number where a string belongs is still a wrong type.
     EXPECT_EQ(f.reason(R"({"event_id":"a","event_type":"x","timestamp":"2024-01-01T00:00:00Z","source":5,"data":{}})"),
               "wrong type: source (The JSON element does not have the requested type.)");
@@ -108,7 +116,7 @@ TEST(Decoder, NumericIdsAreTheirDecimalText) {
         const std::string ev = std::string(R"({"eventType":"user.created","userId":)") + std::string(json_number) +
                                R"( ,"timestamp":"2025-08-25T22:30:57Z","payload":{"email":"e@x"}})";
         const decode_result r = f.run(ev);
-        return r ? std::string(f.slot.str(f.slot.ev.user_id)) : r.describe();
+        return r ? std::string(f.slot.str(f.fields().user_id)) : r.describe();
     };
     EXPECT_EQ(id("7"), "7");
     EXPECT_EQ(id("0"), "0");
@@ -168,6 +176,82 @@ TEST(Decoder, DeepNestingIsRejectedNotCrashed) {
     auto r = f.run(deep);
     EXPECT_FALSE(r);
     EXPECT_EQ(r.describe(), "nesting too deep: more than 64 levels");
+}
+
+// The envelope's correlation id is the engine's (the trace), read by the
+// schema: a string or number is carried, anything else ignored, never a
+// reason to reject; a decode that has none leaves none from the event before.
+TEST(Decoder, CorrelationIdIsCarriedNotRequired) {
+    fixture f;
+    const std::string head = R"({"eventType":"user.created","userId":7,"timestamp":"2025-08-25T22:30:57Z","payload":{"email":"e@x"})";
+    ASSERT_TRUE(f.run(head + R"(,"correlationId":"c-1"})"));
+    EXPECT_EQ(f.slot.str(f.slot.ev.correlation_id), "c-1");
+    ASSERT_TRUE(f.run(head + R"(,"correlation_id":42})"));
+    EXPECT_EQ(f.slot.str(f.slot.ev.correlation_id), "42");
+    ASSERT_TRUE(f.run(head + R"(,"correlation_id":{"a":[1]}})"));
+    EXPECT_TRUE(f.slot.ev.correlation_id.empty());
+    ASSERT_TRUE(f.run(head + "}"));
+    EXPECT_TRUE(f.slot.ev.correlation_id.empty());
+}
+
+namespace {
+// Another domain's events, {"metric":"cpu","host":...,"at":...,"trace":...}:
+// the engine's decoder serves it unchanged.
+struct metric_fields {
+    std::int64_t at_ns = 0;
+    str_ref host;
+};
+
+class metric_schema final : public event_schema {
+public:
+    std::span<const std::string_view> known_types() const noexcept override { return names_; }
+    bool decode(od::object& top, decode_context& c, event_slot& slot, str_ref& type_name) const noexcept override {
+        metric_fields& m = slot.fields<metric_fields>();
+        m = {};
+        return for_each_field(top, c, "",
+                              [&](std::string_view k, od::value& v) {
+                                  if (k == "metric") return c.mark(1, "metric") && c.string_field(v, "metric", type_name);
+                                  if (k == "host") return c.mark(2, "host") && c.string_field(v, "host", m.host);
+                                  if (k == "at") return c.timestamp_field(v, "at", m.at_ns);
+                                  if (k == "trace") return c.id_field(v, "trace", slot.ev.correlation_id);
+                                  return check_nesting(v, c, c.max_depth - 1);
+                              }) &&
+               (!type_name.empty() || c.fail(decode_status::missing_field, "metric"));
+    }
+
+private:
+    static constexpr std::array<std::string_view, 2> names_ = {"cpu", "disk"};
+};
+}  // namespace
+
+TEST(DecoderHook, AnotherSchemaPlugsIntoTheSameDecoder) {
+    const metric_schema schema;
+    type_registry types(schema.known_types());
+    decoder dec(schema, types, 4096);
+    EXPECT_EQ(types.find("disk"), 1);
+    standalone_event ev;
+    auto run = [&](std::string_view json) {
+        ev.assign(json.data(), json.size());
+        return dec.decode(ev.slot);
+    };
+    ASSERT_TRUE(run(R"({"metric":"disk","host":"h1","at":"2024-01-01T00:00:00Z","trace":7,"extra":[{}]})"));
+    EXPECT_EQ(ev.slot.ev.type, 1);
+    EXPECT_EQ(ev.slot.str(ev.slot.fields<metric_fields>().host), "h1");
+    EXPECT_EQ(ev.slot.fields<metric_fields>().at_ns, 1704067200LL * 1000000000LL);
+    EXPECT_EQ(ev.slot.str(ev.slot.ev.correlation_id), "7");
+    ASSERT_TRUE(run(R"({"metric":"net"})"));
+    EXPECT_EQ(types.name(ev.slot.ev.type), "net");
+    EXPECT_EQ(ev.slot.ev.type, 2) << "a new type is interned after the known ones";
+    // The schema's rejections, and the engine's own, read as the seed schema's do.
+    EXPECT_EQ(run(R"({"host":"h1"})").describe(), "missing field: metric");
+    EXPECT_EQ(run(R"({"metric":"cpu","metric":"cpu"})").describe(), "duplicate key: metric");
+    EXPECT_EQ(run(R"({"metric":"cpu","at":"noon"})").describe(), "bad timestamp: at is not ISO 8601");
+    EXPECT_EQ(run("[1]").describe(), "not a JSON object: the payload is an array");
+    EXPECT_EQ(run("").describe(), "empty payload");
+    std::string deep = R"({"metric":"cpu","x":)";
+    for (int i = 0; i < 100; ++i) deep += "[";
+    for (int i = 0; i < 100; ++i) deep += "]";
+    EXPECT_EQ(run(deep + "}").describe(), "nesting too deep: more than 64 levels");
 }
 
 TEST(Timestamp, ZonesFractionsAndRejects) {

@@ -114,7 +114,8 @@ logged_pipeline::logged_pipeline(std::string bootstrap, std::string group_id, st
         // broker, as tests meet it).
         "kafka.properties.\"session.timeout.ms\"=6000"};
     sets.insert(sets.end(), extra.begin(), extra.end());
-    p = std::make_unique<pipeline>(test_settings(std::move(sets)), logging_seed_sinks(log, std::move(hook)));
+    p = std::make_unique<pipeline>(test_settings(std::move(sets)), logging_seed_sinks(log, std::move(hook)),
+                                   seed_schema());
     p->start();
 }
 

@@ -15,6 +15,7 @@
 
 #include "embedded_broker.hpp"
 #include "pipeline.hpp"
+#include "seed_schema.hpp"
 
 namespace sluice::testing {
 

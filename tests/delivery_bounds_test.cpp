@@ -308,7 +308,7 @@ TEST(DeliveryBounds, SlowBrokerEverythingOnceCommitsBehindConfirmedWithinBounds)
     sets.push_back("pipeline.unconfirmed.max.events=" + std::to_string(max_events));
     sets.push_back("sinks.enrichment.output=\"kafka:enriched.events\"");
     sets.push_back("sinks.notification.output=\"kafka:notifications.outbox\"");
-    pipeline p(test_settings(sets), make_seed_sink);
+    pipeline p(test_settings(sets), make_seed_sink, seed_schema());
     p.start();
 
     commit_sampler commits(b, "slow");
@@ -391,7 +391,7 @@ TEST(DeliveryBounds, SlowBrokerEverythingOnceCommitsBehindConfirmedWithinBounds)
         std::vector<std::string> ref = base_settings(b, "reference", ref_dir);
         ref.push_back("sinks.enrichment.output=\"kafka:ref.enriched\"");
         ref.push_back("sinks.notification.output=\"kafka:ref.outbox\"");
-        pipeline r(test_settings(ref), make_seed_sink);
+        pipeline r(test_settings(ref), make_seed_sink, seed_schema());
         r.start();
         ASSERT_TRUE(committed_to_end(b, "reference", 120s));
         r.stop();
@@ -467,7 +467,7 @@ TEST(DeliveryBounds, PermanentFailureOfOneRecordDeadLettersItWhileOthersFlow) {
                              // this test's own produce and read-back, even under ASan.
                              "sinks.retry.backoff.ms=500", "sinks.retry.backoff.max.ms=3000"});
     sets.push_back("sinks.retry.max.attempts=100");  // lowered by a reload below
-    pipeline p(test_settings(sets), make_seed_sink);
+    pipeline p(test_settings(sets), make_seed_sink, seed_schema());
     p.start();
     sink_metrics& enrichment = p.metrics().sinks[0];
     ASSERT_EQ(p.metrics().sink_names[0], "enrichment");
@@ -562,7 +562,7 @@ TEST(DeliveryBounds, AFullProducerQueueIsBackpressureAndKeepsEachKeysOrder) {
     sets.insert(sets.end(), {"sinks.enrichment.output=\"kafka:enriched.events\"", "sinks.notification.output=\"none\"",
                              "kafka.producer.properties.\"queue.buffering.max.messages\"=20",
                              "kafka.producer.properties.\"linger.ms\"=50"});
-    pipeline p(test_settings(sets), make_seed_sink);
+    pipeline p(test_settings(sets), make_seed_sink, seed_schema());
     p.start();
     sink_metrics& enrichment = p.metrics().sinks[0];
     ASSERT_EQ(p.metrics().sink_names[0], "enrichment");

@@ -105,7 +105,7 @@ TEST(HostileInput, EveryCaseIsDeadLetteredWithItsOwnReasonAndTheRestFlows) {
     produce(b, recs);
 
     {
-        pipeline p(analytics_settings(b, dir, "hostile", {"pipeline.max.payload.bytes=65536"}), make_seed_sink);
+        pipeline p(analytics_settings(b, dir, "hostile", {"pipeline.max.payload.bytes=65536"}), make_seed_sink, seed_schema());
         ASSERT_TRUE(run_until_committed(p, b, "hostile", static_cast<std::int64_t>(recs.size())));
         EXPECT_EQ(p.metrics().source.dead_lettered.get(), cases.size());
         EXPECT_EQ(p.metrics().commit.dlq_delivered.get(), cases.size());
@@ -149,7 +149,7 @@ TEST(HostileInput, EventsLargerThanTheFetchLimitsFlowAndAreCommitted) {
     }
     produce(b, recs);
 
-    pipeline p(analytics_settings(b, dir, "large", {}), make_seed_sink);
+    pipeline p(analytics_settings(b, dir, "large", {}), make_seed_sink, seed_schema());
     ASSERT_TRUE(run_until_committed(p, b, "large", static_cast<std::int64_t>(recs.size())));
     EXPECT_EQ(p.metrics().source.decoded.get(), recs.size());
     EXPECT_EQ(p.metrics().source.dead_lettered.get(), 0u);

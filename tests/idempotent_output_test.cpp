@@ -59,7 +59,7 @@ struct two_broker_run {
             "sinks.notification.output=\"none\"", "sinks.analytics.output=\"none\"",
             "sinks.enrichment.directory.topic=\"\"", "commit.interval.ms=50", "sinks.retry.backoff.ms=20"};
         sets.insert(sets.end(), extra.begin(), extra.end());
-        p = std::make_unique<pipeline>(load_settings("", sets), make_seed_sink);
+        p = std::make_unique<pipeline>(load_settings("", sets), make_seed_sink, seed_schema());
         p->start();
     }
     sink_metrics& enrichment() { return p->metrics().sinks[0]; }

@@ -431,7 +431,8 @@ TEST_P(LifecyclePausedAtRevoke, PartitionIsFetchedWhenItComesBack) {
     }
     pipeline p(test_settings(sets), logging_seed_sinks(log, [&](std::string_view) {
                    while (!held && !gate_open.load()) std::this_thread::sleep_for(1ms);
-               }));
+               }),
+               seed_schema());
     struct open_on_exit {
         std::function<void()> open;
         ~open_on_exit() { open(); }  // before the pipeline stops, should an assertion end the test early

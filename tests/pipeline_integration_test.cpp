@@ -98,7 +98,7 @@ TEST(PipelineIntegration, EveryEventReachesItsSinksAndIsCommitted) {
     produce(env.broker->bootstraps(), g.records);
     const settings cfg = env.config("flow");
     {
-        pipeline p(cfg, make_seed_sink);
+        pipeline p(cfg, make_seed_sink, seed_schema());
         p.start();
         ASSERT_TRUE(committed_to_end(env.broker->bootstraps(), "flow", std::chrono::seconds(60)));
         p.stop();
@@ -146,7 +146,7 @@ TEST(PipelineIntegration, MalformedEventsLandInTheDeadLetterTopicWithReasons) {
     recs.push_back(record{"portfolio.analytics", 1, 0, "tombstone", "", true});
     produce(env.broker->bootstraps(), recs);
     {
-        pipeline p(env.config("dlq"), make_seed_sink);
+        pipeline p(env.config("dlq"), make_seed_sink, seed_schema());
         p.start();
         ASSERT_TRUE(committed_to_end(env.broker->bootstraps(), "dlq", std::chrono::seconds(60)));
         p.stop();
@@ -188,7 +188,7 @@ TEST(PipelineIntegration, RestartResumesFromCommittedOffsets) {
     const settings cfg = env.config("restart");
     std::uint64_t run1 = 0;
     {
-        pipeline p(cfg, make_seed_sink);
+        pipeline p(cfg, make_seed_sink, seed_schema());
         p.start();
         ASSERT_TRUE(wait_until([&] { return p.metrics().source.consumed.get() >= 500; }, std::chrono::seconds(60)));
         p.stop();
@@ -198,7 +198,7 @@ TEST(PipelineIntegration, RestartResumesFromCommittedOffsets) {
     produce(env.broker->bootstraps(), second.records);
     std::uint64_t run2 = 0;
     {
-        pipeline p(cfg, make_seed_sink);
+        pipeline p(cfg, make_seed_sink, seed_schema());
         p.start();
         ASSERT_TRUE(committed_to_end(env.broker->bootstraps(), "restart", std::chrono::seconds(60)));
         p.stop();
@@ -219,7 +219,7 @@ TEST(PipelineIntegration, BackpressurePausesAndLosesNothing) {
     produce(env.broker->bootstraps(), g.records);
     std::vector<std::string> tiny = {"pipeline.ring.size=8", "pipeline.pause.after.ms=0"};
     if (sinks_inline(env.config("backpressure", tiny))) tiny.push_back("pipeline.unconfirmed.max.events=8");
-    pipeline p(env.config("backpressure", tiny), make_seed_sink);
+    pipeline p(env.config("backpressure", tiny), make_seed_sink, seed_schema());
     p.start();
     ASSERT_TRUE(committed_to_end(env.broker->bootstraps(), "backpressure", std::chrono::seconds(90)));
     p.stop();
@@ -246,7 +246,7 @@ void expect_every_event_once(const char* group, std::uint64_t seed, const std::v
     test_env env;
     const generated g = make_events(3000, seed);
     produce(env.broker->bootstraps(), g.records);
-    pipeline p(env.config(group, overrides), make_seed_sink);
+    pipeline p(env.config(group, overrides), make_seed_sink, seed_schema());
     p.start();
     ASSERT_TRUE(committed_to_end(env.broker->bootstraps(), group, std::chrono::seconds(60)));
     p.stop();
@@ -277,7 +277,7 @@ TEST(PipelineIntegration, StatsSocketAnswersAllFourCommands) {
         EXPECT_EQ(to_string(cfg.sinks), sink_placement_under_test());
     }
     const std::string placement = sinks_inline(cfg) ? "inline" : "threads";
-    pipeline p(cfg, make_seed_sink);
+    pipeline p(cfg, make_seed_sink, seed_schema());
     p.start();
     ASSERT_TRUE(committed_to_end(env.broker->bootstraps(), "stats", std::chrono::seconds(60)));
     const std::string sock = env.dir + "/stats.sock";

@@ -14,10 +14,13 @@
 #include "clock.hpp"
 #include "decoder.hpp"
 #include "dedup_window.hpp"
+#include "event_schema.hpp"
 #include "json_writer.hpp"
 #include "kafka_handles.hpp"
 #include "key_hash.hpp"
 #include "seed_events.hpp"
+#include "seed_fields.hpp"
+#include "seed_schema.hpp"
 #include "user_directory.hpp"
 #include "window_aggregate.hpp"
 
@@ -198,8 +201,8 @@ TEST(JsonWriter, EscapesAndNests) {
 // Every event the load generator makes decodes, is valid JSON, and the mix
 // covers every seed event type in both envelope styles.
 TEST(SeedEvents, EveryGeneratedEventDecodes) {
-    type_registry types;
-    decoder dec(types, 1 << 16);
+    type_registry types(seed_schema().known_types());
+    decoder dec(seed_schema(), types, 1 << 16);
     standalone_event decoded;
     event_slot& slot = decoded.slot;
     seed_generator gen(3);
@@ -214,7 +217,7 @@ TEST(SeedEvents, EveryGeneratedEventDecodes) {
         EXPECT_EQ(types.name(slot.ev.type), ev.type);
         EXPECT_FALSE(ev.key.empty());
         seen.insert(std::string(ev.type));
-        styles.insert(slot.ev.style);
+        styles.insert(seed_fields_of(slot).style);
     }
     EXPECT_EQ(seen.size(), 18u);
     EXPECT_EQ(styles.size(), 2u);

@@ -44,7 +44,7 @@ struct redrive_run {
             // Quick rejoin of the group on the embedded broker (engine/README.md,
             // The embedded broker, as tests meet it).
             "kafka.properties.\"session.timeout.ms\"=6000"};
-        auto p = std::make_unique<pipeline>(load_settings("", sets), make_seed_sink);
+        auto p = std::make_unique<pipeline>(load_settings("", sets), make_seed_sink, seed_schema());
         p->start();
         EXPECT_TRUE(committed_to_end(b, "app", 60s));
         p->stop();

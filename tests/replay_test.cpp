@@ -104,7 +104,7 @@ TEST(Replay, EveryLineReachesItsSinksOnceAndTheWatermarkReachesTheEnd) {
     const replay_file f = make_file(env.dir, 3000, 4096);
     auto log = std::make_shared<sink_log>();
     {
-        pipeline p(env.config(f.path), logging_seed_sinks(log));
+        pipeline p(env.config(f.path), logging_seed_sinks(log), seed_schema());
         p.start();
         partition_view& v = p.metrics().partitions[0];
         ASSERT_TRUE(wait_until([&] { return v.committed_offset.load() == f.count + 1; }, std::chrono::seconds(60)))
@@ -165,7 +165,7 @@ TEST(Replay, WakingSinksForBigBatchesLosesNothing) {
     const replay_file f = make_file(env.dir, 3000, 4096);
     auto log = std::make_shared<sink_log>();
     {
-        pipeline p(env.config(f.path, {"pipeline.wake.after.events=1000000"}), logging_seed_sinks(log));
+        pipeline p(env.config(f.path, {"pipeline.wake.after.events=1000000"}), logging_seed_sinks(log), seed_schema());
         p.start();
         partition_view& v = p.metrics().partitions[0];
         ASSERT_TRUE(wait_until([&] { return v.committed_offset.load() == f.count + 1; }, std::chrono::seconds(60)))
@@ -195,7 +195,8 @@ TEST(Replay, StoppedMidFileCommitsExactlyWhatWasDispatched) {
         pipeline p(env.config(f.path, {"pipeline.ring.size=64"}),
                    logging_seed_sinks(log, [](std::string_view sink) {
                        if (sink == "analytics") std::this_thread::sleep_for(std::chrono::microseconds(50));
-                   }));
+                   }),
+                   seed_schema());
         m = &p.metrics();
         p.start();
         ASSERT_TRUE(wait_until([&] { return m->source.consumed.get() > 2000; }, std::chrono::seconds(60)));
@@ -226,7 +227,7 @@ TEST(Replay, EventsRoutedNowhereAreDoneAtOnce) {
     auto log = std::make_shared<sink_log>();
     ::testing::internal::CaptureStderr();
     {
-        pipeline p(env.config(f.path, {"routing.\"page.view\"=[]", "routing.default=[]"}), logging_seed_sinks(log));
+        pipeline p(env.config(f.path, {"routing.\"page.view\"=[]", "routing.default=[]"}), logging_seed_sinks(log), seed_schema());
         p.start();
         partition_view& v = p.metrics().partitions[0];
         EXPECT_TRUE(wait_until([&] { return v.committed_offset.load() == f.count + 1; }, std::chrono::seconds(60)))
@@ -257,7 +258,7 @@ TEST(Replay, LatencyIsRecordedOncePerEventWithoutOutputs) {
     {
         pipeline p(env.config(f.path, {"sinks.enrichment.output=none", "sinks.notification.output=none",
                                        "sinks.analytics.output=none"}),
-                   logging_seed_sinks(log));
+                   logging_seed_sinks(log), seed_schema());
         p.start();
         partition_view& v = p.metrics().partitions[0];
         ASSERT_TRUE(wait_until([&] { return v.committed_offset.load() == f.count + 1; }, std::chrono::seconds(60)));
@@ -289,7 +290,7 @@ TEST(Replay, UsersComeFromTheBootstrapFileToo) {
         << "\n{\"not\":\"a user\"}\n\n"
         << R"({"eventType":"user\u002ecreated","userId":902,"timestamp":"2026-01-01T00:00:00Z","payload":{"email":"d@example.com","username":"d"}})"
         << "\n";
-    pipeline p(env.config(replay, {"sinks.enrichment.directory.bootstrap.file=\"" + users + "\""}), make_seed_sink);
+    pipeline p(env.config(replay, {"sinks.enrichment.directory.bootstrap.file=\"" + users + "\""}), make_seed_sink, seed_schema());
     p.start();
     partition_view& v = p.metrics().partitions[0];
     ASSERT_TRUE(wait_until([&] { return v.committed_offset.load() == 2; }, std::chrono::seconds(60)));
@@ -307,7 +308,7 @@ TEST(Replay, AMissingBootstrapFileNamesItself) {
     std::ofstream(replay) << "";
     try {
         pipeline p(env.config(replay, {"sinks.enrichment.directory.bootstrap.file=\"/nonexistent/users.jsonl\""}),
-                   make_seed_sink);
+                   make_seed_sink, seed_schema());
         p.start();
         p.stop();
         FAIL() << "started without its bootstrap file";
@@ -344,7 +345,7 @@ TEST_P(ReplayTrickle, LinesOfATricklingPipeAreCommittedAsTheyCome) {
         while (!done) std::this_thread::sleep_for(std::chrono::milliseconds(10));
         ::close(fd);
     });
-    pipeline p(env.config(fifo, {"pipeline.sinks=\"" + GetParam() + "\""}), make_seed_sink);
+    pipeline p(env.config(fifo, {"pipeline.sinks=\"" + GetParam() + "\""}), make_seed_sink, seed_schema());
     p.start();
     partition_view& v = p.metrics().partitions[0];
     const bool committed = wait_until(

@@ -4,6 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include <array>
+#include <string_view>
+
 using namespace sluice;
 
 static const std::vector<std::string> sinks = {"enrichment", "notification", "analytics"};
@@ -81,4 +84,29 @@ TEST(Routing, AnUnknownSinkErrorNamesTheConfiguredSinks) {
     } catch (const std::invalid_argument& e) {
         EXPECT_STREQ(e.what(), "routing.page.view: unknown sink 'analytics' (sinks are enrichment, archive)");
     }
+}
+
+namespace {
+int classified = 0;
+bool is_task(std::string_view name) noexcept {
+    ++classified;
+    return name.starts_with("task.");
+}
+}  // namespace
+
+TEST(TypeRegistry, ClassesAreDecidedOncePerTypeIncludingLaterOnes) {
+    const std::array<std::string_view, 2> known = {"task.updated", "page.view"};
+    type_registry types(known);
+    EXPECT_EQ(types.find("task.updated"), 0);
+    EXPECT_EQ(types.find("page.view"), 1);
+    type_classes<bool> task(types, &is_task);
+    classified = 0;
+    EXPECT_TRUE(task(0));
+    EXPECT_FALSE(task(1));
+    EXPECT_EQ(classified, 2);
+    const type_id later = types.intern("task.archived");  // a family member first seen at run time
+    EXPECT_TRUE(task(later));
+    EXPECT_TRUE(task(0));
+    EXPECT_FALSE(task(types.intern("user.created")));
+    EXPECT_EQ(classified, 4) << "each type's name is looked at once";
 }

@@ -89,7 +89,7 @@ TEST(SinkRules, DirectoryJoinsRecipientsDedupAndWindows) {
         // exactly the events of one partition, in order.
         "routing.\"user.created\"=[\"notification\"]"});
     {
-        pipeline p(cfg, make_seed_sink);
+        pipeline p(cfg, make_seed_sink, seed_schema());
         p.start();
         // Every event each sink is routed, not only the analytics partition's:
         // the user.created partitions may be fetched after it, and a stop
@@ -181,7 +181,7 @@ TEST(SinkRules, FailingOutputRetriesThenDeadLetters) {
         "sinks.retry.max.attempts=3", "sinks.retry.backoff.ms=20",
         "kafka.producer.properties.\"message.timeout.ms\"=500", "commit.interval.ms=50"});
     {
-        pipeline p(cfg, make_seed_sink);
+        pipeline p(cfg, make_seed_sink, seed_schema());
         p.start();
         // user.created (welcome) and both task events each have one notification.
         ASSERT_TRUE(wait_until([&] { return p.metrics().sinks[1].dead_lettered.get() == 3; }, std::chrono::seconds(60)));

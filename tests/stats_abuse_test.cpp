@@ -192,7 +192,7 @@ TEST(StatsAbuse, ThePipelineKeepsWorkingWhileTheSocketIsAbused) {
                                   "sinks.enrichment.output=\"none\"", "sinks.notification.output=\"none\"",
                                   "sinks.analytics.output=\"none\"", "commit.interval.ms=50",
                                   "kafka.properties.\"session.timeout.ms\"=6000"}),
-               make_seed_sink);
+               make_seed_sink, seed_schema());
     p.start();
     // 60 clients: unfinished lines, garbage, requests they never read.
     std::vector<int> abusers;

@@ -92,7 +92,7 @@ TEST(SteadyState, RoleThreadsDoNotAllocatePerEvent) {
         // The warm-up passes over every in-flight entry, so an entry growing
         // for a larger event the first time it meets one is warm-up too.
         "pipeline.unconfirmed.max.events=4096"});
-    pipeline p(cfg, make_seed_sink);
+    pipeline p(cfg, make_seed_sink, seed_schema());
     // Inline, the sinks' work is counted on the source thread.
     if (!sink_placement_under_test().empty()) {
         EXPECT_EQ(p.metrics().sinks_inline, sink_placement_under_test() == "inline");

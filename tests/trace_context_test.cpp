@@ -64,7 +64,7 @@ TEST(TraceContext, CarriedIntoKafkaOutputsFileOutputsAndDeadLetters) {
         "sinks.notification.output=\"file:" + dir + "/notifications.jsonl\"", "sinks.analytics.output=\"none\"",
         "sinks.enrichment.directory.topic=\"\"", "commit.interval.ms=50"});
     {
-        pipeline p(cfg, make_seed_sink);
+        pipeline p(cfg, make_seed_sink, seed_schema());
         p.start();
         ASSERT_TRUE(committed_to_end(b, "trace", std::chrono::seconds(60)));
         p.stop();
@@ -116,7 +116,7 @@ TEST(TraceContext, ConfiguredHeaderList) {
         "sinks.analytics.output=\"none\"", "sinks.enrichment.directory.topic=\"\"", "commit.interval.ms=50",
         "kafka.trace.headers=[\"x-tenant\",\"event-type\"]"});
     {
-        pipeline p(cfg, make_seed_sink);
+        pipeline p(cfg, make_seed_sink, seed_schema());
         p.start();
         ASSERT_TRUE(committed_to_end(b, "trace-list", std::chrono::seconds(60)));
         p.stop();
