@@ -31,8 +31,8 @@ inline constexpr std::size_t json_padding = 64;  // SIMDJSON_PADDING in simdjson
 // The source fills both in pool order: an in-flight event is not reused
 // before it is confirmed, so in_flight.size() bounds the events between the
 // oldest unconfirmed one and the newest dispatched.
-// Cache-line aligned: unaligned, neighbouring entries shared a line, and the
-// source filling one took that line from the sinks reading the other.
+// Cache-line aligned: neighbouring entries would otherwise share a line, and
+// the source filling one would take that line from the sinks reading the other.
 struct alignas(64) in_flight_event {
     std::atomic<std::uint32_t> pending{0};
     std::uint32_t partition = 0;       // commit tracker's partition index

@@ -18,7 +18,7 @@
 namespace sluice {
 
 // Design: all methods on the notification thread, except live_json (atomics).
-// Rules (DESIGN.md): task events notify the creator and the assignee, the
+// Rules: task events notify the creator and the assignee, the
 // assignee only if different from the creator, never the actor; user.created
 // sends a welcome; email.send and notification.create pass through.
 class notification_sink final : public sink {

@@ -215,7 +215,7 @@ TEST(SinkRules, AReloadedWindowLengthAppliesFromTheNextWindow) {
         "sinks.analytics.output=\"file:" + dir + "/rollups.jsonl\"", "sinks.analytics.window.ms=10000"};
     const settings cfg = load_settings("", sets);
     {
-        pipeline p(cfg, make_seed_sink);
+        pipeline p(cfg, make_seed_sink, seed_schema());
         p.start();
         produce(b, {{t, 0, 0, "a", portfolio("v1", "page.view", "2025-08-25T22:00:01Z", R"({"path":"/","user_id":"1"})")}});
         ASSERT_TRUE(wait_until([&] { return p.metrics().sinks[2].processed.get() == 1; }, std::chrono::seconds(60)));
