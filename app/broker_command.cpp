@@ -14,11 +14,11 @@
 #include <system_error>
 #include <thread>
 
-#include "broker_control.hpp"
 #include "commands.hpp"
-#include "config.hpp"
+#include "config/config.hpp"
+#include "kafka/broker_control.hpp"
+#include "kafka/embedded_broker.hpp"
 #include "seed_config.hpp"
-#include "embedded_broker.hpp"
 
 namespace sluice {
 namespace {

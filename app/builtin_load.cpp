@@ -3,8 +3,8 @@
 
 #include <pthread.h>
 
-#include "load_producer.hpp"
-#include "log.hpp"
+#include "base/log.hpp"
+#include "load/load_producer.hpp"
 #include "seed_events.hpp"
 
 namespace sluice {

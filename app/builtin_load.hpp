@@ -5,7 +5,7 @@
 #include <string>
 #include <thread>
 
-#include "config.hpp"
+#include "config/config.hpp"
 
 namespace sluice {
 

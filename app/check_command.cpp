@@ -5,13 +5,13 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "base/log.hpp"
 #include "commands.hpp"
-#include "config.hpp"
+#include "config/config.hpp"
+#include "config/config_dump.hpp"
+#include "kafka/kafka_handles.hpp"
+#include "kafka/topic_check.hpp"
 #include "seed_config.hpp"
-#include "config_dump.hpp"
-#include "kafka_handles.hpp"
-#include "log.hpp"
-#include "topic_check.hpp"
 
 namespace sluice {
 

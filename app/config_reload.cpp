@@ -3,9 +3,9 @@
 
 #include <sstream>
 
-#include "config_dump.hpp"
-#include "config_registry.hpp"
-#include "log.hpp"
+#include "base/log.hpp"
+#include "config/config_dump.hpp"
+#include "config/config_registry.hpp"
 #include "seed_config.hpp"
 
 namespace sluice {

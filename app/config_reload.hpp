@@ -5,8 +5,8 @@
 #include <string>
 
 #include "commands.hpp"
-#include "config.hpp"
-#include "pipeline.hpp"
+#include "config/config.hpp"
+#include "pipeline/pipeline.hpp"
 
 namespace sluice {
 

@@ -14,11 +14,11 @@
 #include <string>
 #include <vector>
 
+#include "base/json_writer.hpp"
 #include "commands.hpp"
-#include "config.hpp"
+#include "config/config.hpp"
 #include "seed_config.hpp"
-#include "sink_placement.hpp"
-#include "json_writer.hpp"
+#include "sink/sink_placement.hpp"
 
 namespace sluice {
 

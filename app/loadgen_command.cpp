@@ -7,8 +7,8 @@
 #include <thread>
 
 #include "commands.hpp"
-#include "load_producer.hpp"
-#include "rate_profile.hpp"
+#include "load/load_producer.hpp"
+#include "load/rate_profile.hpp"
 #include "seed_events.hpp"
 
 namespace sluice {

@@ -10,13 +10,13 @@
 #include <cstring>
 #include <string>
 
-#include "build_info.hpp"
+#include "base/build_info.hpp"
+#include "base/threads.hpp"
 #include "commands.hpp"
-#include "config.hpp"
+#include "config/config.hpp"
+#include "dead_letter/redrive.hpp"
 #include "exit_codes.hpp"
-#include "kafka_handles.hpp"
-#include "redrive.hpp"
-#include "threads.hpp"
+#include "kafka/kafka_handles.hpp"
 
 namespace {
 

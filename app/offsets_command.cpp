@@ -10,11 +10,11 @@
 #include <string>
 #include <vector>
 
+#include "base/timestamp.hpp"
 #include "commands.hpp"
-#include "config.hpp"
+#include "config/config.hpp"
+#include "kafka/kafka_handles.hpp"
 #include "seed_config.hpp"
-#include "kafka_handles.hpp"
-#include "timestamp.hpp"
 
 namespace sluice {
 

@@ -2,7 +2,7 @@
 #include <cstdio>
 
 #include "commands.hpp"
-#include "redrive.hpp"
+#include "dead_letter/redrive.hpp"
 
 namespace sluice {
 

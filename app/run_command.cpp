@@ -2,17 +2,17 @@
 #include <cstdio>
 #include <optional>
 
+#include "base/clock.hpp"
+#include "base/log.hpp"
 #include "builtin_load.hpp"
-#include "clock.hpp"
 #include "commands.hpp"
-#include "config.hpp"
+#include "config/config.hpp"
 #include "exit_codes.hpp"
-#include "log.hpp"
-#include "pipeline.hpp"
+#include "kafka/topic_check.hpp"
+#include "pipeline/pipeline.hpp"
 #include "run_messages.hpp"
 #include "run_supervisor.hpp"
 #include "sink_factory.hpp"
-#include "topic_check.hpp"
 
 namespace sluice {
 

@@ -7,7 +7,7 @@
 #include <string>
 #include <string_view>
 
-#include "log.hpp"
+#include "base/log.hpp"
 #include "run_progress.hpp"
 
 namespace sluice {

@@ -3,8 +3,8 @@
 
 #include <cstdint>
 
-#include "config.hpp"
-#include "pipeline.hpp"
+#include "config/config.hpp"
+#include "pipeline/pipeline.hpp"
 
 namespace sluice {
 

@@ -3,8 +3,8 @@
 
 #include <cstdint>
 
-#include "histogram.hpp"
-#include "pipeline.hpp"
+#include "pipeline/pipeline.hpp"
+#include "stats/histogram.hpp"
 
 namespace sluice {
 

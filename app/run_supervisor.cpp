@@ -5,8 +5,8 @@
 
 #include <algorithm>
 
-#include "clock.hpp"
-#include "log.hpp"
+#include "base/clock.hpp"
+#include "base/log.hpp"
 
 namespace sluice {
 

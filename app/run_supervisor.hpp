@@ -5,9 +5,9 @@
 #include <string>
 
 #include "commands.hpp"
-#include "config.hpp"
+#include "config/config.hpp"
 #include "config_reload.hpp"
-#include "pipeline.hpp"
+#include "pipeline/pipeline.hpp"
 #include "role_watch.hpp"
 #include "run_progress.hpp"
 #include "service_notifier.hpp"

@@ -5,7 +5,7 @@
 
 #include <cstdlib>
 
-#include "log.hpp"
+#include "base/log.hpp"
 
 namespace sluice {
 

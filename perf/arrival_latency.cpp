@@ -13,9 +13,9 @@
 #include <cstring>
 #include <string>
 
-#include "clock.hpp"
-#include "histogram.hpp"
-#include "kafka_handles.hpp"
+#include "base/clock.hpp"
+#include "kafka/kafka_handles.hpp"
+#include "stats/histogram.hpp"
 
 using namespace sluice;
 

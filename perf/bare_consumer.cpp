@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "backlog_reader.hpp"
-#include "kafka_handles.hpp"
+#include "kafka/kafka_handles.hpp"
 
 using namespace sluice;
 

@@ -4,8 +4,8 @@
 
 #include "bare_parse.hpp"
 #include "corpus.hpp"
-#include "decoder.hpp"
-#include "event_schema.hpp"
+#include "decode/decoder.hpp"
+#include "decode/event_schema.hpp"
 #include "seed_schema.hpp"
 
 namespace {

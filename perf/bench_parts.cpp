@@ -5,13 +5,13 @@
 #include <string>
 #include <vector>
 
-#include "commit_tracker.hpp"
+#include "base/json_writer.hpp"
+#include "base/key_hash.hpp"
+#include "commit/commit_tracker.hpp"
 #include "dedup_window.hpp"
-#include "histogram.hpp"
-#include "json_writer.hpp"
-#include "key_hash.hpp"
-#include "routing.hpp"
+#include "pipeline/routing.hpp"
 #include "seed_config.hpp"
+#include "stats/histogram.hpp"
 #include "window_aggregate.hpp"
 
 namespace {

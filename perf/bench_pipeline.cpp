@@ -10,9 +10,9 @@
 #include <thread>
 
 #include "bare_parse.hpp"
-#include "clock.hpp"
+#include "base/clock.hpp"
 #include "corpus.hpp"
-#include "pipeline.hpp"
+#include "pipeline/pipeline.hpp"
 #include "sink_factory.hpp"
 
 namespace {

@@ -9,8 +9,8 @@
 #include <atomic>
 #include <thread>
 
-#include "clock.hpp"
-#include "spsc_ring.hpp"
+#include "base/clock.hpp"
+#include "ring/spsc_ring.hpp"
 
 namespace {
 

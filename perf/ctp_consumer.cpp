@@ -44,8 +44,8 @@
 #include <vector>
 
 #include "backlog_reader.hpp"
-#include "kafka_handles.hpp"
-#include "timestamp.hpp"
+#include "base/timestamp.hpp"
+#include "kafka/kafka_handles.hpp"
 
 using namespace sluice;
 namespace od = simdjson::ondemand;

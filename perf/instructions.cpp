@@ -5,15 +5,15 @@
 #include <cstring>
 #include <string>
 
-#include "commit_tracker.hpp"
+#include "base/json_writer.hpp"
+#include "commit/commit_tracker.hpp"
 #include "corpus.hpp"
-#include "decoder.hpp"
+#include "decode/decoder.hpp"
+#include "decode/event_schema.hpp"
 #include "dedup_window.hpp"
-#include "event_schema.hpp"
-#include "histogram.hpp"
-#include "json_writer.hpp"
+#include "ring/spsc_ring.hpp"
 #include "seed_schema.hpp"
-#include "spsc_ring.hpp"
+#include "stats/histogram.hpp"
 
 using namespace sluice;
 

@@ -3,9 +3,9 @@
 
 #include <charconv>
 
-#include "clock.hpp"
-#include "json_writer.hpp"
-#include "key_hash.hpp"
+#include "base/clock.hpp"
+#include "base/json_writer.hpp"
+#include "base/key_hash.hpp"
 #include "seed_config.hpp"
 
 namespace sluice {

@@ -6,10 +6,10 @@
 #include <mutex>
 #include <string>
 
-#include "config.hpp"
-#include "delivery_tracker.hpp"
+#include "config/config.hpp"
 #include "seed_fields.hpp"
-#include "sink.hpp"
+#include "sink/delivery_tracker.hpp"
+#include "sink/sink.hpp"
 #include "window_aggregate.hpp"
 
 namespace sluice {

@@ -10,11 +10,11 @@
 #include <thread>
 #include <vector>
 
-#include "event_schema.hpp"
-#include "line_reader.hpp"
+#include "decode/event_schema.hpp"
 #include "seed_config.hpp"
 #include "seed_fields.hpp"
 #include "seed_schema.hpp"
+#include "source/line_reader.hpp"
 
 namespace sluice {
 

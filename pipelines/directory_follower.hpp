@@ -7,10 +7,10 @@
 #include <string>
 #include <vector>
 
-#include "config.hpp"
-#include "decoder.hpp"
-#include "kafka_handles.hpp"
-#include "type_registry.hpp"
+#include "config/config.hpp"
+#include "decode/decoder.hpp"
+#include "decode/type_registry.hpp"
+#include "kafka/kafka_handles.hpp"
 #include "user_directory.hpp"
 
 namespace sluice {

@@ -1,9 +1,9 @@
 // Enrichment rules: join user ids against the user directory.
 #include "enrichment_sink.hpp"
 
+#include "base/timestamp.hpp"
 #include "event_key.hpp"
 #include "seed_fields.hpp"
-#include "timestamp.hpp"
 
 namespace sluice {
 

@@ -5,12 +5,12 @@
 #include <memory>
 #include <string>
 
-#include "config.hpp"
-#include "json_writer.hpp"
-#include "metrics.hpp"
-#include "delivery_tracker.hpp"
+#include "base/json_writer.hpp"
+#include "config/config.hpp"
 #include "directory_follower.hpp"
-#include "sink.hpp"
+#include "sink/delivery_tracker.hpp"
+#include "sink/sink.hpp"
+#include "stats/metrics.hpp"
 #include "user_directory.hpp"
 
 namespace sluice {

@@ -6,9 +6,9 @@
 #include <string>
 #include <string_view>
 
-#include "event_slot.hpp"
+#include "decode/event_slot.hpp"
+#include "decode/type_registry.hpp"
 #include "seed_fields.hpp"
-#include "type_registry.hpp"
 
 namespace sluice {
 

@@ -1,10 +1,10 @@
 // Notification recipients and records.
 #include "notification_sink.hpp"
 
+#include "base/key_hash.hpp"
+#include "base/timestamp.hpp"
 #include "event_key.hpp"
-#include "key_hash.hpp"
 #include "seed_config.hpp"
-#include "timestamp.hpp"
 
 namespace sluice {
 

@@ -5,14 +5,14 @@
 #include <memory>
 #include <string>
 
-#include "config.hpp"
+#include "base/json_writer.hpp"
+#include "config/config.hpp"
 #include "dedup_window.hpp"
-#include "delivery_tracker.hpp"
 #include "directory_follower.hpp"
-#include "json_writer.hpp"
-#include "metrics.hpp"
 #include "seed_fields.hpp"
-#include "sink.hpp"
+#include "sink/delivery_tracker.hpp"
+#include "sink/sink.hpp"
+#include "stats/metrics.hpp"
 #include "user_directory.hpp"
 
 namespace sluice {

@@ -1,7 +1,7 @@
 // The seed domain's configuration, and the keys its sinks read.
 #include "seed_config.hpp"
 
-#include "config_registry.hpp"
+#include "config/config_registry.hpp"
 
 namespace sluice {
 namespace {

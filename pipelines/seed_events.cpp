@@ -3,8 +3,8 @@
 
 #include <cstdio>
 
-#include "json_writer.hpp"
-#include "timestamp.hpp"
+#include "base/json_writer.hpp"
+#include "base/timestamp.hpp"
 
 namespace sluice {
 

@@ -3,7 +3,7 @@
 
 #include <cstdint>
 
-#include "event_slot.hpp"
+#include "decode/event_slot.hpp"
 
 namespace sluice {
 

@@ -4,7 +4,7 @@
 #include <array>
 #include <cstring>
 
-#include "event_schema.hpp"
+#include "decode/event_schema.hpp"
 #include "seed_fields.hpp"
 
 namespace sluice {

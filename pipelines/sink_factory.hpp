@@ -1,7 +1,7 @@
 // Builds the sinks of the seed systems by name, for the engine's pipeline.
 #pragma once
 
-#include "pipeline.hpp"
+#include "pipeline/pipeline.hpp"
 #include "seed_config.hpp"
 #include "seed_schema.hpp"
 

@@ -1,7 +1,7 @@
 // User directory: records in a vector behind an open-addressing index.
 #include "user_directory.hpp"
 
-#include "key_hash.hpp"
+#include "base/key_hash.hpp"
 
 namespace sluice {
 

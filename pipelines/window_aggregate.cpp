@@ -5,9 +5,9 @@
 #include <bit>
 #include <cstring>
 
-#include "json_writer.hpp"
-#include "key_hash.hpp"
-#include "timestamp.hpp"
+#include "base/json_writer.hpp"
+#include "base/key_hash.hpp"
+#include "base/timestamp.hpp"
 
 namespace sluice {
 

@@ -7,7 +7,7 @@
 #include <string_view>
 #include <vector>
 
-#include "type_registry.hpp"
+#include "decode/type_registry.hpp"
 
 namespace sluice {
 

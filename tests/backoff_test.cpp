@@ -1,5 +1,5 @@
 // Full-jitter backoff: the delays spread over the whole interval, never past its bound.
-#include "backoff.hpp"
+#include "base/backoff.hpp"
 
 #include <gtest/gtest.h>
 

@@ -38,8 +38,8 @@
 #include <thread>
 #include <vector>
 
-#include "embedded_broker.hpp"
-#include "kafka_handles.hpp"
+#include "kafka/embedded_broker.hpp"
+#include "kafka/kafka_handles.hpp"
 
 namespace {
 

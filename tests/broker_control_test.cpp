@@ -5,9 +5,9 @@
 
 #include <chrono>
 
-#include "broker_control.hpp"
-#include "embedded_broker.hpp"
-#include "kafka_handles.hpp"
+#include "kafka/broker_control.hpp"
+#include "kafka/embedded_broker.hpp"
+#include "kafka/kafka_handles.hpp"
 
 using namespace sluice;
 using namespace std::chrono_literals;

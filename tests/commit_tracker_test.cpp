@@ -1,5 +1,5 @@
 // Watermark rules under out-of-order acks, and commit/exposure bookkeeping.
-#include "commit_tracker.hpp"
+#include "commit/commit_tracker.hpp"
 
 #include <gtest/gtest.h>
 

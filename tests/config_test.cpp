@@ -1,9 +1,9 @@
 // Config loading: defaults, overrides, and one clear error line per mistake.
-#include "config.hpp"
+#include "config/config.hpp"
 #include "seed_config.hpp"
 
-#include "config_dump.hpp"
-#include "config_registry.hpp"
+#include "config/config_dump.hpp"
+#include "config/config_registry.hpp"
 
 #include <gtest/gtest.h>
 

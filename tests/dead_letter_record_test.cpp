@@ -1,5 +1,5 @@
 // The envelope dead-letter record: which field holds the event, and getting the bytes back.
-#include "dead_letter_record.hpp"
+#include "dead_letter/dead_letter_record.hpp"
 
 #include <gtest/gtest.h>
 #include <simdjson.h>

@@ -8,13 +8,13 @@
 #include <set>
 #include <string>
 
-#include "clock.hpp"
-#include "dead_letter_record.hpp"
-#include "embedded_broker.hpp"
+#include "base/clock.hpp"
+#include "base/timestamp.hpp"
+#include "dead_letter/dead_letter_record.hpp"
+#include "kafka/embedded_broker.hpp"
 #include "kafka_test_support.hpp"
-#include "pipeline.hpp"
+#include "pipeline/pipeline.hpp"
 #include "sink_factory.hpp"
-#include "timestamp.hpp"
 
 using namespace sluice;
 using namespace sluice::testing;

@@ -1,5 +1,5 @@
 // Decoder: both envelope styles, and a distinct reason for every kind of bad input.
-#include "decoder.hpp"
+#include "decode/decoder.hpp"
 
 #include <gtest/gtest.h>
 
@@ -7,10 +7,10 @@
 #include <span>
 #include <string>
 
-#include "event_schema.hpp"
+#include "base/timestamp.hpp"
+#include "decode/event_schema.hpp"
 #include "seed_fields.hpp"
 #include "seed_schema.hpp"
-#include "timestamp.hpp"
 
 using namespace sluice;
 

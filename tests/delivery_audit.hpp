@@ -13,8 +13,8 @@
 #include <string>
 #include <vector>
 
-#include "embedded_broker.hpp"
-#include "pipeline.hpp"
+#include "kafka/embedded_broker.hpp"
+#include "pipeline/pipeline.hpp"
 #include "seed_schema.hpp"
 
 namespace sluice::testing {

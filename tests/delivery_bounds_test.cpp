@@ -18,10 +18,10 @@
 #include <vector>
 
 #include "delivery_audit.hpp"
-#include "embedded_broker.hpp"
-#include "kafka_handles.hpp"
+#include "kafka/embedded_broker.hpp"
+#include "kafka/kafka_handles.hpp"
 #include "kafka_test_support.hpp"
-#include "pipeline.hpp"
+#include "pipeline/pipeline.hpp"
 #include "sink_factory.hpp"
 
 using namespace sluice;

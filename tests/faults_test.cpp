@@ -13,9 +13,9 @@
 #include <optional>
 
 #include "delivery_audit.hpp"
-#include "embedded_broker.hpp"
+#include "kafka/embedded_broker.hpp"
 #include "kafka_test_support.hpp"
-#include "pipeline.hpp"
+#include "pipeline/pipeline.hpp"
 
 using namespace sluice;
 using namespace sluice::testing;

@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "kafka_test_support.hpp"
-#include "output.hpp"
+#include "sink/output.hpp"
 
 using namespace sluice;
 

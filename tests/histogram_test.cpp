@@ -1,5 +1,5 @@
 // histogram: bucket geometry and percentiles against known distributions.
-#include "histogram.hpp"
+#include "stats/histogram.hpp"
 
 #include <gtest/gtest.h>
 

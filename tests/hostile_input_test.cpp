@@ -8,10 +8,10 @@
 #include <set>
 #include <sstream>
 
-#include "clock.hpp"
-#include "embedded_broker.hpp"
+#include "base/clock.hpp"
+#include "kafka/embedded_broker.hpp"
 #include "kafka_test_support.hpp"
-#include "pipeline.hpp"
+#include "pipeline/pipeline.hpp"
 #include "seed_events.hpp"
 #include "sink_factory.hpp"
 

@@ -14,10 +14,10 @@
 #include <fstream>
 #include <stdexcept>
 
-#include "clock.hpp"
-#include "config.hpp"
+#include "base/clock.hpp"
+#include "config/config.hpp"
 #include "seed_events.hpp"
-#include "sink_placement.hpp"
+#include "sink/sink_placement.hpp"
 
 namespace sluice::testing {
 

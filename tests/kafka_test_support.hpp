@@ -10,9 +10,9 @@
 #include <utility>
 #include <vector>
 
-#include "config.hpp"
+#include "config/config.hpp"
+#include "kafka/kafka_handles.hpp"
 #include "seed_config.hpp"
-#include "kafka_handles.hpp"
 
 namespace sluice::testing {
 

@@ -11,12 +11,12 @@
 #include <optional>
 #include <thread>
 
-#include "committer.hpp"
+#include "commit/committer.hpp"
+#include "commit/partition_table.hpp"
 #include "delivery_audit.hpp"
-#include "embedded_broker.hpp"
+#include "kafka/embedded_broker.hpp"
 #include "kafka_test_support.hpp"
-#include "partition_table.hpp"
-#include "pipeline.hpp"
+#include "pipeline/pipeline.hpp"
 
 using namespace sluice;
 using namespace sluice::testing;

@@ -12,7 +12,7 @@
 #include <thread>
 #include <vector>
 
-#include "line_reader.hpp"
+#include "source/line_reader.hpp"
 
 using sluice::line_reader;
 

@@ -4,8 +4,8 @@
 #include <chrono>
 #include <future>
 
-#include "ack_channel.hpp"
-#include "partition_table.hpp"
+#include "commit/partition_table.hpp"
+#include "ring/ack_channel.hpp"
 
 using namespace sluice;
 using verdict = partition_table::verdict;

@@ -9,11 +9,11 @@
 #include <cerrno>
 #include <set>
 
+#include "base/clock.hpp"
 #include "binary_test_support.hpp"
-#include "clock.hpp"
-#include "embedded_broker.hpp"
+#include "kafka/embedded_broker.hpp"
 #include "kafka_test_support.hpp"
-#include "pipeline.hpp"
+#include "pipeline/pipeline.hpp"
 #include "seed_events.hpp"
 #include "sink_factory.hpp"
 

@@ -11,13 +11,13 @@
 #include <set>
 #include <unordered_set>
 
-#include "clock.hpp"
-#include "decoder.hpp"
+#include "base/clock.hpp"
+#include "base/json_writer.hpp"
+#include "base/key_hash.hpp"
+#include "decode/decoder.hpp"
+#include "decode/event_schema.hpp"
 #include "dedup_window.hpp"
-#include "event_schema.hpp"
-#include "json_writer.hpp"
-#include "kafka_handles.hpp"
-#include "key_hash.hpp"
+#include "kafka/kafka_handles.hpp"
 #include "seed_events.hpp"
 #include "seed_fields.hpp"
 #include "seed_schema.hpp"

@@ -18,9 +18,9 @@
 
 #include "binary_test_support.hpp"
 #include "delivery_audit.hpp"
-#include "embedded_broker.hpp"
+#include "kafka/embedded_broker.hpp"
 #include "kafka_test_support.hpp"
-#include "load_producer.hpp"
+#include "load/load_producer.hpp"
 #include "seed_events.hpp"
 
 using namespace sluice;

@@ -1,5 +1,5 @@
 // rate_profile: parsing and each event's due time for constant, steps, ramp and file profiles.
-#include "rate_profile.hpp"
+#include "load/rate_profile.hpp"
 
 #include <gtest/gtest.h>
 

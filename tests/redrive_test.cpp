@@ -7,10 +7,10 @@
 #include <set>
 #include <string>
 
-#include "embedded_broker.hpp"
+#include "dead_letter/redrive.hpp"
+#include "kafka/embedded_broker.hpp"
 #include "kafka_test_support.hpp"
-#include "pipeline.hpp"
-#include "redrive.hpp"
+#include "pipeline/pipeline.hpp"
 #include "sink_factory.hpp"
 
 using namespace sluice;

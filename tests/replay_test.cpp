@@ -11,11 +11,11 @@
 #include <thread>
 
 #include "delivery_audit.hpp"
-#include "embedded_broker.hpp"
+#include "kafka/embedded_broker.hpp"
 #include "kafka_test_support.hpp"
-#include "pipeline.hpp"
-#include "replay_source.hpp"
+#include "pipeline/pipeline.hpp"
 #include "sink_factory.hpp"
+#include "source/replay_source.hpp"
 
 using namespace sluice;
 using namespace sluice::testing;

@@ -1,5 +1,5 @@
 // Routing table: defaults, overrides, unknown types and bad sink names.
-#include "routing.hpp"
+#include "pipeline/routing.hpp"
 #include "seed_config.hpp"
 
 #include <gtest/gtest.h>

@@ -1,6 +1,6 @@
 // sink_placement: the cgroup v2 quota line, the usable CPUs under a real
 // affinity mask, and what pipeline.sinks = "auto" comes to.
-#include "sink_placement.hpp"
+#include "sink/sink_placement.hpp"
 
 #include <gtest/gtest.h>
 #include <sched.h>

@@ -5,9 +5,9 @@
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
 
-#include "embedded_broker.hpp"
+#include "kafka/embedded_broker.hpp"
 #include "kafka_test_support.hpp"
-#include "pipeline.hpp"
+#include "pipeline/pipeline.hpp"
 #include "sink_factory.hpp"
 
 using namespace sluice;

@@ -31,7 +31,7 @@
 #include <string>
 #include <vector>
 
-#include "kafka_handles.hpp"
+#include "kafka/kafka_handles.hpp"
 #include "kafka_test_support.hpp"
 
 using namespace sluice;

@@ -20,7 +20,7 @@
 #include <thread>
 #include <vector>
 
-#include "kafka_handles.hpp"
+#include "kafka/kafka_handles.hpp"
 #include "kafka_test_support.hpp"
 
 using namespace sluice;

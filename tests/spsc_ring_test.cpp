@@ -1,5 +1,5 @@
 // spsc_ring: single-thread semantics and a two-thread ordering stress test.
-#include "spsc_ring.hpp"
+#include "ring/spsc_ring.hpp"
 
 #include <gtest/gtest.h>
 

@@ -10,12 +10,12 @@
 #include <thread>
 #include <vector>
 
-#include "embedded_broker.hpp"
+#include "kafka/embedded_broker.hpp"
 #include "kafka_test_support.hpp"
-#include "pipeline.hpp"
+#include "pipeline/pipeline.hpp"
 #include "sink_factory.hpp"
-#include "stats_report.hpp"
-#include "stats_server.hpp"
+#include "stats/stats_report.hpp"
+#include "stats/stats_server.hpp"
 
 using namespace sluice;
 

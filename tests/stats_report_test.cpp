@@ -1,5 +1,5 @@
 // stats_report: the Prometheus exposition's bucket bounds, labels and info metrics.
-#include "stats_report.hpp"
+#include "stats/stats_report.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,11 +1,11 @@
 // waiter: parking never loses a wake-up; parsing of the strategy names.
-#include "wait_strategy.hpp"
+#include "ring/wait_strategy.hpp"
 
 #include <gtest/gtest.h>
 
 #include <thread>
 
-#include "spsc_ring.hpp"
+#include "ring/spsc_ring.hpp"
 
 using namespace sluice;
 

@@ -5,7 +5,7 @@
 #include <cstdlib>
 #include <string_view>
 
-#include "config.hpp"
+#include "config/config.hpp"
 #include "seed_config.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {

@@ -4,12 +4,12 @@
 #include <cstdint>
 #include <cstdlib>
 
-#include "decoder.hpp"
-#include "event_schema.hpp"
-#include "event_slot.hpp"
+#include "decode/decoder.hpp"
+#include "decode/event_schema.hpp"
+#include "decode/event_slot.hpp"
+#include "decode/type_registry.hpp"
 #include "seed_fields.hpp"
 #include "seed_schema.hpp"
-#include "type_registry.hpp"
 
 namespace {
 

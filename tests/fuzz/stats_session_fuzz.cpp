@@ -4,9 +4,9 @@
 #include <cstdlib>
 #include <string>
 
-#include "metrics.hpp"
-#include "stats_report.hpp"
-#include "stats_session.hpp"
+#include "stats/metrics.hpp"
+#include "stats/stats_report.hpp"
+#include "stats/stats_session.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     static sluice::pipeline_metrics metrics;
