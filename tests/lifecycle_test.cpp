@@ -268,7 +268,8 @@ TEST(Lifecycle, LateCompletionsOfAnOldEpochAreNeverCommitted) {
 // the request's: here zeta[0] (index 0), alpha[0] (index 1), zeta[1] (index
 // 2) come back as alpha[0], zeta[0], zeta[1]. Each partition has its own
 // done offset, so an answer applied to the wrong entry leaves a partition
-// unconfirmed (committed_offset -1, events exposed).
+// unconfirmed (committed_offset -1, events exposed); one that needed the
+// commit thread's fallback (a scan of names) is counted.
 TEST(Lifecycle, CommitAnswersAreAppliedToThePartitionsThatAsked) {
     embedded_broker broker(1, {{"zeta", 2}, {"alpha", 1}});
     const std::string b = broker.bootstraps();
@@ -331,6 +332,8 @@ TEST(Lifecycle, CommitAnswersAreAppliedToThePartitionsThatAsked) {
         EXPECT_EQ(m.partitions[p.idx].committed_offset.load(), p.done) << p.topic << "[" << p.partition << "]";
         EXPECT_EQ(m.partitions[p.idx].exposure.load(), 0u) << p.topic << "[" << p.partition << "]";
     }
+    // Each element found its entry by its opaque, not by the fallback scan of names.
+    EXPECT_EQ(m.commit.answers_by_name.get(), 0u);
 
     f.stop_commit.store(true);
     f.commit_waiter.wake();
