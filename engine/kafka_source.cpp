@@ -117,7 +117,7 @@ void kafka_source::on_rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
 
 void kafka_source::rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts) {
     metrics_.source.rebalances.add();
-    dispatch_.partitions().forget_handles();  // handles may change below
+    dispatch_.partitions().forget_handles();  // insurance, not need: partition_table::forget_handles
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
         ever_assigned_ = true;
         try {
@@ -448,7 +448,7 @@ void kafka_source::restart_at(std::uint32_t idx, std::int64_t to) {
                      static_cast<long long>(to), rd_kafka_error_string(e));
         rd_kafka_error_destroy(e);
     }
-    dispatch_.partitions().forget_handles();  // assignments may change the handles
+    dispatch_.partitions().forget_handles();  // insurance, not need: partition_table::forget_handles
 }
 
 void kafka_source::set_paused(bool pause) {

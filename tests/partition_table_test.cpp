@@ -150,7 +150,8 @@ TEST(AckChannel, TheCommitThreadsOwnChannelNeverWaitsForItself) {
 // The table is the one map of topic/partition to index: a lookup by the
 // source's topic handle answers as the lookup by name does (an index only
 // while assigned), matches a handle by name once, and after forget_handles()
-// matches it again (a handle's address may be reused for another topic).
+// matches it again (the source's insurance against a library that reuses a
+// freed handle's address for another topic).
 TEST(PartitionTable, FindsByHandleAsByName) {
     table_fixture f;
     const std::uint32_t a0 = f.table.assign("a", 0, 0, 10);
