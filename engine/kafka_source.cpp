@@ -122,7 +122,10 @@ void kafka_source::rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_t
         ever_assigned_ = true;
         try {
             assign(parts);  // sets every partition's absolute start offset
-        } catch (const partition_limit_error& e) {
+        } catch (const std::exception& e) {
+            // Nothing escapes into librdkafka's C callback: more partitions
+            // than the table holds (partition_limit_error), a negative
+            // partition number (std::invalid_argument) or no memory stops the source.
             logf(log_level::error, "partitions", "%s; stopping", e.what());
             flow_.source_failed.store(true, std::memory_order_release);
         }

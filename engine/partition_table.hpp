@@ -55,7 +55,7 @@ public:
     // start (-1: not known yet; the first message taken sets it). end: the
     // high watermark at assignment (-1: unknown). Throws partition_limit_error
     // when every index is taken by a partition that is assigned or has events
-    // in flight.
+    // in flight, std::invalid_argument for a negative partition number.
     std::uint32_t assign(std::string_view topic, std::int32_t partition, std::int64_t start, std::int64_t end);
     // A new epoch of an assigned partition at absolute offset start.
     void reset(std::uint32_t idx, std::int64_t start);

@@ -185,3 +185,17 @@ TEST(PartitionTable, FindsByHandleAsByName) {
     EXPECT_EQ(f.table.find(&a_handle, 2, names), b2);
     EXPECT_EQ(name_lookups, 3);
 }
+
+// A negative partition number is refused before anything is recorded: the
+// topic's partitions, and the name each has, stay as they were.
+TEST(PartitionTable, RefusesANegativePartition) {
+    table_fixture f;
+    EXPECT_THROW(f.table.assign("a", -1, 0, 10), std::invalid_argument);
+    EXPECT_EQ(f.metrics.partition_count.load(), 0u) << "no index was taken";
+    const std::uint32_t a0 = f.table.assign("a", 0, 0, 10);
+    EXPECT_EQ(a0, 0u);
+    EXPECT_EQ(f.table.name(a0).topic, "a");
+    EXPECT_EQ(f.table.name(a0).partition, 0);
+    EXPECT_EQ(f.table.find("a", 0), a0);
+    EXPECT_EQ(f.table.find("a", -1), UINT32_MAX);
+}
