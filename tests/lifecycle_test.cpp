@@ -1,5 +1,5 @@
 // A partition's life against the embedded broker: where it starts, resets,
-// commits of old epochs, a stop during a group join, a stop with the broker gone.
+// commits of old epochs, answers to commits, a stop during a group join, a stop with the broker gone.
 #include <gtest/gtest.h>
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
@@ -235,8 +235,9 @@ TEST(Lifecycle, LateCompletionsOfAnOldEpochAreNeverCommitted) {
     f.commit_waiter.wake();
     auto committed = [&] { return committed_offsets(b, group, {topic}).at({topic, 0}); };
     ASSERT_TRUE(wait_until([&] { return committed() == 5; }, 20s));
-    // The commit thread applied the broker's answer to this partition's epoch
-    // (it finds the request entry an answer is for): confirmed, nothing exposed.
+    // The commit thread applied the broker's answer to this partition's epoch:
+    // confirmed, nothing exposed. (One partition cannot tell whether answers
+    // are matched to their request entries: CommitAnswersAreAppliedToThePartitionsThatAsked.)
     EXPECT_TRUE(wait_until(
         [&] { return m.partitions[idx].committed_offset.load() == 5 && m.partitions[idx].exposure.load() == 0; }, 10s))
         << "committed_offset " << m.partitions[idx].committed_offset.load() << ", exposure "
@@ -255,6 +256,84 @@ TEST(Lifecycle, LateCompletionsOfAnOldEpochAreNeverCommitted) {
     f.commit_waiter.wake();
     std::this_thread::sleep_for(500ms);  // 25 commit intervals
     EXPECT_EQ(committed(), 20) << "an old epoch's watermark was committed over the new owner's offset";
+
+    f.stop_commit.store(true);
+    f.commit_waiter.wake();
+    commit_thread.join();
+}
+
+// The commit thread applies each element of the broker's answer to the
+// request entry that asked for it. librdkafka 2.0.2 sorts a commit's list by
+// topic before it sends it, so the answer comes back in another order than
+// the request's: here zeta[0] (index 0), alpha[0] (index 1), zeta[1] (index
+// 2) come back as alpha[0], zeta[0], zeta[1]. Each partition has its own
+// done offset, so an answer applied to the wrong entry leaves a partition
+// unconfirmed (committed_offset -1, events exposed); one that needed the
+// commit thread's fallback (a scan of names) is counted.
+TEST(Lifecycle, CommitAnswersAreAppliedToThePartitionsThatAsked) {
+    embedded_broker broker(1, {{"zeta", 2}, {"alpha", 1}});
+    const std::string b = broker.bootstraps();
+    const std::string group = "answer-order";
+    settings cfg = load_settings("", {"commit.interval.ms=20"});
+    kafka_config conf;
+    conf.set("bootstrap.servers", b);
+    conf.set("group.id", group);
+    conf.set("enable.auto.commit", "false");
+    kafka_handle consumer = conf.make(RD_KAFKA_CONSUMER);
+    pipeline_metrics m;
+    std::vector<thread_settings> waits(3);
+    flow f(64, 1, waits);
+    dead_letter_producer dlq(b, ".dlq", {}, m.commit);
+    ack_channel sink(256, m.releases[0], f.commit_waiter, f.source_waiter), own(256, m.releases[1], f.commit_waiter,
+                                                                                    f.source_waiter);
+    committer c(cfg, f, m, consumer.get(), dlq, {&sink}, own);
+    std::thread commit_thread([&] { c.run(); });
+
+    partition_table table(m, f.in_flight);
+    struct part {
+        std::string topic;
+        int partition;
+        std::int64_t done;  // events done (offsets 0..done-1) of ten dispatched
+        std::uint32_t idx = 0;
+    };
+    std::vector<part> parts = {{"zeta", 0, 3}, {"alpha", 0, 7}, {"zeta", 1, 5}};
+    std::uint32_t slot = 0;
+    for (part& p : parts) {
+        p.idx = table.assign(p.topic, p.partition, 0, 100);
+        ASSERT_TRUE(f.to_commit.try_push({flow_record::kind::assign, p.idx, table.epoch(p.idx), 0}));
+        for (std::uint32_t seq = 0; seq < 10; ++seq, ++slot) {
+            in_flight_event& s = f.in_flight[slot];
+            s.partition = p.idx;
+            s.seq = seq;
+            s.epoch = table.epoch(p.idx);
+            s.offset = seq;
+            s.pending.store(1);
+            ASSERT_TRUE(f.to_commit.try_push({flow_record::kind::dispatch, p.idx, seq, seq, table.epoch(p.idx)}));
+            if (seq < p.done) sink.release(s);
+        }
+    }
+    ASSERT_EQ(parts[0].idx, 0u);
+    ASSERT_EQ(parts[1].idx, 1u);
+    sink.flush();
+    f.commit_waiter.wake();
+
+    const std::map<std::pair<std::string, int>, std::int64_t> want = {
+        {{"zeta", 0}, 3}, {{"alpha", 0}, 7}, {{"zeta", 1}, 5}};
+    ASSERT_TRUE(wait_until([&] { return committed_offsets(b, group, {"zeta", "alpha"}) == want; }, 20s))
+        << "the broker has the offsets asked for";
+    auto confirmed = [&] {
+        for (const part& p : parts)
+            if (m.partitions[p.idx].committed_offset.load() != p.done || m.partitions[p.idx].exposure.load() != 0)
+                return false;
+        return true;
+    };
+    EXPECT_TRUE(wait_until(confirmed, 10s));
+    for (const part& p : parts) {
+        EXPECT_EQ(m.partitions[p.idx].committed_offset.load(), p.done) << p.topic << "[" << p.partition << "]";
+        EXPECT_EQ(m.partitions[p.idx].exposure.load(), 0u) << p.topic << "[" << p.partition << "]";
+    }
+    // Each element found its entry by its opaque, not by the fallback scan of names.
+    EXPECT_EQ(m.commit.answers_by_name.get(), 0u);
 
     f.stop_commit.store(true);
     f.commit_waiter.wake();

@@ -150,7 +150,8 @@ TEST(AckChannel, TheCommitThreadsOwnChannelNeverWaitsForItself) {
 // The table is the one map of topic/partition to index: a lookup by the
 // source's topic handle answers as the lookup by name does (an index only
 // while assigned), matches a handle by name once, and after forget_handles()
-// matches it again (a handle's address may be reused for another topic).
+// matches it again (the source's insurance against a library that reuses a
+// freed handle's address for another topic).
 TEST(PartitionTable, FindsByHandleAsByName) {
     table_fixture f;
     const std::uint32_t a0 = f.table.assign("a", 0, 0, 10);
@@ -183,4 +184,18 @@ TEST(PartitionTable, FindsByHandleAsByName) {
     handle_of_a = nullptr;
     EXPECT_EQ(f.table.find(&a_handle, 2, names), b2);
     EXPECT_EQ(name_lookups, 3);
+}
+
+// A negative partition number is refused before anything is recorded: the
+// topic's partitions, and the name each has, stay as they were.
+TEST(PartitionTable, RefusesANegativePartition) {
+    table_fixture f;
+    EXPECT_THROW(f.table.assign("a", -1, 0, 10), std::invalid_argument);
+    EXPECT_EQ(f.metrics.partition_count.load(), 0u) << "no index was taken";
+    const std::uint32_t a0 = f.table.assign("a", 0, 0, 10);
+    EXPECT_EQ(a0, 0u);
+    EXPECT_EQ(f.table.name(a0).topic, "a");
+    EXPECT_EQ(f.table.name(a0).partition, 0);
+    EXPECT_EQ(f.table.find("a", 0), a0);
+    EXPECT_EQ(f.table.find("a", -1), UINT32_MAX);
 }

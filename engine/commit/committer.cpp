@@ -42,7 +42,7 @@ void committer::close_settled() {
         const auto [idx, epoch] = closing_[i];
         bool outstanding = false;
         for (const request& q : requests_)
-            for (const auto& [qi, qe] : q.parts) outstanding |= qi == idx && qe == epoch;
+            for (const request::entry& e : q.parts) outstanding |= e.idx == idx && e.epoch == epoch;
         if (outstanding) {
             ++i;
             continue;
@@ -192,7 +192,7 @@ void committer::commit_now(std::int64_t now) {
         // with it): which entry of req.parts this element is.
         tp->opaque = reinterpret_cast<void*>(static_cast<std::uintptr_t>(req.parts.size()));
         p->requested(now);
-        req.parts.emplace_back(i, epochs_[i]);
+        req.parts.push_back({i, epochs_[i], names_[i]});
     }
     if (list->cnt == 0) return;
     const rd_kafka_resp_err_t err = rd_kafka_commit_queue(consumer_, list.get(), results_.get(), nullptr,
@@ -200,12 +200,26 @@ void committer::commit_now(std::int64_t now) {
     if (err) {
         metrics_.commit.commit_failures.add();
         retry_failed_ = true;
-        for (const auto& [idx, epoch] : req.parts)
+        for (const auto& [idx, epoch, name] : req.parts)
             if (parts_[idx] && epochs_[idx] == epoch) parts_[idx]->failed(parts_[idx]->marks().commit_offset());
         spare_requests_.push_back(std::move(req));
         return;
     }
     requests_.push_back(std::move(req));
+}
+
+const committer::request::entry* committer::request::answered(const rd_kafka_topic_partition_t& tp,
+                                                              bool& by_name) const noexcept {
+    auto names = [&](const entry& e) { return e.name->partition == tp.partition && e.name->topic == tp.topic; };
+    // The element's opaque is its entry in parts (commit_now); the name check
+    // guards that the answer is of that element.
+    const auto k = reinterpret_cast<std::uintptr_t>(tp.opaque);
+    if (k < parts.size() && names(parts[k])) return &parts[k];
+    // Behaviour never depends on the opaque surviving the round trip.
+    by_name = true;
+    for (const entry& e : parts)
+        if (names(e)) return &e;
+    return nullptr;
 }
 
 void committer::commit_locally(std::int64_t now) {
@@ -246,17 +260,16 @@ bool committer::serve_commit_results() {
         if (req != requests_.end()) {
             metrics_.commit.round_trip.record(static_cast<std::uint64_t>(std::max<std::int64_t>(mono_ns() - req->sent_ns, 0)));
             const rd_kafka_topic_partition_list_t* offs = rd_kafka_event_topic_partition_list(ev);
+            int by_name = 0;
             for (int i = 0; offs && i < offs->cnt; ++i) {
                 const auto& tp = offs->elems[i];
-                // The element's opaque is its entry in req->parts (commit_now);
-                // the name check guards that the answer is of that element.
-                const auto k = reinterpret_cast<std::uintptr_t>(tp.opaque);
-                if (k >= req->parts.size()) continue;
-                const auto [idx, epoch] = req->parts[k];
+                bool scanned = false;
+                const request::entry* e = req->answered(tp, scanned);
+                by_name += scanned;
+                if (!e) continue;
+                const auto [idx, epoch, name] = *e;
                 // Only the epoch that asked: a later one has its own watermark.
-                if (!parts_[idx] || epochs_[idx] != epoch || names_[idx]->partition != tp.partition ||
-                    names_[idx]->topic != tp.topic)
-                    continue;
+                if (!parts_[idx] || epochs_[idx] != epoch) continue;
                 if (err || tp.err) {
                     parts_[idx]->failed(tp.offset);
                     retry_failed_ = true;
@@ -266,6 +279,13 @@ bool committer::serve_commit_results() {
                     if (tp.offset > v.committed_offset.load(std::memory_order_relaxed))
                         v.committed_offset.store(tp.offset, std::memory_order_relaxed);
                 }
+            }
+            if (by_name > 0) {
+                metrics_.commit.answers_by_name.add(static_cast<std::uint64_t>(by_name));
+                logf(log_level::warning, "commit.answer",
+                     "commit answer: %d of %d elements did not name their request entry (opaque); matched by "
+                     "topic and partition",
+                     by_name, offs->cnt);
             }
             spare_requests_.push_back(std::move(*req));
             requests_.erase(req);

@@ -62,9 +62,17 @@ private:
 
     // One asynchronous commit request: which epochs of which partitions.
     struct request {
+        struct entry {
+            std::uint32_t idx, epoch;
+            const partition_name* name;  // as asked: an answer element is checked against it
+        };
         std::uint64_t id = 0;
         std::int64_t sent_ns = 0;
-        std::vector<std::pair<std::uint32_t, std::uint32_t>> parts;  // index, epoch
+        std::vector<entry> parts;
+        // The entry an answer element is for: the one its opaque names, or
+        // (the opaque lost or wrong) the one of its topic and partition;
+        // nullptr if none.
+        const entry* answered(const rd_kafka_topic_partition_t& tp, bool& by_name) const noexcept;
     };
 
     const settings& cfg_;

@@ -40,19 +40,18 @@ const partition_table::known_partition* partition_table::known(std::string_view 
 
 partition_table::known_partition& partition_table::intern(std::string_view topic, std::int32_t partition) {
     if (partition < 0) throw std::invalid_argument("partition_table: negative partition number");
+    // Each entry is built whole before it is linked: an allocation that
+    // throws leaves nothing linked with an empty name.
     known_topic* t = topic_named(topic);
     if (!t) {
-        t = &topics_.emplace_back();
-        t->name = std::string(topic);
+        known_topic fresh;
+        fresh.name = std::string(topic);
+        t = &topics_.emplace_back(std::move(fresh));
     }
     const auto p = static_cast<std::size_t>(partition);
     if (t->by_partition.size() <= p) t->by_partition.resize(p + 1, nullptr);
     known_partition*& k = t->by_partition[p];
-    if (!k) {
-        k = &known_.emplace_back();
-        k->name.topic = t->name;
-        k->name.partition = partition;
-    }
+    if (!k) k = &known_.emplace_back(known_partition{partition_name{t->name, partition}});
     return *k;
 }
 

@@ -55,7 +55,7 @@ public:
     // start (-1: not known yet; the first message taken sets it). end: the
     // high watermark at assignment (-1: unknown). Throws partition_limit_error
     // when every index is taken by a partition that is assigned or has events
-    // in flight.
+    // in flight, std::invalid_argument for a negative partition number.
     std::uint32_t assign(std::string_view topic, std::int32_t partition, std::int64_t start, std::int64_t end);
     // A new epoch of an assigned partition at absolute offset start.
     void reset(std::uint32_t idx, std::int64_t start);
@@ -77,9 +77,11 @@ public:
         t->handle = handle;
         return index_in(*t, partition);
     }
-    // Forgets every handle: the source calls it where librdkafka may give a
-    // topic another handle (assignments), so a handle's address reused for
-    // another topic is never taken for the old one.
+    // Forgets every handle; the next lookup of each matches it by name again.
+    // The source calls it at assignments as insurance, not of need:
+    // librdkafka 2.0.2 keeps a topic's handle until rd_kafka_destroy (the
+    // topic's unassigned-partition object holds a reference), but a library
+    // that freed handles could reuse an address for another topic.
     void forget_handles() noexcept {
         for (known_topic& t : topics_) t.handle = nullptr;
     }

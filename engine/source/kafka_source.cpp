@@ -117,12 +117,15 @@ void kafka_source::on_rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
 
 void kafka_source::rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts) {
     metrics_.source.rebalances.add();
-    dispatch_.partitions().forget_handles();  // handles may change below
+    dispatch_.partitions().forget_handles();  // insurance, not need: partition_table::forget_handles
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
         ever_assigned_ = true;
         try {
             assign(parts);  // sets every partition's absolute start offset
-        } catch (const partition_limit_error& e) {
+        } catch (const std::exception& e) {
+            // Nothing escapes into librdkafka's C callback: more partitions
+            // than the table holds (partition_limit_error), a negative
+            // partition number (std::invalid_argument) or no memory stops the source.
             logf(log_level::error, "partitions", "%s; stopping", e.what());
             flow_.source_failed.store(true, std::memory_order_release);
         }
@@ -448,7 +451,7 @@ void kafka_source::restart_at(std::uint32_t idx, std::int64_t to) {
                      static_cast<long long>(to), rd_kafka_error_string(e));
         rd_kafka_error_destroy(e);
     }
-    dispatch_.partitions().forget_handles();  // assignments may change the handles
+    dispatch_.partitions().forget_handles();  // insurance, not need: partition_table::forget_handles
 }
 
 void kafka_source::set_paused(bool pause) {

@@ -88,6 +88,7 @@ struct alignas(64) commit_metrics {
     counter commits, commit_failures, dlq_delivered, dlq_retries;
     counter loops;  // iterations of the commit loop: the watchdog's sign of life
     counter dlq_rebuilds;  // dead-letter producers replaced after a fatal error
+    counter answers_by_name;  // commit answer elements whose opaque did not name their request entry
     histogram round_trip;  // commit request -> broker answer
     dead_letter_reasons dead_letter_kinds;  // every dead letter sent, by kind of failure
 };

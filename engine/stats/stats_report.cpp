@@ -130,7 +130,7 @@ std::string stats_report::stats_json() const {
     w.key("commit").begin_object()
         .field("commits", c.commits.get()).field("failures", c.commit_failures.get())
         .field("dlq_delivered", c.dlq_delivered.get()).field("dlq_retries", c.dlq_retries.get())
-        .field("dlq_rebuilds", c.dlq_rebuilds.get())
+        .field("dlq_rebuilds", c.dlq_rebuilds.get()).field("answers_by_name", c.answers_by_name.get())
         .end_object();
     w.key("latency_ns").begin_object();
     std::vector<const histogram*> merged;
