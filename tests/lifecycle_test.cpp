@@ -24,6 +24,41 @@ using namespace std::chrono_literals;
 
 namespace {
 
+// The commit thread alone on a consumer of group `group`, fed by hand: one
+// sink's ack channel plus its own, a partition table, 64 slots, commits every
+// 20 ms.
+struct commit_thread_rig {
+    settings cfg = load_settings("", {"commit.interval.ms=20"});
+    kafka_handle consumer;
+    pipeline_metrics m;
+    std::vector<thread_settings> waits = std::vector<thread_settings>(3);
+    flow f{64, 1, waits};
+    dead_letter_producer dlq;
+    ack_channel sink{256, m.releases[0], f.commit_waiter, f.source_waiter};
+    ack_channel own{256, m.releases[1], f.commit_waiter, f.source_waiter};
+    partition_table table{m, f.in_flight};  // its names outlive the commit thread that reads them
+    committer c;
+    std::thread thread;
+
+    commit_thread_rig(const std::string& bootstrap, const std::string& group)
+        : consumer(consumer_of(bootstrap, group)), dlq(bootstrap, ".dlq", {}, m.commit),
+          c(cfg, f, m, consumer.get(), dlq, {&sink}, own), thread([this] { c.run(); }) {}
+    ~commit_thread_rig() {
+        f.stop_commit.store(true);
+        f.commit_waiter.wake();
+        thread.join();
+    }
+
+    static kafka_handle consumer_of(const std::string& bootstrap, const std::string& group) {
+        kafka_config conf;
+        conf.set("bootstrap.servers", bootstrap);
+        conf.set("group.id", group);
+        conf.set("enable.auto.commit", "false");
+        return conf.make(RD_KAFKA_CONSUMER);
+    }
+};
+
+
 constexpr std::int16_t api_sync_group = 14;
 constexpr std::int16_t api_offset_fetch = 9;
 
@@ -202,23 +237,13 @@ TEST(Lifecycle, LateCompletionsOfAnOldEpochAreNeverCommitted) {
     embedded_broker broker(1, load_settings("", {}).broker_topics());
     const std::string b = broker.bootstraps();
     const std::string topic = "portfolio.articles", group = "old-epoch";
-    settings cfg = load_settings("", {"commit.interval.ms=20"});
-    kafka_config conf;
-    conf.set("bootstrap.servers", b);
-    conf.set("group.id", group);
-    conf.set("enable.auto.commit", "false");
-    kafka_handle consumer = conf.make(RD_KAFKA_CONSUMER);
-    pipeline_metrics m;
-    std::vector<thread_settings> waits(3);
-    flow f(64, 1, waits);
-    dead_letter_producer dlq(b, ".dlq", {}, m.commit);
-    ack_channel sink(256, m.releases[0], f.commit_waiter, f.source_waiter), own(256, m.releases[1], f.commit_waiter,
-                                                                                    f.source_waiter);
-    committer c(cfg, f, m, consumer.get(), dlq, {&sink}, own);
-    std::thread commit_thread([&] { c.run(); });
+    commit_thread_rig rig(b, group);
+    pipeline_metrics& m = rig.m;
+    flow& f = rig.f;
+    ack_channel& sink = rig.sink;
 
     // Epoch 1 of topic[0]: ten events at offsets 0..9, the first five done.
-    partition_table table(m, f.in_flight);
+    partition_table& table = rig.table;
     const std::uint32_t idx = table.assign(topic, 0, 0, 100);
     ASSERT_TRUE(f.to_commit.try_push({flow_record::kind::assign, idx, table.epoch(idx), 0}));
     for (std::uint32_t seq = 0; seq < 10; ++seq) {
@@ -256,10 +281,6 @@ TEST(Lifecycle, LateCompletionsOfAnOldEpochAreNeverCommitted) {
     f.commit_waiter.wake();
     std::this_thread::sleep_for(500ms);  // 25 commit intervals
     EXPECT_EQ(committed(), 20) << "an old epoch's watermark was committed over the new owner's offset";
-
-    f.stop_commit.store(true);
-    f.commit_waiter.wake();
-    commit_thread.join();
 }
 
 // The commit thread applies each element of the broker's answer to the
@@ -274,22 +295,12 @@ TEST(Lifecycle, CommitAnswersAreAppliedToThePartitionsThatAsked) {
     embedded_broker broker(1, {{"zeta", 2}, {"alpha", 1}});
     const std::string b = broker.bootstraps();
     const std::string group = "answer-order";
-    settings cfg = load_settings("", {"commit.interval.ms=20"});
-    kafka_config conf;
-    conf.set("bootstrap.servers", b);
-    conf.set("group.id", group);
-    conf.set("enable.auto.commit", "false");
-    kafka_handle consumer = conf.make(RD_KAFKA_CONSUMER);
-    pipeline_metrics m;
-    std::vector<thread_settings> waits(3);
-    flow f(64, 1, waits);
-    dead_letter_producer dlq(b, ".dlq", {}, m.commit);
-    ack_channel sink(256, m.releases[0], f.commit_waiter, f.source_waiter), own(256, m.releases[1], f.commit_waiter,
-                                                                                    f.source_waiter);
-    committer c(cfg, f, m, consumer.get(), dlq, {&sink}, own);
-    std::thread commit_thread([&] { c.run(); });
+    commit_thread_rig rig(b, group);
+    pipeline_metrics& m = rig.m;
+    flow& f = rig.f;
+    ack_channel& sink = rig.sink;
 
-    partition_table table(m, f.in_flight);
+    partition_table& table = rig.table;
     struct part {
         std::string topic;
         int partition;
@@ -334,10 +345,6 @@ TEST(Lifecycle, CommitAnswersAreAppliedToThePartitionsThatAsked) {
     }
     // Each element found its entry by its opaque, not by the fallback scan of names.
     EXPECT_EQ(m.commit.answers_by_name.get(), 0u);
-
-    f.stop_commit.store(true);
-    f.commit_waiter.wake();
-    commit_thread.join();
 }
 
 // SIGTERM while the group join hangs between JoinGroup and SyncGroup (here
