@@ -74,7 +74,11 @@ std::shared_ptr<const config_domain> seed_domain() {
 }
 
 const seed_sink_settings& seed_sink_settings_of(const settings& s) {
-    return std::any_cast<const seed_sink_settings&>(s.sink_settings);
+    // Settings not loaded with the seed domain carry no seed sink settings: a
+    // programming error, named instead of a bare bad_any_cast.
+    const auto* own = std::any_cast<seed_sink_settings>(&s.sink_settings);
+    if (!own) throw std::logic_error("settings were not loaded with the seed domain (seed_domain())");
+    return *own;
 }
 
 const std::vector<std::string>& seed_sink_names() { return seed_domain()->sink_names; }

@@ -167,6 +167,21 @@ TEST(Decoder, EveryBadInputHasItsOwnReason) {
     EXPECT_EQ(f.reason(big), "payload too large: 5000 bytes (max 4096)");
 }
 
+// An event rejected before the schema runs leaves no field of the slot's
+// previous event behind (the slot is reused for every event).
+TEST(Decoder, ARejectedEventKeepsNoFieldsOfThePrevious) {
+    fixture f;
+    ASSERT_TRUE(f.run(R"({"eventType":"task.updated","taskId":7,"creatorId":1,"actorId":2,
+        "timestamp":"2024-01-01T00:00:00Z","payload":{"title":"t"}})"));
+    ASSERT_EQ(f.slot.str(f.fields().entity_id), "7");
+    for (std::string_view bad : {std::string_view("[1]"), std::string_view("not json"), std::string_view("")}) {
+        EXPECT_FALSE(f.run(bad)) << bad;
+        EXPECT_TRUE(f.fields().entity_id.empty()) << bad;
+        EXPECT_TRUE(f.fields().title.empty()) << bad;
+        EXPECT_EQ(f.fields().timestamp_ns, 0) << bad;
+    }
+}
+
 TEST(Decoder, DeepNestingIsRejectedNotCrashed) {
     fixture f;
     std::string deep = R"({"event_id":"a","event_type":"x","timestamp":"2024-01-01T00:00:00Z","data":{"n":)";

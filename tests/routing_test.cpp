@@ -110,3 +110,18 @@ TEST(TypeRegistry, ClassesAreDecidedOncePerTypeIncludingLaterOnes) {
     EXPECT_FALSE(task(types.intern("user.created")));
     EXPECT_EQ(classified, 4) << "each type's name is looked at once";
 }
+
+// A type name the registry cannot hold (64 bytes and more) is named as too
+// long, not taken for a full registry; 63 bytes fit.
+TEST(Routing, ATypeNameTooLongForTheRegistryIsNamed) {
+    type_registry types;
+    const std::string fits(type_registry::max_name - 1, 'a'), too_long(type_registry::max_name, 'b');
+    routing_table ok({"analytics"}, {{fits, {"analytics"}}}, types);
+    EXPECT_EQ(ok.route(types.find(fits)), 1);
+    try {
+        routing_table bad({"analytics"}, {{too_long, {"analytics"}}}, types);
+        FAIL() << "a 64-byte type name was accepted";
+    } catch (const std::invalid_argument& e) {
+        EXPECT_EQ(std::string(e.what()), "routing." + too_long + ": name too long");
+    }
+}

@@ -75,17 +75,26 @@ void read_properties(config_reader& r, const std::string& prefix, std::map<std::
 // A string as a TOML basic string (quotes and control characters escaped).
 std::string toml_quoted(std::string_view s);
 
+// The domain's settings struct, or a logic_error when the settings were
+// loaded with another domain (a programming error, named).
+template <typename Owner, typename Any>
+auto& domain_part(Any& held) {
+    auto* p = std::any_cast<Owner>(&held);
+    if (!p) throw std::logic_error("config: these settings hold another domain's sink settings");
+    return *p;
+}
+
 // Where a typed key stores its value: a member of settings, or of the
 // domain's own settings struct (held in settings::sink_settings).
 template <typename Owner>
 Owner& settings_part(settings& s) {
     if constexpr (std::is_same_v<Owner, settings>) return s;
-    else return std::any_cast<Owner&>(s.sink_settings);
+    else return domain_part<Owner>(s.sink_settings);
 }
 template <typename Owner>
 const Owner& settings_part(const settings& s) {
     if constexpr (std::is_same_v<Owner, settings>) return s;
-    else return std::any_cast<const Owner&>(s.sink_settings);
+    else return domain_part<Owner>(s.sink_settings);
 }
 
 // One registered key, or a table: a name ending in '.' owns every key under it.

@@ -130,18 +130,23 @@ decode_result decoder::decode(event_slot& slot, bool tombstone) noexcept {
                      {}, impl_->max_depth, 0};
     slot.ev = event{};
     const std::size_t len = slot.payload_len();
-    if (tombstone) return c.reject(decode_status::tombstone);
-    if (len == 0) return c.reject(decode_status::empty_payload);
-    if (len > max_payload_) {
+    od::document doc;
+    od::object top;
+    if (tombstone) c.reject(decode_status::tombstone);
+    else if (len == 0) c.reject(decode_status::empty_payload);
+    else if (len > max_payload_) {
         c.result.status = decode_status::oversize;
         c.result.size = len;
         c.result.limit = max_payload_;
+    } else
+        open_object(impl_->parser, slot, c, doc, top);
+    if (!c.result) {
+        // The schema never ran: no fields of the slot's previous event remain.
+        slot.clear_fields();
         return c.result;
     }
-    od::document doc;
-    od::object top;
     str_ref type_name;
-    if (!open_object(impl_->parser, slot, c, doc, top) || !schema_.decode(top, c, slot, type_name)) return c.result;
+    if (!schema_.decode(top, c, slot, type_name)) return c.result;
     slot.ev.type = types_.intern(slot.str(type_name));
     if (slot.ev.type == type_registry::none) return c.reject(decode_status::too_many_types);
     return c.result;

@@ -167,6 +167,10 @@ struct alignas(64) event_slot {
         return *std::launder(reinterpret_cast<const Fields*>(fields_));
     }
 
+    // Zero bytes: what a schema's fields hold when it never ran (an event
+    // rejected before the schema: tombstone, empty, oversize, not an object).
+    void clear_fields() noexcept { std::memset(fields_, 0, sizeof fields_); }
+
     char* payload() noexcept { return original->payload(); }
     const char* payload() const noexcept { return original->payload(); }
     std::uint32_t payload_len() const noexcept { return original->payload_len(); }

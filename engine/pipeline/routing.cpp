@@ -48,7 +48,7 @@ routing_table::rule_masks routing_table::masks_of(const std::map<std::string, st
             mask = static_cast<sink_mask>(mask | (1u << i));
         }
         if (type == "default") r.default_mask = mask;
-        else if (type.size() > type_registry::max_name) throw std::invalid_argument("routing." + type + ": name too long");
+        else if (type.size() >= type_registry::max_name) throw std::invalid_argument("routing." + type + ": name too long");
         else r.by_type[type] = mask;
     }
     return r;
