@@ -6,9 +6,16 @@
 #include "base/clock.hpp"
 #include "base/json_writer.hpp"
 #include "base/key_hash.hpp"
+#include "config/config_registry.hpp"
 #include "seed_config.hpp"
 
 namespace sluice {
+
+void register_analytics_keys(config_registry& keys) {
+    // Reloadable: analytics_sink::reload() takes it for its next window.
+    keys.integer("sinks.analytics.window.ms", &seed_sink_settings::window_ms, 1, 86400000, true);
+    keys.integer("sinks.analytics.top.k", &seed_sink_settings::top_k, 1, 1000);
+}
 
 analytics_sink::analytics_sink(const settings& cfg, const std::string& bootstrap, flow& f, sink_context& ctx)
     : ctx_(ctx),

@@ -14,6 +14,9 @@
 
 namespace sluice {
 
+// The keys this sink reads (sinks.analytics.*), for the seed domain.
+void register_analytics_keys(config_registry& keys);
+
 // Design: process/poll on the thread that runs the sink; live_json from any thread
 // reads a snapshot that thread publishes once a second under a
 // mutex (off the per-event path). Windows follow event time: an event past

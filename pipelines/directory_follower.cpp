@@ -10,6 +10,7 @@
 #include <thread>
 #include <vector>
 
+#include "config/config_registry.hpp"
 #include "decode/event_schema.hpp"
 #include "seed_config.hpp"
 #include "seed_fields.hpp"
@@ -17,6 +18,12 @@
 #include "source/line_reader.hpp"
 
 namespace sluice {
+
+void register_directory_keys(config_registry& keys) {
+    keys.text("sinks.enrichment.directory.topic", &seed_sink_settings::directory_topic);
+    keys.text("sinks.enrichment.directory.bootstrap.file", &seed_sink_settings::directory_bootstrap_file);
+    keys.integer("sinks.enrichment.directory.sync.timeout.ms", &seed_sink_settings::directory_sync_timeout_ms, 0, 3600000);
+}
 
 directory_follower::directory_follower(const std::string& bootstrap, const std::string& topic,
                                        const std::vector<std::string>& files, std::uint32_t sync_timeout_ms,

@@ -15,6 +15,9 @@
 
 namespace sluice {
 
+// The keys the user directory reads (sinks.enrichment.directory.*), for the seed domain.
+void register_directory_keys(config_registry& keys);
+
 // Design: like a Kafka Streams GlobalKTable. A consumer outside the group is
 // assigned every partition of the topic from the beginning. The constructor
 // (control thread) blocks until each partition reached the end offset it had

@@ -3,10 +3,15 @@
 
 #include "base/key_hash.hpp"
 #include "base/timestamp.hpp"
+#include "config/config_registry.hpp"
 #include "event_key.hpp"
 #include "seed_config.hpp"
 
 namespace sluice {
+
+void register_notification_keys(config_registry& keys) {
+    keys.integer("sinks.notification.dedup.capacity", &seed_sink_settings::dedup_capacity, 1, 1 << 26);
+}
 
 notification_sink::notification_sink(const settings& cfg, const std::string& bootstrap, flow& f,
                                      sink_context& ctx)

@@ -17,6 +17,9 @@
 
 namespace sluice {
 
+// The keys this sink reads (sinks.notification.*), for the seed domain.
+void register_notification_keys(config_registry& keys);
+
 // Design: all methods on the notification thread, except live_json (atomics).
 // Rules: task events notify the creator and the assignee, the
 // assignee only if different from the creator, never the actor; user.created

@@ -1,27 +1,13 @@
 // The seed domain's configuration, and the keys its sinks read.
 #include "seed_config.hpp"
 
+#include "analytics_sink.hpp"
 #include "config/config_registry.hpp"
+#include "directory_follower.hpp"
+#include "notification_sink.hpp"
 
 namespace sluice {
 namespace {
-
-// The user directory, followed by the enrichment and notification sinks.
-void register_directory_keys(config_registry& keys) {
-    keys.text("sinks.enrichment.directory.topic", &seed_sink_settings::directory_topic);
-    keys.text("sinks.enrichment.directory.bootstrap.file", &seed_sink_settings::directory_bootstrap_file);
-    keys.integer("sinks.enrichment.directory.sync.timeout.ms", &seed_sink_settings::directory_sync_timeout_ms, 0, 3600000);
-}
-
-void register_notification_keys(config_registry& keys) {
-    keys.integer("sinks.notification.dedup.capacity", &seed_sink_settings::dedup_capacity, 1, 1 << 26);
-}
-
-void register_analytics_keys(config_registry& keys) {
-    // Reloadable: analytics_sink::reload() takes it for its next window.
-    keys.integer("sinks.analytics.window.ms", &seed_sink_settings::window_ms, 1, 86400000, true);
-    keys.integer("sinks.analytics.top.k", &seed_sink_settings::top_k, 1, 1000);
-}
 
 void register_seed_keys(config_registry& keys) {
     register_directory_keys(keys);
