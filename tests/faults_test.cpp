@@ -287,10 +287,10 @@ TEST(Faults, StalledSinkPausesStaysInGroupAndRecovers) {
     const std::size_t routed = routed_to(read_produced(run.b), stalled_sink).size();
     EXPECT_LT(m.sinks[sink_index].processed.get(), routed) << "the stalled sink did not finish everything";
     EXPECT_EQ(m.source.rebalances.get(), rebalances) << "no rebalance: the consumer stayed in its group";
+    // Growth only, within the consumer's prefetch limit
+    // (queued.max.messages.kbytes): the process also holds the embedded
+    // broker's log and the heap earlier tests left, so its size is not sluice's.
     EXPECT_LT(rss_max - rss_before, 64u << 20) << "memory grew while stalled";
-#ifndef SLUICE_SANITIZED  // sanitizers add shadow memory
-    EXPECT_LT(rss_max, 256u << 20);
-#endif
 
     stall(false);
     run.mark_floor();
