@@ -163,6 +163,10 @@ TEST(Decoder, EveryBadInputHasItsOwnReason) {
     EXPECT_EQ(f.reason(R"({"eventType":"task.updated","taskId":1,"actorId":1,"timestamp":"2024-01-01T00:00:00Z"})"), "missing field: creatorId");
     EXPECT_EQ(f.reason(R"({"eventType":"user.created","userId":1,"timestamp":"2024-01-01T00:00:00Z","payload":{}})"), "missing field: payload.email");
     EXPECT_EQ(f.reason("{\"event_id\":\"\xff\xfe\",\"event_type\":\"x\"" + ok_tail), "invalid JSON: The input is not valid UTF-8");
+    EXPECT_EQ(f.reason(R"({"event_id":"a","event_type":")" + std::string(63, 't') + '"' + ok_tail), "ok")
+        << "63 bytes is the longest type name";
+    EXPECT_EQ(f.reason(R"({"event_id":"a","event_type":")" + std::string(64, 't') + '"' + ok_tail),
+              "event type name too long: 64 bytes (max 63)");
     std::string big(5000, ' ');
     EXPECT_EQ(f.reason(big), "payload too large: 5000 bytes (max 4096)");
 }

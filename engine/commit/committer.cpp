@@ -98,8 +98,10 @@ void committer::take_record(const flow_record& r, std::int64_t now) {
             if (!p || r.epoch != epochs_[r.partition]) break;
             if (!p->marks().dispatched(r.seq, r.offset))
                 logf(log_level::warning, "commit", "commit tracker: dispatch out of order on partition %u", r.partition);
-            if (r.type == flow_record::kind::done_now) finish(r.partition, r.seq, now);
-            touch(r.partition);
+            if (r.type == flow_record::kind::done_now)
+                finish(r.partition, r.seq, now);  // touches it
+            else
+                touch(r.partition);
             break;
     }
 }

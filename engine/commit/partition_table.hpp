@@ -78,10 +78,11 @@ public:
         return index_in(*t, partition);
     }
     // Forgets every handle; the next lookup of each matches it by name again.
-    // The source calls it at assignments as insurance, not of need:
-    // librdkafka 2.0.2 keeps a topic's handle until rd_kafka_destroy (the
-    // topic's unassigned-partition object holds a reference), but a library
-    // that freed handles could reuse an address for another topic.
+    // The source calls it at every rebalance and offset reset as insurance,
+    // not of need: librdkafka 2.0.2 keeps a topic's handle until
+    // rd_kafka_destroy (the topic's unassigned-partition object holds a
+    // reference), but a library that freed handles could reuse an address
+    // for another topic.
     void forget_handles() noexcept {
         for (known_topic& t : topics_) t.handle = nullptr;
     }

@@ -40,6 +40,8 @@ std::string decode_result::describe() const {
             return "nesting too deep: more than " + std::to_string(limit) + " levels";
         case decode_status::bad_timestamp: return "bad timestamp: " + f + " is not ISO 8601";
         case decode_status::duplicate_key: return "duplicate key: " + f;
+        case decode_status::type_name_too_long:
+            return "event type name too long: " + std::to_string(size) + " bytes (max " + std::to_string(limit) + ")";
         case decode_status::too_many_types: return "too many distinct event types";
     }
     return "unknown decode failure";
@@ -147,7 +149,13 @@ decode_result decoder::decode(event_slot& slot, bool tombstone) noexcept {
     }
     str_ref type_name;
     if (!schema_.decode(top, c, slot, type_name)) return c.result;
-    slot.ev.type = types_.intern(slot.str(type_name));
+    const std::string_view name = slot.str(type_name);
+    if (name.size() >= type_registry::max_name) {  // the registry keeps a terminating NUL
+        c.result.size = name.size();
+        c.result.limit = type_registry::max_name - 1;
+        return c.reject(decode_status::type_name_too_long);
+    }
+    slot.ev.type = types_.intern(name);
     if (slot.ev.type == type_registry::none) return c.reject(decode_status::too_many_types);
     return c.result;
 }

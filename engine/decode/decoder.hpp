@@ -29,6 +29,7 @@ enum class decode_status : std::uint8_t {
     too_deep,
     bad_timestamp,
     duplicate_key,
+    type_name_too_long,
     too_many_types,
 };
 
@@ -36,7 +37,7 @@ struct decode_result {
     decode_status status = decode_status::ok;
     const char* field = "";   // static string naming the field (or, for unknown_envelope, what is missing)
     int json_error = 0;       // simdjson::error_code, for invalid_json / wrong_type
-    std::size_t size = 0;     // payload size, for oversize
+    std::size_t size = 0;     // payload size, for oversize; name size, for type_name_too_long
     std::size_t limit = 0;
 
     explicit operator bool() const noexcept { return status == decode_status::ok; }
