@@ -60,14 +60,8 @@ std::shared_ptr<const config_domain> seed_domain() {
 }
 
 const seed_sink_settings& seed_sink_settings_of(const settings& s) {
-    // Settings not loaded with the seed domain carry no seed sink settings: a
-    // programming error, named instead of a bare bad_any_cast.
-    const auto* own = std::any_cast<seed_sink_settings>(&s.sink_settings);
-    if (!own) throw std::logic_error("settings were not loaded with the seed domain (seed_domain())");
-    return *own;
+    return domain_part<seed_sink_settings>(s.sink_settings);
 }
-
-const std::vector<std::string>& seed_sink_names() { return seed_domain()->sink_names; }
 
 const std::vector<std::string>& seed_topics() {
     static const std::vector<std::string> t = [] {

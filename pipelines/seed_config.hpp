@@ -31,7 +31,6 @@ const seed_sink_settings& seed_sink_settings_of(const settings& s);
 // enrichment, notification, analytics (in their sink-bit order), the
 // portfolio and task topics, their outputs and routes, and the keys above.
 std::shared_ptr<const config_domain> seed_domain();
-const std::vector<std::string>& seed_sink_names();
 // The default kafka.topics.
 const std::vector<std::string>& seed_topics();
 // The seed systems' routes (event type -> sinks; "default" for the rest).

@@ -7,7 +7,7 @@
 
 namespace sluice {
 
-// One of seed_sink_names(); throws std::invalid_argument otherwise.
+// One of seed_domain()'s sink names; throws std::invalid_argument otherwise.
 std::unique_ptr<sink> make_seed_sink(const std::string& name, const settings& cfg, const std::string& bootstrap,
                                      flow& f, sink_context& ctx);
 

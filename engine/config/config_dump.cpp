@@ -11,15 +11,13 @@ namespace sluice {
 
 namespace {
 
-std::string quoted(std::string_view s) { return toml_quoted(s); }
-
 template <typename T>
 std::string list(const std::vector<T>& v) {
     std::ostringstream os;
     os << "[";
     for (std::size_t i = 0; i < v.size(); ++i) {
         if (i) os << ", ";
-        if constexpr (std::is_same_v<T, std::string>) os << quoted(v[i]);
+        if constexpr (std::is_same_v<T, std::string>) os << toml_quoted(v[i]);
         else os << v[i];
     }
     os << "]";
@@ -30,7 +28,7 @@ void properties(std::ostringstream& os, const char* table, const std::map<std::s
     if (props.empty()) return;
     os << "\n[" << table << "]\n";
     for (const auto& [k, v] : props)
-        os << quoted(k) << " = " << quoted(is_secret_property(k) ? std::string(redacted) : v) << "\n";
+        os << toml_quoted(k) << " = " << toml_quoted(is_secret_property(k) ? std::string(redacted) : v) << "\n";
 }
 
 }  // namespace
@@ -44,18 +42,18 @@ bool is_secret_property(std::string_view name) {
 std::string effective_config(const settings& s) {
     std::ostringstream os;
     os.imbue(std::locale::classic());
-    os << "source = " << quoted(s.replay_file.empty() ? "kafka" : "replay:" + s.replay_file) << "\n";
+    os << "source = " << toml_quoted(s.replay_file.empty() ? "kafka" : "replay:" + s.replay_file) << "\n";
     os << "\n[kafka]\n"
-       << "bootstrap.servers = " << quoted(s.bootstrap_servers) << "\n"
-       << "group.id = " << quoted(s.group_id) << "\n"
+       << "bootstrap.servers = " << toml_quoted(s.bootstrap_servers) << "\n"
+       << "group.id = " << toml_quoted(s.group_id) << "\n"
        << "topics = " << list(s.topics) << "\n"
-       << "dlq.suffix = " << quoted(s.dlq_suffix) << "\n";
+       << "dlq.suffix = " << toml_quoted(s.dlq_suffix) << "\n";
     properties(os, "kafka.properties", s.kafka_properties);
     properties(os, "kafka.producer.properties", s.producer_properties);
     os << "\n[embedded]\nbrokers = " << s.embedded_brokers << "\n";
     if (!s.embedded_topics.empty()) {
         os << "\n[embedded.topics]\n";
-        for (const auto& [t, p] : s.embedded_topics) os << quoted(t) << " = " << p << "\n";
+        for (const auto& [t, p] : s.embedded_topics) os << toml_quoted(t) << " = " << p << "\n";
     }
     os << "\n[pipeline]\n"
        << "ring.size = " << s.ring_size << "\n"
@@ -65,22 +63,22 @@ std::string effective_config(const settings& s) {
        << "pause.after.ms = " << s.pause_after_ms << "\n"
        << "revoke.drain.timeout.ms = " << s.revoke_drain_timeout_ms << "\n"
        << "wake.after.events = " << s.wake_after_events << "\n"
-       << "sinks = " << quoted(std::string(to_string(s.sinks))) << "\n";
+       << "sinks = " << toml_quoted(std::string(to_string(s.sinks))) << "\n";
     os << "\n[commit]\nmax.events = " << s.commit_max_events << "\ninterval.ms = " << s.commit_interval_ms << "\n";
     char mode[8];
     std::snprintf(mode, sizeof mode, "%04o", s.stats_socket_mode);
     os << "\n[stats]\n"
-       << "socket = " << quoted(s.stats_socket) << "\n"
-       << "http = " << quoted(s.stats_http) << "\n"
-       << "mode = " << quoted(mode) << "\n"
+       << "socket = " << toml_quoted(s.stats_socket) << "\n"
+       << "http = " << toml_quoted(s.stats_http) << "\n"
+       << "mode = " << toml_quoted(mode) << "\n"
        << "max.clients = " << s.stats_max_clients << "\n";
-    os << "\n[log]\nlevel = " << quoted(s.log_level) << "\nformat = " << quoted(s.log_format) << "\n";
+    os << "\n[log]\nlevel = " << toml_quoted(s.log_level) << "\nformat = " << toml_quoted(s.log_format) << "\n";
     for (const auto& [role, t] : s.threads) {
         // Inline sinks have no threads, and a setting for one is an error.
         if (s.sinks == sink_placement::inline_ && s.is_sink(role)) continue;
         os << "\n[threads." << role << "]\n"
            << "cpus = " << list(t.cpus) << "\n"
-           << "wait = " << quoted(to_string(t.wait)) << "\n"
+           << "wait = " << toml_quoted(to_string(t.wait)) << "\n"
            << "spin = " << t.spin << "\n";
     }
     // A sink's table: every key registered under it, in registration order
@@ -96,7 +94,7 @@ std::string effective_config(const settings& s) {
        << "\nbackoff.max.ms = " << s.retry_backoff_max_ms << "\n";
     if (!s.routing.empty()) {
         os << "\n[routing]\n";
-        for (const auto& [type, sinks] : s.routing) os << quoted(type) << " = " << list(sinks) << "\n";
+        for (const auto& [type, sinks] : s.routing) os << toml_quoted(type) << " = " << list(sinks) << "\n";
     }
     os << "\n[loadgen]\nrate = " << s.loadgen_rate << "\ncount = " << s.loadgen_count << "\n";
     os << "\n[run]\nduration.s = " << s.duration_s << "\nprogress = " << (s.progress ? "true" : "false") << "\n";
