@@ -223,6 +223,24 @@ TEST(Config, EffectiveConfigShowsTheSinkPlacementAndReadsBack) {
     }
 }
 
+// Every key a user can set is in what `sluice check` prints (a SIGHUP that
+// changes one is then named as taking a restart), and it reads back.
+TEST(Config, EffectiveConfigShowsEveryKeySet) {
+    const settings s = load_settings("", {"kafka.dlq.format=\"envelope\"", "kafka.trace.headers=[\"traceparent\"]",
+                                          "shutdown.timeout.ms=1500", "kafka.properties.\"auto.offset.reset\"=\"latest\""});
+    const std::string text = effective_config(s);
+    EXPECT_EQ(text.find("source = \"kafka\"\nshutdown.timeout.ms = 1500\n"), 0u) << text;
+    EXPECT_NE(text.find("\ndlq.format = \"envelope\"\ntrace.headers = [\"traceparent\"]\n"), std::string::npos) << text;
+    EXPECT_NE(text.find("\n[kafka.properties]\n\"auto.offset.reset\" = \"latest\"\n"), std::string::npos) << text;
+    const settings back = parse_settings(text, "check output", {});
+    EXPECT_EQ(back.dead_letter_format, dlq_format::envelope);
+    EXPECT_EQ(back.trace_headers, std::vector<std::string>{"traceparent"});
+    EXPECT_EQ(back.shutdown_timeout_ms, 1500u);
+    EXPECT_EQ(back.offset_reset, offset_reset_policy::latest);
+    EXPECT_EQ(back.kafka_properties.count("auto.offset.reset"), 0u) << "applied by sluice, not handed to librdkafka";
+    EXPECT_EQ(effective_config(back), text);
+}
+
 // Each module registers the keys it reads; two registering one key (or a
 // key inside another's table) is a programming error, caught when the
 // registry is built at the first load.

@@ -2,6 +2,7 @@
 #include "config/config_dump.hpp"
 
 #include "config/config_registry.hpp"
+#include "dead_letter/dead_letter_record.hpp"
 
 #include <cstdio>
 #include <locale>
@@ -42,13 +43,20 @@ bool is_secret_property(std::string_view name) {
 std::string effective_config(const settings& s) {
     std::ostringstream os;
     os.imbue(std::locale::classic());
-    os << "source = " << toml_quoted(s.replay_file.empty() ? "kafka" : "replay:" + s.replay_file) << "\n";
+    os << "source = " << toml_quoted(s.replay_file.empty() ? "kafka" : "replay:" + s.replay_file) << "\n"
+       << "shutdown.timeout.ms = " << s.shutdown_timeout_ms << "\n";
     os << "\n[kafka]\n"
        << "bootstrap.servers = " << toml_quoted(s.bootstrap_servers) << "\n"
        << "group.id = " << toml_quoted(s.group_id) << "\n"
        << "topics = " << list(s.topics) << "\n"
-       << "dlq.suffix = " << toml_quoted(s.dlq_suffix) << "\n";
-    properties(os, "kafka.properties", s.kafka_properties);
+       << "dlq.suffix = " << toml_quoted(s.dlq_suffix) << "\n"
+       << "dlq.format = " << toml_quoted(dlq_format_name(s.dead_letter_format)) << "\n"
+       << "trace.headers = " << list(s.trace_headers) << "\n";
+    // sluice applies the reset policy itself (it is not among the properties
+    // handed to librdkafka), and shows it where it was set.
+    std::map<std::string, std::string> consumer = s.kafka_properties;
+    consumer["auto.offset.reset"] = s.offset_reset == offset_reset_policy::latest ? "latest" : "earliest";
+    properties(os, "kafka.properties", consumer);
     properties(os, "kafka.producer.properties", s.producer_properties);
     os << "\n[embedded]\nbrokers = " << s.embedded_brokers << "\n";
     if (!s.embedded_topics.empty()) {
