@@ -9,6 +9,9 @@
 #   SETTING: key=value[,key=value...] of kafka.properties, or - for sluice's
 #   defaults. Without settings: the fetch sizes, then the prefetch limits, of
 #   perf/README.md (Fetch sizes).
+# The sinks run on threads of their own (pipeline.sinks = "threads"), as in
+# perf/README.md's figures; SLUICE_SET="k=v ..." adds settings to every run,
+# after that one, e.g. 'pipeline.sinks="inline"'.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 events="${1:-1000000}"
@@ -28,7 +31,9 @@ start_broker "bench.events:96,bench.events.dlq:3,user.created:3,idle.events:96"
 preload "$events"
 
 common=(--set "kafka.bootstrap.servers=$bootstrap" --set 'stats.socket=""' --set run.progress=false
-        --set sinks.enrichment.output=none --set sinks.notification.output=none --set sinks.analytics.output=none)
+        --set sinks.enrichment.output=none --set sinks.notification.output=none --set sinks.analytics.output=none
+        --set 'pipeline.sinks="threads"')
+for kv in ${SLUICE_SET:-}; do common+=(--set "$kv"); done
 /usr/bin/time -f '%M' -o "$work/time" "$sluice" run "${common[@]}" --set 'kafka.topics=["idle.events"]' \
   --set kafka.group.id=idle --duration 5 > "$work/out" 2>&1
 echo "idle (empty topic, 5 s): max RSS $(( $(cat "$work/time") / 1024 )) MiB"

@@ -3,14 +3,21 @@
 # the way: captures EVENTS load-generator events with kcat (as a user would),
 # replays them with `sluice run --source replay:FILE` (outputs none) and
 # prints the CPU each thread used (user + system, from /proc, sampled every
-# 20 ms until exit) and the replay rate, REPETITIONS times.
+# 20 ms until exit) and the replay rate, REPETITIONS times. The sinks run on
+# threads of their own (pipeline.sinks = "threads"), so each shows as a
+# sink-NAME thread whatever the machine's CPU count; inline, their CPU is the
+# source thread's.
 # Usage: perf/replay-profile.sh [EVENTS=1000000] [REPETITIONS=3]
+#   SLUICE_SET="k=v ..." adds settings to every replay, after the placement,
+#   e.g. 'pipeline.sinks="inline"'.
 #   REPLAY_BINARIES="A B ..." replays the one capture with each of these sluice
 #   binaries in turn in every repetition (an A/B comparison).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 events="${1:-1000000}"
 reps="${2:-3}"
+extra_sets=()
+for kv in ${SLUICE_SET:-}; do extra_sets+=(--set "$kv"); done
 . scripts/bench-env.sh
 
 # The embedded broker keeps about 5 MiB per partition: spread the capture.
@@ -26,7 +33,7 @@ for r in $(seq 1 "$reps"); do
   for binary in "${binaries[@]}"; do
     "$binary" run --source "replay:$work/capture.ndjson" --set 'stats.socket=""' --set run.progress=false \
       --set sinks.enrichment.output=none --set sinks.notification.output=none --set sinks.analytics.output=none \
-      > "$work/run.out" 2>&1 &
+      --set 'pipeline.sinks="threads"' "${extra_sets[@]}" > "$work/run.out" 2>&1 &
     pid=$!
     declare -A cpu_ms=()
     while kill -0 "$pid" 2>/dev/null; do
