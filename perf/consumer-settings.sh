@@ -11,7 +11,8 @@
 #   perf/README.md (Fetch sizes).
 # The sinks run on threads of their own (pipeline.sinks = "threads"), as in
 # perf/README.md's figures; SLUICE_SET="k=v ..." adds settings to every run,
-# after that one, e.g. 'pipeline.sinks="inline"'.
+# after that one, e.g. 'pipeline.sinks="inline"'. SINKS_SET= (empty) leaves the
+# placement out, for a binary older than pipeline.sinks (sink threads only).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 events="${1:-1000000}"
@@ -31,8 +32,9 @@ start_broker "bench.events:96,bench.events.dlq:3,user.created:3,idle.events:96"
 preload "$events"
 
 common=(--set "kafka.bootstrap.servers=$bootstrap" --set 'stats.socket=""' --set run.progress=false
-        --set sinks.enrichment.output=none --set sinks.notification.output=none --set sinks.analytics.output=none
-        --set 'pipeline.sinks="threads"')
+        --set sinks.enrichment.output=none --set sinks.notification.output=none --set sinks.analytics.output=none)
+placement=${SINKS_SET-pipeline.sinks=\"threads\"}
+[ -n "$placement" ] && common+=(--set "$placement")
 for kv in ${SLUICE_SET:-}; do common+=(--set "$kv"); done
 /usr/bin/time -f '%M' -o "$work/time" "$sluice" run "${common[@]}" --set 'kafka.topics=["idle.events"]' \
   --set kafka.group.id=idle --duration 5 > "$work/out" 2>&1

@@ -9,7 +9,8 @@
 # source thread's.
 # Usage: perf/replay-profile.sh [EVENTS=1000000] [REPETITIONS=3]
 #   SLUICE_SET="k=v ..." adds settings to every replay, after the placement,
-#   e.g. 'pipeline.sinks="inline"'.
+#   e.g. 'pipeline.sinks="inline"'. SINKS_SET= (empty) leaves the placement
+#   out, for a binary older than pipeline.sinks (it has sink threads only).
 #   REPLAY_BINARIES="A B ..." replays the one capture with each of these sluice
 #   binaries in turn in every repetition (an A/B comparison).
 set -euo pipefail
@@ -17,6 +18,8 @@ cd "$(dirname "$0")/.."
 events="${1:-1000000}"
 reps="${2:-3}"
 extra_sets=()
+placement=${SINKS_SET-pipeline.sinks=\"threads\"}
+[ -n "$placement" ] && extra_sets+=(--set "$placement")
 for kv in ${SLUICE_SET:-}; do extra_sets+=(--set "$kv"); done
 . scripts/bench-env.sh
 
@@ -33,7 +36,7 @@ for r in $(seq 1 "$reps"); do
   for binary in "${binaries[@]}"; do
     "$binary" run --source "replay:$work/capture.ndjson" --set 'stats.socket=""' --set run.progress=false \
       --set sinks.enrichment.output=none --set sinks.notification.output=none --set sinks.analytics.output=none \
-      --set 'pipeline.sinks="threads"' "${extra_sets[@]}" > "$work/run.out" 2>&1 &
+      "${extra_sets[@]}" > "$work/run.out" 2>&1 &
     pid=$!
     declare -A cpu_ms=()
     while kill -0 "$pid" 2>/dev/null; do
